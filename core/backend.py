@@ -1,0 +1,142 @@
+"""Where an experiment's calls go: the embedded store here, a tracking server in ``remote.py``.
+
+A backend is the seam between the public objects (Client, Project, Experiment) and storage: the
+objects validate and normalise, the backend stores. Both backends share the background writer.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import weakref
+from pathlib import Path
+from typing import Any, Protocol
+
+from .logtype import LogType
+from .records import Record
+from .store.points import Points
+from .store.sql import Store
+from .writer import BackgroundWriter
+
+
+class Backend(Protocol):
+    """What Client, Project and Experiment need from storage (rows are plain dicts)."""
+
+    def put(self, record: Record) -> None: ...
+    def flush(self, timeout: float | None = None) -> None: ...
+    def after_fork(self) -> None: ...
+
+    def create_project(self, name: str, description: str | None) -> dict: ...
+    def get_project(self, name: str) -> dict: ...
+    def get_project_by_id(self, project_id: str) -> dict: ...
+    def list_projects(self) -> list[dict]: ...
+
+    def create_experiment(self, project_id: str, name: str, description: str | None) -> dict: ...
+    def get_experiment(self, project_id: str, name: str) -> dict: ...
+    def get_experiment_by_id(self, experiment_id: str) -> dict: ...
+    def list_experiments(self, project_id: str) -> list[dict]: ...
+    def set_status(self, experiment_id: str, status: str) -> None: ...
+
+    def log_kinds(self, experiment_id: str) -> dict[str, tuple[LogType, bool | None]]: ...
+    def get_log(self, experiment_id: str, name: str) -> tuple[LogType, Any]: ...
+    def list_logs(self, experiment_id: str) -> list[dict]: ...
+    def delete_log(self, experiment_id: str, name: str) -> None: ...
+    def read_blob(self, sha256: str) -> bytes: ...
+    def has_blob(self, sha256: str) -> bool: ...
+
+    def add_artifact(self, experiment_id: str, name: str, path: str | os.PathLike) -> dict: ...
+    def get_artifact(self, experiment_id: str, name: str) -> dict: ...
+    def list_artifacts(self, experiment_id: str) -> list[dict]: ...
+    def download_artifact(self, experiment_id: str, artifact: dict, target: Path) -> None: ...
+
+
+class LocalBackend:
+    """The embedded store: reads go straight to SQLite, writes through the background writer."""
+
+    def __init__(self, directory: str | os.PathLike) -> None:
+        self.directory = Path(directory).expanduser().resolve()
+        self.store = Store.at_directory(self.directory)
+        self.writer = BackgroundWriter(self.store.apply)
+        self.put = self.writer.put
+
+    def flush(self, timeout: float | None = None) -> None:
+        self.writer.flush(timeout)
+
+    def __getattr__(self, name: str):
+        # Projects, experiments, logs and artifacts are the store's own methods.
+        return getattr(self.store, name)
+
+    def get_log(self, experiment_id: str, name: str) -> tuple[LogType, Any]:
+        self.writer.flush()  # "get_log sees every earlier log"
+        return self.store.get_log(experiment_id, name)
+
+    def list_logs(self, experiment_id: str) -> list[dict]:
+        self.writer.flush()
+        return self.store.list_logs(experiment_id)
+
+    def delete_log(self, experiment_id: str, name: str) -> None:
+        self.writer.flush()
+        self.store.delete_log(experiment_id, name)
+
+    def get_points(self, experiment_id: str, name: str) -> dict[str, Points]:
+        self.writer.flush()
+        return self.store.get_points(experiment_id, name)
+
+    def read_blob(self, sha256: str) -> bytes:
+        return self.store.blobs.read(sha256)
+
+    def has_blob(self, sha256: str) -> bool:
+        return self.store.blobs.exists(sha256)
+
+    def download_artifact(self, experiment_id: str, artifact: dict, target: Path) -> None:
+        self.store.blobs.copy_to(artifact["sha256"], target)
+
+    def after_fork(self) -> None:
+        self.store.after_fork()
+        self.writer.restart_after_fork()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+# One backend (and so one writer thread) per store directory per process.
+_local_backends: dict[Path, LocalBackend] = {}
+_lock = threading.Lock()
+_all_backends: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+def local_backend(directory: str | os.PathLike) -> LocalBackend:
+    key = Path(directory).expanduser().resolve()
+    with _lock:
+        backend = _local_backends.get(key)
+        if backend is None:
+            backend = _local_backends[key] = LocalBackend(key)
+            register(backend)
+        return backend
+
+
+def register(backend: Any) -> None:
+    """Flush this backend when the interpreter exits, and restart it in forked children."""
+    _all_backends.add(backend)
+
+
+def _flush_all_at_exit() -> None:
+    for backend in list(_all_backends):
+        try:
+            backend.flush(timeout=60)
+        except Exception as error:  # never turn a clean exit into a traceback
+            import warnings
+
+            warnings.warn(f"trackboard: could not flush at exit: {error}", RuntimeWarning, stacklevel=1)
+
+
+def _restart_after_fork() -> None:
+    # A forked child has no writer thread and must not share the parent's connections.
+    for backend in list(_all_backends):
+        backend.after_fork()
+
+
+atexit.register(_flush_all_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_restart_after_fork)

@@ -1,0 +1,193 @@
+"""Experiment: one run, holding typed logs and artifacts."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from .errors import InvalidLogError, LogTypeConflictError, NotFoundError
+from .log import Artifact, Log
+from .logtype import LogType
+from .normalise import check_name, normalise
+from .records import ImagePayload, Record
+
+if TYPE_CHECKING:
+    from .backend import Backend
+    from .project import Project
+
+_parse = LogType.parse
+_now = time.time
+
+
+class Experiment:
+    """An experiment of a project. Created by ``project.create_experiment``.
+
+    >>> experiment.log("accuracy", 0.95, LogType.VALUE)            # doctest: +SKIP
+    >>> experiment.log("loss", [3, 1.25, 0.35], "line")              # doctest: +SKIP
+    """
+
+    def __init__(self, backend: "Backend", row: dict, project: "Project | None" = None) -> None:
+        self._backend = backend
+        self._put = backend.put
+        self._row = row
+        self._project = project
+        self.id: str = row["id"]
+        self.name: str = row["name"]
+        # name -> (type, named series?) of every log, so a conflicting log() fails on the caller's
+        # thread; loaded from the store on first use.
+        self._kinds: dict[str, tuple[LogType, bool | None]] | None = None
+        self._kinds_lock = threading.Lock()
+
+    # -- logging ----------------------------------------------------------------------------
+
+    def log(self, name: str, data: Any, type: LogType | str, replace: bool = False) -> None:
+        """Log ``data`` under ``name`` as a ``type`` log (see LogType for the accepted data).
+
+        LINE appends to an existing log of that name; every other type replaces it. A log of
+        another type under the same name is replaced only with ``replace=True``. Returns at once:
+        the data is validated here and written by a background thread (see ``flush``).
+        """
+        log_type = _parse(type)
+        kinds = self._kinds if self._kinds is not None else self._load_kinds()
+        known = kinds.get(name)
+        if known is None:
+            check_name(name)
+        if log_type is LogType.LINE:
+            data = normalise(name, log_type, data)
+            named = data[0].name is not None
+            if known is not None and not replace:
+                if known[0] is not LogType.LINE:
+                    self._conflict(name, log_type, known[0])
+                if known[1] is not None and known[1] is not named:
+                    shape = "named series" if known[1] else "one unnamed series"
+                    raise InvalidLogError(
+                        f"LINE {name!r}: the log holds {shape}; log the same shape or pass replace=True"
+                    )
+            if known is None or known[1] is not named or replace:
+                kinds[name] = (LogType.LINE, named)
+        else:
+            if known is not None and known[0] is not log_type and not replace:
+                self._conflict(name, log_type, known[0])
+            data = normalise(name, log_type, data)
+            if log_type is LogType.IMAGE and data.content is None and not self._backend.has_blob(data.meta["sha256"]):
+                raise InvalidLogError(f"IMAGE {name!r}: no stored image with sha256 {data.meta['sha256']}")
+            kinds[name] = (log_type, None)
+        self._put(Record(self.id, name, log_type, data, replace, _now()))
+
+    def _load_kinds(self) -> dict[str, tuple[LogType, bool | None]]:
+        with self._kinds_lock:
+            if self._kinds is None:
+                self._kinds = self._backend.log_kinds(self.id)
+        return self._kinds
+
+    @staticmethod
+    def _conflict(name: str, wanted: LogType, existing: LogType) -> None:
+        raise LogTypeConflictError(
+            f"{wanted.value} {name!r}: a {existing.value} log of that name exists; pass replace=True to replace it"
+        )
+
+    def log_parameters(self, parameters: Mapping[str, Any]) -> None:
+        """Add hyperparameters to the TABLE log ``parameters`` (keys given again are overwritten)."""
+        current: dict[str, Any] = {}
+        kinds = self._kinds if self._kinds is not None else self._load_kinds()
+        if "parameters" in kinds and kinds["parameters"][0] is LogType.TABLE:
+            current = dict(self.get_log("parameters").data)
+        self.log("parameters", {**current, **parameters}, LogType.TABLE)
+
+    def get_parameters(self) -> dict[str, Any]:
+        """The ``parameters`` table ({} when none was logged)."""
+        try:
+            return self.get_log("parameters").data
+        except NotFoundError:
+            return {}
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def get_log(self, name: str) -> Log:
+        """The log ``name`` with all its data (everything logged before this call included)."""
+        log_type, data = self._backend.get_log(self.id, name)
+        return Log(name, log_type, self, data, True)
+
+    def list_logs(self, type: LogType | str | None = None) -> list[Log]:
+        """Every log (data loaded when first read), optionally only those of one type."""
+        wanted = None if type is None else _parse(type)
+        return [
+            Log(row["name"], row["type"], self)
+            for row in self._backend.list_logs(self.id)
+            if wanted is None or row["type"] is wanted
+        ]
+
+    def delete_log(self, name: str) -> None:
+        """Delete a log and all its data."""
+        self._backend.delete_log(self.id, name)
+        kinds = self._kinds if self._kinds is not None else self._load_kinds()
+        kinds.pop(name, None)
+
+    # -- artifacts --------------------------------------------------------------------------
+
+    def store(self, name: str, path: str | os.PathLike | None = None) -> Artifact:
+        """Store the file at ``path`` (default: ``name``) as the artifact ``name``, replacing any."""
+        path = Path(path if path is not None else name)
+        if not path.is_file():
+            raise NotFoundError(f"artifact {name!r}: no file at {str(path)!r}")
+        return self._artifact(self._backend.add_artifact(self.id, check_name(name), path))
+
+    def get_artifact(self, name: str) -> Artifact:
+        return self._artifact(self._backend.get_artifact(self.id, name))
+
+    def list_artifacts(self) -> list[Artifact]:
+        return [self._artifact(row) for row in self._backend.list_artifacts(self.id)]
+
+    def _artifact(self, row: dict) -> Artifact:
+        return Artifact(row["name"], row["filename"], row["size"], row["sha256"], row["content_type"], self)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Block until everything logged before this call is durable (raises WriteError if not)."""
+        self._backend.flush(timeout)
+
+    def close(self, status: str = "SUCCESS") -> None:
+        """Flush and mark the experiment finished (``SUCCESS`` or ``FAILED``)."""
+        try:
+            self.flush()
+        finally:
+            self._backend.set_status(self.id, status)
+            self._row["status"] = status
+
+    def __enter__(self) -> "Experiment":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close("FAILED" if exc_type is not None else "SUCCESS")
+
+    @property
+    def status(self) -> str:
+        """RUNNING, SUCCESS or FAILED (as stored now)."""
+        self._row = self._backend.get_experiment_by_id(self.id)
+        return self._row["status"]
+
+    @property
+    def description(self) -> str | None:
+        return self._row.get("description")
+
+    @property
+    def created_at(self) -> float:
+        return self._row["created_at"]
+
+    @property
+    def project(self) -> "Project":
+        if self._project is None:
+            from .project import Project
+
+            self._project = Project(self._backend, self._backend.get_project_by_id(self._row["project_id"]))
+        return self._project
+
+    def __getstate__(self) -> dict:
+        raise TypeError("an Experiment is bound to a live store; pass its id and reopen it with client.get_experiment_by_id")
+
+    def __repr__(self) -> str:
+        return f"Experiment(name={self.name!r}, id={self.id!r})"

@@ -1,0 +1,60 @@
+"""BAR (labelled numbers) and HEATMAP (an N x N matrix, or N+1 x N+1 with FP/FN)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..errors import InvalidLogError, LogDataTypeError
+from .numbers import as_number, as_number_matrix, as_scalar, describe, unwrap
+
+
+def _keys(data: Any, required: tuple[str, ...], kind: str) -> Mapping:
+    if not isinstance(data, Mapping):
+        raise LogDataTypeError(f"a {kind} must be a mapping with keys {list(required)}, got {describe(data)}")
+    missing = [key for key in required if key not in data]
+    extra = sorted(str(key) for key in data if key not in required)
+    if missing or extra:
+        problems = ([f"missing {missing}"] if missing else []) + ([f"unknown {extra}"] if extra else [])
+        raise InvalidLogError(f"{' and '.join(problems)} keys; expected exactly {list(required)}")
+    return data
+
+
+def normalise_bar(data: Any) -> dict[str, list]:
+    """``{'x': [labels], 'y': [numbers]}`` of equal, non-zero length."""
+    data = _keys(data, ("x", "y"), "BAR")
+    x, y = unwrap(data["x"]), unwrap(data["y"])
+    for key, items in (("x", x), ("y", y)):
+        if not isinstance(items, (list, tuple)):
+            raise LogDataTypeError(f"'{key}' must be a list, got {describe(items)}")
+    if len(x) != len(y):
+        raise InvalidLogError(f"{len(x)} x labels for {len(y)} y values; expected equal lengths")
+    if not x:
+        raise InvalidLogError("no bars: 'x' and 'y' are empty")
+    labels = []
+    for i, label in enumerate(x):
+        label = as_scalar(label, f"x[{i}]")
+        if label is None or isinstance(label, bool):
+            raise LogDataTypeError(f"x[{i}] must be a string or a number, got {label!r}")
+        labels.append(label)
+    return {"x": labels, "y": [as_number(v, f"y[{i}]") for i, v in enumerate(y)]}
+
+
+def normalise_heatmap(data: Any) -> dict[str, list]:
+    """``{'categories': N names, 'values': N x N or (N+1) x (N+1) numbers}``."""
+    data = _keys(data, ("categories", "values"), "HEATMAP")
+    categories = unwrap(data["categories"])
+    if not isinstance(categories, (list, tuple)) or not categories:
+        raise InvalidLogError(f"'categories' must be a non-empty list of names, got {describe(categories)}")
+    for i, category in enumerate(categories):
+        if not isinstance(category, str):
+            raise LogDataTypeError(f"categories[{i}] must be a string, got {describe(category)}")
+    values = as_number_matrix(data["values"], "values")
+    n = len(categories)
+    if len(values) not in (n, n + 1):
+        raise InvalidLogError(f"{len(values)} rows of values for {n} categories; expected {n} or {n + 1}")
+    for r, row in enumerate(values):
+        if len(row) != len(values):
+            raise InvalidLogError(
+                f"row {r} of values has {len(row)} columns; expected {len(values)} (a square matrix)"
+            )
+    return {"categories": list(categories), "values": values}

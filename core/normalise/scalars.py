@@ -1,0 +1,95 @@
+"""VALUE (one scalar), TABLE (a mapping or a matrix) and LABELMAP (class id -> name)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..errors import InvalidLogError, LogDataTypeError
+from .numbers import as_array, as_number_matrix, as_scalar, describe, unwrap
+
+MATRIX_KEYS = frozenset(("data", "rows", "columns"))
+
+
+def normalise_value(data: Any) -> int | float | bool | str:
+    """One scalar; the latest logged value wins."""
+    if data is None:
+        raise LogDataTypeError("a VALUE must be a number, bool or string, got None")
+    return as_scalar(data, "value")
+
+
+def normalise_table(data: Any) -> dict[str, Any]:
+    """A mapping name -> scalar / list / nested mapping, or ``{'data', 'rows', 'columns'}``."""
+    if not isinstance(data, Mapping):
+        raise LogDataTypeError(f"a TABLE must be a mapping, got {describe(data)}")
+    if not data:
+        raise InvalidLogError("the table is empty")
+    if _is_matrix(data):
+        return _matrix(data)
+    return _mapping(data, "")
+
+
+def _is_matrix(data: Mapping) -> bool:
+    if "data" not in data or not set(data) <= MATRIX_KEYS:
+        return False
+    rows = data["data"]
+    if as_array(rows) is not None:
+        return True
+    return isinstance(rows, (list, tuple)) and all(isinstance(r, (list, tuple)) for r in rows)
+
+
+def _matrix(data: Mapping) -> dict[str, Any]:
+    cells = data["data"]
+    array = as_array(cells)
+    if array is not None:
+        if array.ndim != 2:
+            raise InvalidLogError(f"'data' must be 2-dimensional, got shape {tuple(array.shape)}")
+        cells = array.tolist()
+    rows = [[as_scalar(v, f"data[{r}][{c}]") for c, v in enumerate(row)] for r, row in enumerate(cells)]
+    widths = {len(row) for row in rows}
+    if len(widths) > 1:
+        raise InvalidLogError(f"rows of 'data' have different lengths {sorted(widths)}")
+    out: dict[str, Any] = {"data": rows}
+    for key, expected in (("rows", len(rows)), ("columns", widths.pop() if widths else 0)):
+        if data.get(key) is not None:
+            labels = [as_scalar(v, f"{key}[{i}]") for i, v in enumerate(unwrap(data[key]))]
+            if len(labels) != expected:
+                raise InvalidLogError(f"{len(labels)} {key} labels for {expected} {key}; expected {expected}")
+            out[key] = labels
+    return out
+
+
+def _mapping(data: Mapping, prefix: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise LogDataTypeError(f"key {prefix}{key!r} must be a string, got {type(key).__name__}")
+        out[key] = _cell(value, f"{prefix}{key}")
+    return out
+
+
+def _cell(value: Any, what: str) -> Any:
+    if isinstance(value, Mapping):
+        return _mapping(value, what + ".")
+    value = unwrap(value)
+    if isinstance(value, (list, tuple)):
+        return [_cell(item, f"{what}[{i}]") for i, item in enumerate(value)]
+    return as_scalar(value, what)
+
+
+def normalise_labelmap(data: Any) -> dict[str, str]:
+    """``{id: name}`` or a list of names -> ``{'0': 'cat', ...}``."""
+    if isinstance(data, (list, tuple)):
+        data = dict(enumerate(data))
+    if not isinstance(data, Mapping):
+        raise LogDataTypeError(f"a LABELMAP must be a mapping id -> name or a list of names, got {describe(data)}")
+    if not data:
+        raise InvalidLogError("the label map is empty")
+    out = {}
+    for key, name in data.items():
+        key = unwrap(key)
+        if isinstance(key, bool) or not isinstance(key, (int, str)):
+            raise LogDataTypeError(f"label id {key!r} must be an int or a string")
+        if not isinstance(name, str):
+            raise LogDataTypeError(f"label {key!r} must be named by a string, got {describe(name)}")
+        out[str(key)] = name
+    return out

@@ -1,0 +1,114 @@
+"""Packing LINE points into compact chunk buffers, and downsampling series for display.
+
+Steps, times and epochs are delta-encoded integers compressed with zlib (an x-axis that counts up
+by one compresses to almost nothing); values are raw float64 so NaN and +-inf survive bit for bit.
+Steps that are not all whole numbers fall back to raw float64.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+CHUNK_POINTS = 4096
+NO_EPOCH = np.iinfo(np.int64).min  # epochs are optional per point
+
+
+@dataclass
+class Points:
+    """Points of one series as parallel arrays (times in seconds, epochs NO_EPOCH when absent)."""
+
+    steps: np.ndarray
+    values: np.ndarray
+    times: np.ndarray
+    epochs: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @classmethod
+    def empty(cls) -> "Points":
+        return cls(np.empty(0), np.empty(0), np.empty(0), np.empty(0, dtype=np.int64))
+
+    @classmethod
+    def concat(cls, parts: list["Points"]) -> "Points":
+        if not parts:
+            return cls.empty()
+        if len(parts) == 1:
+            return parts[0]
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("steps", "values", "times", "epochs")))
+
+    def slice(self, start: int, stop: int) -> "Points":
+        return Points(self.steps[start:stop], self.values[start:stop], self.times[start:stop], self.epochs[start:stop])
+
+    def take(self, index: np.ndarray) -> "Points":
+        return Points(self.steps[index], self.values[index], self.times[index], self.epochs[index])
+
+    def has_epochs(self) -> bool:
+        return bool(len(self.epochs)) and bool((self.epochs != NO_EPOCH).any())
+
+
+def _pack_ints(array: np.ndarray) -> bytes:
+    deltas = np.diff(array.astype(np.int64), prepend=np.int64(0))
+    return zlib.compress(deltas.tobytes(), 1)
+
+
+def _unpack_ints(blob: bytes) -> np.ndarray:
+    return np.cumsum(np.frombuffer(zlib.decompress(blob), dtype=np.int64))
+
+
+def encode(points: Points) -> dict:
+    """Column values of one chunk row."""
+    steps = points.steps
+    integral = bool(np.all(steps == np.round(steps)))
+    step_data = b"i" + _pack_ints(steps) if integral else b"f" + steps.astype(np.float64).tobytes()
+    micros = np.round(points.times * 1e6).astype(np.int64)
+    has_epochs = points.has_epochs()
+    return {
+        "count": len(points),
+        "step_min": float(steps.min()),
+        "step_max": float(steps.max()),
+        "step_data": step_data,
+        "value_data": points.values.astype(np.float64).tobytes(),
+        "time_data": _pack_ints(micros),
+        "epoch_data": _pack_ints(points.epochs) if has_epochs else None,
+    }
+
+
+def decode(row, with_times: bool = True) -> Points:
+    """Points of one chunk row (anything with the chunk columns as attributes)."""
+    step_data = bytes(row.step_data)
+    if step_data[:1] == b"i":
+        steps = _unpack_ints(step_data[1:]).astype(np.float64)
+    else:
+        steps = np.frombuffer(step_data[1:], dtype=np.float64)
+    values = np.frombuffer(bytes(row.value_data), dtype=np.float64)
+    n = len(values)
+    times = _unpack_ints(bytes(row.time_data)) / 1e6 if with_times else np.zeros(n)
+    epochs = _unpack_ints(bytes(row.epoch_data)) if row.epoch_data is not None else np.full(n, NO_EPOCH, dtype=np.int64)
+    return Points(steps, values, times, epochs)
+
+
+def downsample_index(values: np.ndarray, buckets: int) -> np.ndarray:
+    """Indices to keep so a chart of ``buckets`` columns looks like the full series.
+
+    Points are split into ``buckets`` runs of equal length; each run keeps its first, last,
+    lowest and highest point (NaN never wins min or max, but still shows as first or last).
+
+    >>> downsample_index(np.array([0., 5, 1, 2, 9, 3, 4, 8]), 2).tolist()
+    [0, 1, 3, 4, 7]
+    """
+    n = len(values)
+    if buckets <= 0 or n <= 4 * buckets:
+        return np.arange(n)
+    size = -(-n // buckets)
+    padded = np.concatenate([values, np.full(size * buckets - n, values[-1])]).reshape(buckets, size)
+    offsets = np.arange(buckets) * size
+    low = np.where(np.isnan(padded), np.inf, padded).argmin(axis=1) + offsets
+    high = np.where(np.isnan(padded), -np.inf, padded).argmax(axis=1) + offsets
+    first = offsets
+    last = np.minimum(offsets + size - 1, n - 1)
+    keep = np.unique(np.concatenate([first, last, low, high]))
+    return keep[keep < n]

@@ -1,0 +1,106 @@
+"""Tables of the store (SQLAlchemy Core); the same schema serves SQLite and PostgreSQL.
+
+LINE points live in ``chunks``: each row packs up to CHUNK_POINTS points of one series as numpy
+buffers, so a million-point series is a few hundred rows, range reads skip whole chunks by their
+step bounds, and an append rewrites at most one partly filled tail chunk.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(256), nullable=False, unique=True),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("project_id", sa.String(36), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float, nullable=True),
+    sa.UniqueConstraint("project_id", "name"),
+)
+
+logs = sa.Table(
+    "logs",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("experiment_id", sa.String(36), sa.ForeignKey("experiments.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("data", sa.Text, nullable=True),  # canonical JSON; NULL for LINE (points are in chunks)
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("experiment_id", "name"),
+)
+
+series = sa.Table(
+    "series",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("log_id", sa.String(36), sa.ForeignKey("logs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(256), nullable=False),  # "" for a log's single unnamed series
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("chunk_count", sa.Integer, nullable=False),
+    sa.Column("last_step", sa.Float, nullable=True),
+    sa.UniqueConstraint("log_id", "name"),
+)
+
+chunks = sa.Table(
+    "chunks",
+    metadata,
+    sa.Column("series_id", sa.Integer, sa.ForeignKey("series.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("step_min", sa.Float, nullable=False),
+    sa.Column("step_max", sa.Float, nullable=False),
+    sa.Column("step_data", sa.LargeBinary, nullable=False),
+    sa.Column("value_data", sa.LargeBinary, nullable=False),
+    sa.Column("time_data", sa.LargeBinary, nullable=False),
+    sa.Column("epoch_data", sa.LargeBinary, nullable=True),
+)
+
+artifacts = sa.Table(
+    "artifacts",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("experiment_id", sa.String(36), sa.ForeignKey("experiments.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("filename", sa.String(256), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("content_type", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("experiment_id", "name"),
+)
+
+# For the tracking server: API tokens (hashed) and the idempotency keys of applied batches.
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("revoked_at", sa.Float, nullable=True),
+)
+
+applied_batches = sa.Table(
+    "applied_batches",
+    metadata,
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)

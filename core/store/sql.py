@@ -1,0 +1,458 @@
+"""The store: projects, experiments, logs, LINE points and artifacts over SQLAlchemy Core.
+
+Both the embedded store and the tracking server use this class; only ``engine.py`` knows about
+SQL dialects. Writes of logged records arrive in batches from the background writer (``apply``),
+each batch in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import mimetypes
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import sqlalchemy as sa
+
+from ..errors import AlreadyExistsError, InvalidLogError, LogTypeConflictError, NotFoundError
+from ..logtype import LogType
+from ..records import Record, Series
+from . import schema as t
+from .blobs import BlobStore
+from .engine import create_engine, read_transaction, write_transaction
+from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, downsample_index, encode
+
+SINGLE = ""  # the series name of a LINE log with one unnamed series
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def dumps(data: Any) -> str:
+    # NaN/inf are written as bare tokens here (Python's json reads them back); the wire format
+    # and exports turn them into strings so they never become invalid JSON.
+    return json.dumps(data, separators=(",", ":"), allow_nan=True)
+
+
+class Store:
+    """All persistent state of trackboard, in one database plus a blob directory."""
+
+    def __init__(self, url: str, blob_root: str | os.PathLike) -> None:
+        self.url = url
+        self.engine = create_engine(url)
+        self.blobs = BlobStore(blob_root)
+        with write_transaction(self.engine) as conn:  # serialises concurrent first opens
+            t.metadata.create_all(conn)
+
+    @classmethod
+    def at_directory(cls, directory: str | os.PathLike) -> "Store":
+        """The embedded store in ``directory`` (created if missing)."""
+        root = Path(directory).expanduser().resolve()
+        root.mkdir(parents=True, exist_ok=True)
+        return cls(f"sqlite:///{root / 'trackboard.db'}", root / "blobs")
+
+    def after_fork(self) -> None:
+        """Drop connections inherited from a parent process (they must not be shared)."""
+        self.engine.dispose(close=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- projects -----------------------------------------------------------------------------
+
+    def create_project(self, name: str, description: str | None = None) -> dict:
+        row = {"id": new_id(), "name": name, "description": description, "created_at": time.time()}
+        try:
+            with write_transaction(self.engine) as conn:
+                conn.execute(t.projects.insert().values(row))
+        except sa.exc.IntegrityError:
+            raise AlreadyExistsError(f"a project named {name!r} already exists") from None
+        return row
+
+    def get_project(self, name: str) -> dict:
+        return self._one(t.projects.select().where(t.projects.c.name == name), f"no project named {name!r}")
+
+    def get_project_by_id(self, project_id: str) -> dict:
+        return self._one(t.projects.select().where(t.projects.c.id == project_id), f"no project with id {project_id!r}")
+
+    def list_projects(self) -> list[dict]:
+        return self._all(t.projects.select().order_by(t.projects.c.created_at))
+
+    def delete_project(self, project_id: str) -> None:
+        with write_transaction(self.engine) as conn:
+            for experiment in conn.execute(sa.select(t.experiments.c.id).where(t.experiments.c.project_id == project_id)):
+                self._delete_experiment(conn, experiment.id)
+            conn.execute(t.projects.delete().where(t.projects.c.id == project_id))
+
+    # -- experiments --------------------------------------------------------------------------
+
+    def create_experiment(self, project_id: str, name: str, description: str | None = None) -> dict:
+        now = time.time()
+        row = {
+            "id": new_id(), "project_id": project_id, "name": name, "description": description,
+            "status": "RUNNING", "created_at": now, "updated_at": now, "finished_at": None,
+        }
+        try:
+            with write_transaction(self.engine) as conn:
+                conn.execute(t.experiments.insert().values(row))
+        except sa.exc.IntegrityError:
+            raise AlreadyExistsError(f"an experiment named {name!r} already exists in this project") from None
+        return row
+
+    def get_experiment(self, project_id: str, name: str) -> dict:
+        query = t.experiments.select().where(t.experiments.c.project_id == project_id, t.experiments.c.name == name)
+        return self._one(query, f"no experiment named {name!r} in this project")
+
+    def get_experiment_by_id(self, experiment_id: str) -> dict:
+        query = t.experiments.select().where(t.experiments.c.id == experiment_id)
+        return self._one(query, f"no experiment with id {experiment_id!r}")
+
+    def list_experiments(self, project_id: str) -> list[dict]:
+        query = t.experiments.select().where(t.experiments.c.project_id == project_id)
+        return self._all(query.order_by(t.experiments.c.created_at))
+
+    def set_status(self, experiment_id: str, status: str) -> None:
+        now = time.time()
+        finished = None if status == "RUNNING" else now
+        with write_transaction(self.engine) as conn:
+            conn.execute(
+                t.experiments.update().where(t.experiments.c.id == experiment_id)
+                .values(status=status, updated_at=now, finished_at=finished)
+            )
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        with write_transaction(self.engine) as conn:
+            self._delete_experiment(conn, experiment_id)
+
+    def _delete_experiment(self, conn: sa.Connection, experiment_id: str) -> None:
+        log_ids = sa.select(t.logs.c.id).where(t.logs.c.experiment_id == experiment_id)
+        self._delete_points(conn, log_ids)
+        conn.execute(t.logs.delete().where(t.logs.c.experiment_id == experiment_id))
+        conn.execute(t.artifacts.delete().where(t.artifacts.c.experiment_id == experiment_id))
+        conn.execute(t.experiments.delete().where(t.experiments.c.id == experiment_id))
+
+    # -- logs: writes -------------------------------------------------------------------------
+
+    def apply(self, records: Iterable[Record]) -> list[tuple[Record, Exception]]:
+        """Write a batch of records in one transaction; returns the records refused and why.
+
+        LINE appends to the same series are merged so that each series is written once per batch.
+        """
+        with write_transaction(self.engine) as conn:
+            return _Batch(self, conn).apply(records)
+
+    def delete_log(self, experiment_id: str, name: str) -> None:
+        with write_transaction(self.engine) as conn:
+            row = conn.execute(_log_query(experiment_id, name)).first()
+            if row is None:
+                raise NotFoundError(f"no log named {name!r} in this experiment")
+            self._delete_points(conn, [row.id])
+            conn.execute(t.logs.delete().where(t.logs.c.id == row.id))
+            conn.execute(t.experiments.update().where(t.experiments.c.id == experiment_id).values(updated_at=time.time()))
+
+    def _delete_points(self, conn: sa.Connection, log_ids) -> None:
+        series_ids = sa.select(t.series.c.id).where(t.series.c.log_id.in_(log_ids))
+        conn.execute(t.chunks.delete().where(t.chunks.c.series_id.in_(series_ids)))
+        conn.execute(t.series.delete().where(t.series.c.log_id.in_(log_ids)))
+
+    # -- logs: reads --------------------------------------------------------------------------
+
+    def log_kinds(self, experiment_id: str) -> dict[str, tuple[LogType, bool | None]]:
+        """name -> (type, True if a LINE log has named series / False if unnamed / None)."""
+        query = (
+            sa.select(t.logs.c.name, t.logs.c.type, sa.func.max(t.series.c.name))
+            .select_from(t.logs.outerjoin(t.series, t.series.c.log_id == t.logs.c.id))
+            .where(t.logs.c.experiment_id == experiment_id)
+            .group_by(t.logs.c.id, t.logs.c.name, t.logs.c.type)
+        )
+        with read_transaction(self.engine) as conn:
+            return {
+                name: (LogType(kind), None if series_name is None else series_name != SINGLE)
+                for name, kind, series_name in conn.execute(query)
+            }
+
+    def list_logs(self, experiment_id: str) -> list[dict]:
+        """Each log's name, type and timestamps (not its data), in creation order."""
+        query = (
+            sa.select(t.logs.c.id, t.logs.c.name, t.logs.c.type, t.logs.c.created_at, t.logs.c.updated_at)
+            .where(t.logs.c.experiment_id == experiment_id).order_by(t.logs.c.created_at, t.logs.c.name)
+        )
+        return [{**row, "type": LogType(row["type"])} for row in self._all(query)]
+
+    def get_log(self, experiment_id: str, name: str) -> tuple[LogType, Any]:
+        """The type and canonical data of a log."""
+        with read_transaction(self.engine) as conn:
+            row = conn.execute(_log_query(experiment_id, name)).first()
+            if row is None:
+                raise NotFoundError(f"no log named {name!r} in this experiment")
+            log_type = LogType(row.type)
+            if log_type is not LogType.LINE:
+                return log_type, json.loads(row.data)
+            return log_type, line_data(self._read_series(conn, row.id, None, None))
+
+    def get_points(
+        self, experiment_id: str, name: str, step_min: float | None = None, step_max: float | None = None
+    ) -> dict[str, Points]:
+        """A LINE log's points per series ("" for the unnamed one), optionally within a step range."""
+        with read_transaction(self.engine) as conn:
+            row = conn.execute(_log_query(experiment_id, name)).first()
+            if row is None:
+                raise NotFoundError(f"no log named {name!r} in this experiment")
+            if row.type != LogType.LINE.value:
+                raise InvalidLogError(f"log {name!r} is a {row.type}, not a LINE")
+            return self._read_series(conn, row.id, step_min, step_max)
+
+    def downsampled(
+        self, experiment_id: str, name: str, buckets: int = 1000,
+        step_min: float | None = None, step_max: float | None = None,
+    ) -> dict[str, Points]:
+        """Like ``get_points``, keeping first, last, min and max of ``buckets`` runs per series."""
+        series = self.get_points(experiment_id, name, step_min, step_max)
+        return {key: points.take(downsample_index(points.values, buckets)) for key, points in series.items()}
+
+    def _read_series(self, conn: sa.Connection, log_id: str, step_min, step_max) -> dict[str, Points]:
+        series_rows = conn.execute(
+            sa.select(t.series.c.id, t.series.c.name).where(t.series.c.log_id == log_id).order_by(t.series.c.position)
+        ).all()
+        out = {}
+        for series_row in series_rows:
+            query = t.chunks.select().where(t.chunks.c.series_id == series_row.id)
+            if step_min is not None:
+                query = query.where(t.chunks.c.step_max >= step_min)
+            if step_max is not None:
+                query = query.where(t.chunks.c.step_min <= step_max)
+            points = Points.concat([decode(chunk) for chunk in conn.execute(query.order_by(t.chunks.c.seq))])
+            if step_min is not None or step_max is not None:
+                low = -math.inf if step_min is None else step_min
+                high = math.inf if step_max is None else step_max
+                points = points.take(np.flatnonzero((points.steps >= low) & (points.steps <= high)))
+            out[series_row.name] = points
+        return out
+
+    # -- artifacts ----------------------------------------------------------------------------
+
+    def add_artifact(self, experiment_id: str, name: str, path: str | os.PathLike, filename: str | None = None) -> dict:
+        sha256, size = self.blobs.put_file(path)
+        filename = filename or Path(path).name
+        return self.add_artifact_blob(experiment_id, name, filename, sha256, size)
+
+    def add_artifact_blob(self, experiment_id: str, name: str, filename: str, sha256: str, size: int) -> dict:
+        row = {
+            "id": new_id(), "experiment_id": experiment_id, "name": name, "filename": filename,
+            "sha256": sha256, "size": size, "created_at": time.time(),
+            "content_type": mimetypes.guess_type(filename)[0] or "application/octet-stream",
+        }
+        with write_transaction(self.engine) as conn:
+            conn.execute(t.artifacts.delete().where(t.artifacts.c.experiment_id == experiment_id, t.artifacts.c.name == name))
+            conn.execute(t.artifacts.insert().values(row))
+        return row
+
+    def get_artifact(self, experiment_id: str, name: str) -> dict:
+        query = t.artifacts.select().where(t.artifacts.c.experiment_id == experiment_id, t.artifacts.c.name == name)
+        return self._one(query, f"no artifact named {name!r} in this experiment")
+
+    def list_artifacts(self, experiment_id: str) -> list[dict]:
+        query = t.artifacts.select().where(t.artifacts.c.experiment_id == experiment_id)
+        return self._all(query.order_by(t.artifacts.c.created_at))
+
+    def delete_artifact(self, experiment_id: str, name: str) -> None:
+        self.get_artifact(experiment_id, name)
+        with write_transaction(self.engine) as conn:
+            conn.execute(t.artifacts.delete().where(t.artifacts.c.experiment_id == experiment_id, t.artifacts.c.name == name))
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _one(self, query, missing: str) -> dict:
+        with read_transaction(self.engine) as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            raise NotFoundError(missing)
+        return dict(row)
+
+    def _all(self, query) -> list[dict]:
+        with read_transaction(self.engine) as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def _log_query(experiment_id: str, name: str):
+    return t.logs.select().where(t.logs.c.experiment_id == experiment_id, t.logs.c.name == name)
+
+
+def steps_list(steps: np.ndarray) -> list:
+    """Steps as Python numbers, whole ones as ints (the canonical form)."""
+    if len(steps) and np.all(np.mod(steps, 1) == 0):
+        return steps.astype(np.int64).tolist()
+    return [int(s) if s.is_integer() else s for s in steps.tolist()]
+
+
+def series_data(points: Points) -> dict[str, list]:
+    """The canonical ``{'steps', 'values', 'times'[, 'epochs']}`` of one series."""
+    data = {"steps": steps_list(points.steps), "values": points.values.tolist(), "times": points.times.tolist()}
+    if points.has_epochs():
+        data["epochs"] = [None if e == NO_EPOCH else e for e in points.epochs.tolist()]
+    return data
+
+
+def line_data(series: dict[str, Points]) -> dict:
+    """A LINE log's canonical data: one series, or ``{series name: series}``."""
+    if list(series) == [SINGLE]:
+        return series_data(series[SINGLE])
+    return {name: series_data(points) for name, points in series.items()}
+
+
+class _Batch:
+    """One transaction's worth of records: checks conflicts, merges LINE appends, writes."""
+
+    def __init__(self, store: Store, conn: sa.Connection) -> None:
+        self.store, self.conn = store, conn
+        self.logs: dict[tuple[str, str], Any] = {}  # (experiment id, name) -> log row or None
+        self.series: dict[str, dict[str, Any]] = {}  # log id -> {series name: series row}
+        self.pending: dict[str, dict[str, list[tuple[Series, float]]]] = {}  # log id -> appends
+        self.touched: dict[str, float] = {}  # experiment id -> latest record time
+
+    def apply(self, records: Iterable[Record]) -> list[tuple[Record, Exception]]:
+        failures = []
+        for record in records:
+            try:
+                self._apply_one(record)
+            except (LogTypeConflictError, InvalidLogError, NotFoundError) as error:
+                failures.append((record, error))
+        for log_id, by_series in self.pending.items():
+            for series_name, parts in by_series.items():
+                self._append(log_id, series_name, parts)
+        for experiment_id, when in self.touched.items():
+            self.conn.execute(
+                t.experiments.update().where(t.experiments.c.id == experiment_id).values(updated_at=max(when, time.time()))
+            )
+        return failures
+
+    def _log_row(self, experiment_id: str, name: str):
+        key = (experiment_id, name)
+        if key not in self.logs:
+            self.logs[key] = self.conn.execute(_log_query(experiment_id, name)).first()
+        return self.logs[key]
+
+    def _series_rows(self, log_id: str) -> dict[str, Any]:
+        if log_id not in self.series:
+            rows = self.conn.execute(t.series.select().where(t.series.c.log_id == log_id)).mappings()
+            self.series[log_id] = {row["name"]: dict(row) for row in rows}
+        return self.series[log_id]
+
+    def _apply_one(self, record: Record) -> None:
+        row = self._log_row(record.experiment_id, record.name)
+        where = f"{record.type.value} {record.name!r}"
+        if row is not None and row.type != record.type.value and not record.replace:
+            raise LogTypeConflictError(f"{where}: a {row.type} log of that name exists; pass replace=True to replace it")
+        self.touched[record.experiment_id] = record.time
+        if record.type is LogType.LINE and not record.replace and row is not None:
+            self._queue_append(row.id, record, where)
+            return
+        # Anything else replaces the log (creating it if needed).
+        if row is not None:
+            self.pending.pop(row.id, None)
+            self.store._delete_points(self.conn, [row.id])
+            self.series[row.id] = {}
+        data = None
+        if record.type is LogType.IMAGE:
+            meta, content = record.data
+            if content is not None:
+                self.store.blobs.put_bytes(content)
+            elif not self.store.blobs.exists(meta["sha256"]):
+                raise NotFoundError(f"{where}: no stored image with sha256 {meta['sha256']}")
+            data = dumps(meta)
+        elif record.type is not LogType.LINE:
+            data = dumps(record.data)
+        values = {"type": record.type.value, "data": data, "updated_at": record.time}
+        if row is None:
+            log_id = new_id()
+            self.conn.execute(t.logs.insert().values(
+                id=log_id, experiment_id=record.experiment_id, name=record.name, created_at=record.time, **values
+            ))
+            self.series[log_id] = {}
+        else:
+            log_id = row.id
+            self.conn.execute(t.logs.update().where(t.logs.c.id == log_id).values(values))
+        self.logs[(record.experiment_id, record.name)] = self.conn.execute(
+            sa.select(t.logs.c.id, t.logs.c.type).where(t.logs.c.id == log_id)
+        ).first()
+        if record.type is LogType.LINE:
+            self._queue_append(log_id, record, where)
+
+    def _queue_append(self, log_id: str, record: Record, where: str) -> None:
+        existing = self._series_rows(log_id)
+        queued = self.pending.setdefault(log_id, {})
+        known = set(existing) | set(queued)
+        for series in record.data:
+            name = SINGLE if series.name is None else series.name
+            if known and (name == SINGLE) != (SINGLE in known):
+                shape = "one unnamed series" if SINGLE in known else "named series"
+                raise InvalidLogError(
+                    f"{where}: the log holds {shape}; log the same shape or pass replace=True"
+                )
+        for series in record.data:
+            name = SINGLE if series.name is None else series.name
+            queued.setdefault(name, []).append((series, record.time))
+
+    def _append(self, log_id: str, name: str, parts: list[tuple[Series, float]]) -> None:
+        steps: list = []
+        values: list = []
+        times: list = []
+        epochs: list = []
+        for series, when in parts:
+            n = len(series.values)
+            values.extend(series.values)
+            steps.extend(series.steps if series.steps is not None else [math.nan] * n)
+            times.extend(series.times if series.times is not None else [when] * n)
+            if series.epochs is not None:
+                epochs.extend(NO_EPOCH if e is None else e for e in series.epochs)
+            else:
+                epochs.extend([NO_EPOCH] * n)
+        rows = self._series_rows(log_id)
+        row = rows.get(name)
+        if row is None:
+            row = {"log_id": log_id, "name": name, "position": len(rows), "count": 0, "chunk_count": 0, "last_step": None}
+            row["id"] = self.conn.execute(t.series.insert().values(row)).inserted_primary_key[0]
+            rows[name] = row
+        step_array = _assign_steps(np.array(steps, dtype=np.float64), row["last_step"])
+        points = Points(step_array, np.array(values, dtype=np.float64), np.array(times, dtype=np.float64),
+                        np.array(epochs, dtype=np.int64))
+        seq = row["chunk_count"]
+        if seq:
+            tail = self.conn.execute(
+                t.chunks.select().where(t.chunks.c.series_id == row["id"], t.chunks.c.seq == seq - 1)
+            ).first()
+            if tail.count < CHUNK_POINTS:
+                points = Points.concat([decode(tail), points])
+                seq -= 1
+                self.conn.execute(t.chunks.delete().where(t.chunks.c.series_id == row["id"], t.chunks.c.seq == seq))
+        new_chunks = [
+            {"series_id": row["id"], "seq": seq + i, **encode(points.slice(start, start + CHUNK_POINTS))}
+            for i, start in enumerate(range(0, len(points), CHUNK_POINTS))
+        ]
+        self.conn.execute(t.chunks.insert(), new_chunks)
+        row.update(count=row["count"] + len(values), chunk_count=seq + len(new_chunks), last_step=float(step_array[-1]))
+        self.conn.execute(t.series.update().where(t.series.c.id == row["id"]).values(
+            count=row["count"], chunk_count=row["chunk_count"], last_step=row["last_step"]
+        ))
+
+
+def _assign_steps(steps: np.ndarray, last_step: float | None) -> np.ndarray:
+    """Fill NaN (not given) steps with the previous step + 1, starting after ``last_step``."""
+    auto = np.isnan(steps)
+    if not auto.any():
+        return steps
+    previous = -1.0 if last_step is None else last_step
+    if auto.all():
+        return previous + 1 + np.arange(len(steps), dtype=np.float64)
+    for i in range(len(steps)):
+        if auto[i]:
+            steps[i] = previous + 1
+        previous = steps[i]
+    return steps

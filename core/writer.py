@@ -1,0 +1,131 @@
+"""The background writer: the caller's thread only enqueues; one daemon thread commits batches.
+
+``put`` is a deque append (no lock, no wake-up): the writer wakes on a short timer or when someone
+flushes, drains everything queued, and hands it to its sink in one batch. ``flush`` waits until
+everything put before it has been committed, and raises if any of it was refused.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+import warnings
+from typing import Callable, Sequence
+
+from .errors import FlushTimeoutError, WriteError
+from .records import Record
+
+logger = logging.getLogger("trackboard")
+
+# A sink commits a batch and returns the records it refused with the reason.
+Sink = Callable[[Sequence[Record]], list[tuple[Record, Exception]]]
+
+INTERVAL_S = 0.1  # how often the writer looks for new records when nobody flushes
+MAX_BATCH = 200_000  # records per commit; bounds a transaction's memory
+RETRY_DELAYS_S = (0.05, 0.2, 1.0, 2.0, 5.0)
+
+
+class BackgroundWriter:
+    """Batches records from any number of threads into one sink, in the order they were put."""
+
+    def __init__(self, sink: Sink, name: str = "trackboard-writer", interval: float = INTERVAL_S) -> None:
+        self._sink = sink
+        self._interval = interval
+        self._name = name
+        self._queue: collections.deque[Record] = collections.deque()
+        # put(record) is the deque's own append: the hot path is one C call, no lock, no wake-up.
+        self.put: Callable[[Record], None] = self._queue.append
+        self._start()
+
+    def _start(self) -> None:
+        self._wake = threading.Event()
+        self._progress = threading.Condition()
+        self._enqueued = 0  # records taken off the queue by the writer thread so far
+        self._committed = 0  # of those, how many are committed or refused
+        self._failures: list[tuple[Record, Exception]] = []
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._thread.start()
+
+    def restart_after_fork(self) -> None:
+        """In a forked child: drop the parent's queued records (the parent writes them) and restart."""
+        self._queue.clear()
+        self._start()
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Return once everything put before this call is committed; raise WriteError if any was refused."""
+        with self._progress:
+            target = self._enqueued + len(self._queue)
+        self._wake.set()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._progress:
+            while self._committed < target and self._thread.is_alive():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise FlushTimeoutError(
+                        f"flush timed out after {timeout} s with {target - self._committed} records not yet durable"
+                    )
+                self._progress.wait(0.5 if remaining is None else min(remaining, 0.5))
+                self._wake.set()
+            failures, self._failures = self._failures, []
+        if failures:
+            raise WriteError(_describe(failures))
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        try:
+            self.flush(timeout)
+        finally:
+            self._closed = True
+            self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            while self._queue:
+                batch = self._drain()
+                self._commit(batch)
+            if self._closed and not self._queue:
+                return
+
+    def _drain(self) -> list[Record]:
+        batch = []
+        pop = self._queue.popleft
+        with self._progress:
+            try:
+                while len(batch) < MAX_BATCH:
+                    batch.append(pop())
+            except IndexError:
+                pass
+            self._enqueued += len(batch)
+        return batch
+
+    def _commit(self, batch: list[Record]) -> None:
+        failures: list[tuple[Record, Exception]] = []
+        for attempt, delay in enumerate((*RETRY_DELAYS_S, None)):
+            try:
+                failures = self._sink(batch)
+                break
+            except Exception as error:  # the store is locked, full, gone...: retry, then give up loudly
+                if delay is None:
+                    failures = [(record, error) for record in batch]
+                    break
+                logger.debug("trackboard: commit attempt %d failed: %s", attempt + 1, error)
+                time.sleep(delay)
+        if failures:
+            warnings.warn(f"trackboard: {_describe(failures)}", RuntimeWarning, stacklevel=1)
+        with self._progress:
+            self._failures.extend(failures)
+            self._committed += len(batch)
+            self._progress.notify_all()
+
+
+def _describe(failures: list[tuple[Record, Exception]]) -> str:
+    first = failures[0][1]
+    more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+    return f"{len(failures)} logged record(s) could not be stored: {first}{more}"
