@@ -21,6 +21,18 @@ class Series(NamedTuple):
     epochs: list[int | None] | None
 
 
+class StepValues(NamedTuple):
+    """One point for each of several named series, at one shared step and epoch.
+
+    The compact form of the per-step dict a training loop logs (``{'loss': 0.3, 'acc': 0.9}``):
+    one object instead of a Series per metric, because the queue may hold millions of them.
+    """
+
+    values: dict[str, float | int]
+    step: int | None
+    epoch: int | None
+
+
 class ImagePayload(NamedTuple):
     """An image's metadata (the canonical log data) and its bytes (None: the blob already exists)."""
 
@@ -34,6 +46,6 @@ class Record(NamedTuple):
     experiment_id: str
     name: str
     type: LogType
-    data: Any  # LINE: tuple[Series, ...]; IMAGE: ImagePayload; others: canonical JSON-like data
+    data: Any  # LINE: tuple[Series, ...] or StepValues; IMAGE: ImagePayload; others: canonical JSON-like data
     replace: bool
     time: float

@@ -6,24 +6,59 @@ import math
 from typing import Any, Callable, Mapping
 
 from ..errors import InvalidLogError, LogDataTypeError
-from ..records import Series
-from .numbers import as_array, as_float_list, as_number, check_step, describe, unwrap
+from ..records import Series, StepValues
+from .numbers import MAX_EXACT_STEP, as_array, as_float_list, as_number, check_step, describe, unwrap
 
 # Keys of one series; in a dict of several series they are shared by all of them.
 SERIES_KEYS = ("steps", "values", "times", "epochs")
 SHARED_KEYS = frozenset(("steps", "times", "epochs"))
 
 
-def normalise_line(data: Any) -> tuple[Series, ...]:
-    """The points of ``data`` as a tuple of Series (one unnamed series, or named ones)."""
+def normalise_line(data: Any) -> tuple[Series, ...] | StepValues:
+    """The points of ``data``: a tuple of Series (one unnamed series, or named ones), or StepValues."""
     kind = type(data)
     if kind is float or kind is int:  # the hot path: one number per step
         return (Series(None, None, [float(data)], None, None),)
+    if kind is dict:
+        fast = _per_step_dict(data)
+        if fast is not None:
+            return fast
     if isinstance(data, Mapping):
         if "values" in data:
             return (_series(None, data, {}),)
         return _several(data)
     return (Series(None, None, _values(data, "values"), None, None),)
+
+
+def _per_step_dict(data: dict) -> tuple[Series, ...] | StepValues | None:
+    """The forms a training loop logs every step, checked without the general machinery.
+
+    ``{'steps': [s], 'values': [v]}`` and ``{'steps'?: s, 'epochs'?: e, 'loss': v, 'acc': v...}``
+    with plain ints and floats; None means "not that simple": the general path decides.
+    """
+    if "values" in data:
+        steps, values = data.get("steps"), data["values"]
+        if (len(data) == 2 and type(values) is list and type(steps) is list and len(values) == 1
+                and len(steps) == 1 and type(values[0]) in _PLAIN and type(steps[0]) is int
+                and -MAX_EXACT_STEP <= steps[0] <= MAX_EXACT_STEP):
+            return (Series(None, [steps[0]], [float(values[0])], None, None),)
+        return None
+    step = data.get("steps")
+    epoch = data.get("epochs")
+    if step is not None and (type(step) is not int or not -MAX_EXACT_STEP <= step <= MAX_EXACT_STEP):
+        return None
+    if (epoch is not None and type(epoch) is not int) or "times" in data:
+        return None
+    values = dict(data) if step is None and epoch is None else {k: v for k, v in data.items() if k not in SHARED_KEYS}
+    if not values:
+        return None
+    for name, value in values.items():
+        if (type(value) is not float and type(value) is not int) or type(name) is not str or not name:
+            return None
+    return StepValues(values, step, epoch)
+
+
+_PLAIN = (float, int)
 
 
 def _values(data: Any, what: str) -> list[float]:

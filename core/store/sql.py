@@ -15,14 +15,14 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 import numpy as np
 import sqlalchemy as sa
 
 from ..errors import AlreadyExistsError, InvalidLogError, LogTypeConflictError, NotFoundError
 from ..logtype import LogType
-from ..records import Record, Series
+from ..records import Record, StepValues
 from . import schema as t
 from .blobs import BlobStore
 from .engine import create_engine, read_transaction, write_transaction
@@ -314,7 +314,9 @@ class _Batch:
         self.store, self.conn = store, conn
         self.logs: dict[tuple[str, str], Any] = {}  # (experiment id, name) -> log row or None
         self.series: dict[str, dict[str, Any]] = {}  # log id -> {series name: series row}
-        self.pending: dict[str, dict[str, list[tuple[Series, float]]]] = {}  # log id -> appends
+        self.named: dict[str, bool | None] = {}  # log id -> LINE log has named series?
+        # log id -> series name -> (steps, values, times, epochs) lists of the points to append
+        self.pending: dict[str, dict[str | None, tuple[list, list, list, list]]] = {}
         self.touched: dict[str, float] = {}  # experiment id -> latest record time
 
     def apply(self, records: Iterable[Record]) -> list[tuple[Record, Exception]]:
@@ -325,8 +327,8 @@ class _Batch:
             except (LogTypeConflictError, InvalidLogError, NotFoundError) as error:
                 failures.append((record, error))
         for log_id, by_series in self.pending.items():
-            for series_name, parts in by_series.items():
-                self._append(log_id, series_name, parts)
+            for series_name, columns in by_series.items():
+                self._append(log_id, SINGLE if series_name is None else series_name, columns)
         for experiment_id, when in self.touched.items():
             self.conn.execute(
                 t.experiments.update().where(t.experiments.c.id == experiment_id).values(updated_at=max(when, time.time()))
@@ -347,25 +349,26 @@ class _Batch:
 
     def _apply_one(self, record: Record) -> None:
         row = self._log_row(record.experiment_id, record.name)
-        where = f"{record.type.value} {record.name!r}"
-        if row is not None and row.type != record.type.value and not record.replace:
-            raise LogTypeConflictError(f"{where}: a {row.type} log of that name exists; pass replace=True to replace it")
         self.touched[record.experiment_id] = record.time
+        if row is not None and row.type != record.type.value and not record.replace:
+            raise LogTypeConflictError(
+                f"{record.type.value} {record.name!r}: a {row.type} log of that name exists; "
+                "pass replace=True to replace it"
+            )
         if record.type is LogType.LINE and not record.replace and row is not None:
-            self._queue_append(row.id, record, where)
+            self._queue_append(row.id, record)
             return
         # Anything else replaces the log (creating it if needed).
         if row is not None:
             self.pending.pop(row.id, None)
             self.store._delete_points(self.conn, [row.id])
-            self.series[row.id] = {}
         data = None
         if record.type is LogType.IMAGE:
             meta, content = record.data
             if content is not None:
                 self.store.blobs.put_bytes(content)
             elif not self.store.blobs.exists(meta["sha256"]):
-                raise NotFoundError(f"{where}: no stored image with sha256 {meta['sha256']}")
+                raise NotFoundError(f"IMAGE {record.name!r}: no stored image with sha256 {meta['sha256']}")
             data = dumps(meta)
         elif record.type is not LogType.LINE:
             data = dumps(record.data)
@@ -375,60 +378,66 @@ class _Batch:
             self.conn.execute(t.logs.insert().values(
                 id=log_id, experiment_id=record.experiment_id, name=record.name, created_at=record.time, **values
             ))
-            self.series[log_id] = {}
         else:
             log_id = row.id
             self.conn.execute(t.logs.update().where(t.logs.c.id == log_id).values(values))
-        self.logs[(record.experiment_id, record.name)] = self.conn.execute(
-            sa.select(t.logs.c.id, t.logs.c.type).where(t.logs.c.id == log_id)
-        ).first()
+        self.logs[(record.experiment_id, record.name)] = _LogRow(log_id, record.type.value)
+        self.series[log_id] = {}
+        self.named[log_id] = None
         if record.type is LogType.LINE:
-            self._queue_append(log_id, record, where)
+            self._queue_append(log_id, record)
 
-    def _queue_append(self, log_id: str, record: Record, where: str) -> None:
-        existing = self._series_rows(log_id)
-        queued = self.pending.setdefault(log_id, {})
-        known = set(existing) | set(queued)
-        for series in record.data:
-            name = SINGLE if series.name is None else series.name
-            if known and (name == SINGLE) != (SINGLE in known):
-                shape = "one unnamed series" if SINGLE in known else "named series"
-                raise InvalidLogError(
-                    f"{where}: the log holds {shape}; log the same shape or pass replace=True"
-                )
-        for series in record.data:
-            name = SINGLE if series.name is None else series.name
-            queued.setdefault(name, []).append((series, record.time))
-
-    def _append(self, log_id: str, name: str, parts: list[tuple[Series, float]]) -> None:
-        steps: list = []
-        values: list = []
-        times: list = []
-        epochs: list = []
-        for series, when in parts:
+    def _queue_append(self, log_id: str, record: Record) -> None:
+        data = record.data
+        named = type(data) is StepValues or data[0].name is not None
+        known = self.named.get(log_id, ...)
+        if known is ...:
+            existing = self._series_rows(log_id)
+            known = self.named[log_id] = None if not existing else SINGLE not in existing
+        if known is None:
+            self.named[log_id] = named
+        elif known is not named:
+            shape = "named series" if known else "one unnamed series"
+            raise InvalidLogError(
+                f"LINE {record.name!r}: the log holds {shape}; log the same shape or pass replace=True"
+            )
+        queued = self.pending.get(log_id)
+        if queued is None:
+            queued = self.pending[log_id] = {}
+        when = record.time
+        if type(data) is StepValues:
+            step, epoch = data.step, data.epoch
+            for name, value in data.values.items():
+                steps, values, times, epochs = queued.get(name) or queued.setdefault(name, ([], [], [], []))
+                steps.append(step)
+                values.append(value)
+                times.append(when)
+                epochs.append(epoch)
+            return
+        for series in data:
+            steps, values, times, epochs = queued.get(series.name) or queued.setdefault(series.name, ([], [], [], []))
             n = len(series.values)
             values.extend(series.values)
-            steps.extend(series.steps if series.steps is not None else [math.nan] * n)
-            times.extend(series.times if series.times is not None else [when] * n)
-            if series.epochs is not None:
-                epochs.extend(NO_EPOCH if e is None else e for e in series.epochs)
-            else:
-                epochs.extend([NO_EPOCH] * n)
+            steps.extend(series.steps or [None] * n)
+            times.extend(series.times or [when] * n)
+            epochs.extend(series.epochs or [None] * n)
+
+    def _append(self, log_id: str, name: str, columns: tuple[list, list, list, list]) -> None:
+        points = _points(*columns)
         rows = self._series_rows(log_id)
         row = rows.get(name)
         if row is None:
             row = {"log_id": log_id, "name": name, "position": len(rows), "count": 0, "chunk_count": 0, "last_step": None}
             row["id"] = self.conn.execute(t.series.insert().values(row)).inserted_primary_key[0]
             rows[name] = row
-        step_array = _assign_steps(np.array(steps, dtype=np.float64), row["last_step"])
-        points = Points(step_array, np.array(values, dtype=np.float64), np.array(times, dtype=np.float64),
-                        np.array(epochs, dtype=np.int64))
+        points.steps = _assign_steps(points.steps, row["last_step"])
+        added, last_step = len(points), float(points.steps[-1])
         seq = row["chunk_count"]
         if seq:
             tail = self.conn.execute(
                 t.chunks.select().where(t.chunks.c.series_id == row["id"], t.chunks.c.seq == seq - 1)
             ).first()
-            if tail.count < CHUNK_POINTS:
+            if tail.count < CHUNK_POINTS:  # top up the partly filled last chunk
                 points = Points.concat([decode(tail), points])
                 seq -= 1
                 self.conn.execute(t.chunks.delete().where(t.chunks.c.series_id == row["id"], t.chunks.c.seq == seq))
@@ -437,10 +446,27 @@ class _Batch:
             for i, start in enumerate(range(0, len(points), CHUNK_POINTS))
         ]
         self.conn.execute(t.chunks.insert(), new_chunks)
-        row.update(count=row["count"] + len(values), chunk_count=seq + len(new_chunks), last_step=float(step_array[-1]))
+        row.update(count=row["count"] + added, chunk_count=seq + len(new_chunks), last_step=last_step)
         self.conn.execute(t.series.update().where(t.series.c.id == row["id"]).values(
-            count=row["count"], chunk_count=row["chunk_count"], last_step=row["last_step"]
+            count=row["count"], chunk_count=row["chunk_count"], last_step=last_step
         ))
+
+
+class _LogRow(NamedTuple):
+    id: str
+    type: str
+
+
+def _points(steps: list, values: list, times: list, epochs: list) -> Points:
+    """Arrays of queued points; None steps are assigned later, None epochs mean "no epoch"."""
+    epoch_array = np.array(epochs, dtype=np.float64)
+    missing = np.isnan(epoch_array)
+    return Points(
+        np.array(steps, dtype=np.float64),  # None -> NaN: "continue from the last step"
+        np.array(values, dtype=np.float64),
+        np.array(times, dtype=np.float64),
+        np.where(missing, NO_EPOCH, np.nan_to_num(epoch_array)).astype(np.int64),
+    )
 
 
 def _assign_steps(steps: np.ndarray, last_step: float | None) -> np.ndarray:
