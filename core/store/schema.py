@@ -57,6 +57,7 @@ series = sa.Table(
     sa.Column("count", sa.Integer, nullable=False),
     sa.Column("chunk_count", sa.Integer, nullable=False),
     sa.Column("last_step", sa.Float, nullable=True),
+    sa.Column("last_value", sa.Float, nullable=True),  # for tables of runs, without reading chunks
     sa.UniqueConstraint("log_id", "name"),
 )
 

@@ -427,11 +427,12 @@ class _Batch:
         rows = self._series_rows(log_id)
         row = rows.get(name)
         if row is None:
-            row = {"log_id": log_id, "name": name, "position": len(rows), "count": 0, "chunk_count": 0, "last_step": None}
+            row = {"log_id": log_id, "name": name, "position": len(rows), "count": 0, "chunk_count": 0,
+                   "last_step": None, "last_value": None}
             row["id"] = self.conn.execute(t.series.insert().values(row)).inserted_primary_key[0]
             rows[name] = row
         points.steps = _assign_steps(points.steps, row["last_step"])
-        added, last_step = len(points), float(points.steps[-1])
+        added, last_step, last_value = len(points), float(points.steps[-1]), float(points.values[-1])
         seq = row["chunk_count"]
         if seq:
             tail = self.conn.execute(
@@ -446,9 +447,9 @@ class _Batch:
             for i, start in enumerate(range(0, len(points), CHUNK_POINTS))
         ]
         self.conn.execute(t.chunks.insert(), new_chunks)
-        row.update(count=row["count"] + added, chunk_count=seq + len(new_chunks), last_step=last_step)
+        row.update(count=row["count"] + added, chunk_count=seq + len(new_chunks), last_step=last_step, last_value=last_value)
         self.conn.execute(t.series.update().where(t.series.c.id == row["id"]).values(
-            count=row["count"], chunk_count=row["chunk_count"], last_step=last_step
+            count=row["count"], chunk_count=row["chunk_count"], last_step=last_step, last_value=last_value
         ))
 
 

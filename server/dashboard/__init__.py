@@ -1,0 +1,5 @@
+"""Dashboard pages and their JSON endpoints (issue 5)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
