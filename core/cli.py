@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from typing import Sequence, TextIO
 
@@ -25,6 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrackboardError as error:
         print(f"trackboard: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `trackboard export ... | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:
