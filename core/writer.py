@@ -14,7 +14,7 @@ import time
 import warnings
 from typing import Callable, Sequence
 
-from .errors import FlushTimeoutError, WriteError
+from .errors import FlushTimeoutError, TrackboardError, WriteError
 from .records import Record
 
 logger = logging.getLogger("trackboard")
@@ -24,7 +24,7 @@ Sink = Callable[[Sequence[Record]], list[tuple[Record, Exception]]]
 
 INTERVAL_S = 0.1  # how often the writer looks for new records when nobody flushes
 MAX_BATCH = 200_000  # records per commit; bounds a transaction's memory
-RETRY_DELAYS_S = (0.05, 0.2, 1.0, 2.0, 5.0)
+RETRY_DELAYS_S = (0.05, 0.5, 2.0)
 
 
 class BackgroundWriter:
@@ -106,17 +106,7 @@ class BackgroundWriter:
         return batch
 
     def _commit(self, batch: list[Record]) -> None:
-        failures: list[tuple[Record, Exception]] = []
-        for attempt, delay in enumerate((*RETRY_DELAYS_S, None)):
-            try:
-                failures = self._sink(batch)
-                break
-            except Exception as error:  # the store is locked, full, gone...: retry, then give up loudly
-                if delay is None:
-                    failures = [(record, error) for record in batch]
-                    break
-                logger.debug("trackboard: commit attempt %d failed: %s", attempt + 1, error)
-                time.sleep(delay)
+        failures = self._commit_with_retries(batch)
         if failures:
             warnings.warn(f"trackboard: {_describe(failures)}", RuntimeWarning, stacklevel=1)
         with self._progress:
@@ -124,8 +114,29 @@ class BackgroundWriter:
             self._committed += len(batch)
             self._progress.notify_all()
 
+    def _commit_with_retries(self, batch: list[Record]) -> list[tuple[Record, Exception]]:
+        for attempt, delay in enumerate((*RETRY_DELAYS_S, None)):
+            try:
+                return self._sink(batch)
+            except Exception as error:  # locked, full, unreachable...: retry with backoff
+                if delay is None:
+                    break
+                logger.debug("trackboard: commit attempt %d failed: %s", attempt + 1, error)
+                time.sleep(delay)
+        # Still failing: commit record by record so one bad record cannot sink the others.
+        failures = []
+        for record in batch:
+            try:
+                failures.extend(self._sink([record]))
+            except Exception as error:
+                failures.append((record, error))
+        return failures
+
 
 def _describe(failures: list[tuple[Record, Exception]]) -> str:
-    first = failures[0][1]
-    more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-    return f"{len(failures)} logged record(s) could not be stored: {first}{more}"
+    record, error = failures[0]
+    reason = str(error) if isinstance(error, TrackboardError) else (
+        f"{record.type.value} {record.name!r}: {type(error).__name__}: {str(error).splitlines()[0]}"
+    )
+    more = f" (first of {len(failures)})" if len(failures) > 1 else ""
+    return f"a logged record could not be stored{more}: {reason}"

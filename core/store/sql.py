@@ -318,6 +318,7 @@ class _Batch:
         # log id -> series name -> (steps, values, times, epochs) lists of the points to append
         self.pending: dict[str, dict[str | None, tuple[list, list, list, list]]] = {}
         self.touched: dict[str, float] = {}  # experiment id -> latest record time
+        self.experiments: set[str] = set()  # experiment ids known to exist
 
     def apply(self, records: Iterable[Record]) -> list[tuple[Record, Exception]]:
         failures = []
@@ -359,6 +360,11 @@ class _Batch:
             self._queue_append(row.id, record)
             return
         # Anything else replaces the log (creating it if needed).
+        if row is None and record.experiment_id not in self.experiments:
+            exists = self.conn.execute(sa.select(t.experiments.c.id).where(t.experiments.c.id == record.experiment_id)).first()
+            if exists is None:
+                raise NotFoundError(f"{record.type.value} {record.name!r}: experiment {record.experiment_id} does not exist (deleted?)")
+            self.experiments.add(record.experiment_id)
         if row is not None:
             self.pending.pop(row.id, None)
             self.store._delete_points(self.conn, [row.id])
