@@ -52,12 +52,11 @@ class Backend(Protocol):
 
 
 class LocalBackend:
-    """The embedded store: reads go straight to SQLite, writes through the background writer."""
+    """A store in this process: reads go straight to it, writes through the background writer."""
 
-    def __init__(self, directory: str | os.PathLike) -> None:
-        self.directory = Path(directory).expanduser().resolve()
-        self.store = Store.at_directory(self.directory)
-        self.writer = BackgroundWriter(self.store.apply)
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.writer = BackgroundWriter(store.apply)
         self.put = self.writer.put
 
     def flush(self, timeout: float | None = None) -> None:
@@ -111,7 +110,7 @@ def local_backend(directory: str | os.PathLike) -> LocalBackend:
     with _lock:
         backend = _local_backends.get(key)
         if backend is None:
-            backend = _local_backends[key] = LocalBackend(key)
+            backend = _local_backends[key] = LocalBackend(Store.at_directory(key))
             register(backend)
         return backend
 
