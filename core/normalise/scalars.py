@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..errors import InvalidLogError, LogDataTypeError
-from .numbers import as_array, as_number_matrix, as_scalar, describe, unwrap
+from .numbers import as_array, as_scalar, describe, unwrap
 
 MATRIX_KEYS = frozenset(("data", "rows", "columns"))
 

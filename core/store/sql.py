@@ -11,7 +11,6 @@ import json
 import math
 import mimetypes
 import os
-import threading
 import time
 import uuid
 from pathlib import Path
