@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from .errors import NotFoundError
+from .errors import AlreadyExistsError, NotFoundError
 
 
 class DisabledBackend:
@@ -26,8 +26,11 @@ class DisabledBackend:
         pass
 
     def create_project(self, name: str, description: str | None) -> dict:
+        if name in self._projects:
+            raise AlreadyExistsError(f"a project named {name!r} already exists")
         row = {"id": str(uuid.uuid4()), "name": name, "description": description, "created_at": time.time()}
-        return self._projects.setdefault(name, row)
+        self._projects[name] = row
+        return row
 
     def get_project(self, name: str) -> dict:
         if name not in self._projects:

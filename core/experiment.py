@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .backend import Backend
     from .project import Project
 
+FINAL_STATUSES = ("SUCCESS", "FAILED")
 _parse = LogType.parse
 _now = time.time
 
@@ -91,10 +92,9 @@ class Experiment:
 
     def log_parameters(self, parameters: Mapping[str, Any]) -> None:
         """Add hyperparameters to the TABLE log ``parameters`` (keys given again are overwritten)."""
-        current: dict[str, Any] = {}
         kinds = self._kinds if self._kinds is not None else self._load_kinds()
-        if "parameters" in kinds and kinds["parameters"][0] is LogType.TABLE:
-            current = dict(self.get_log("parameters").data)
+        known = kinds.get("parameters")
+        current = self.get_parameters() if known is not None and known[0] is LogType.TABLE else {}
         self.log("parameters", {**current, **parameters}, LogType.TABLE)
 
     def get_parameters(self) -> dict[str, Any]:
@@ -152,6 +152,8 @@ class Experiment:
 
     def close(self, status: str = "SUCCESS") -> None:
         """Flush and mark the experiment finished (``SUCCESS`` or ``FAILED``)."""
+        if status not in FINAL_STATUSES:
+            raise InvalidLogError(f"an experiment closes as one of {', '.join(FINAL_STATUSES)}, got {status!r}")
         try:
             self.flush()
         finally:

@@ -29,7 +29,10 @@ class LogType(str, Enum):
     @classmethod
     def parse(cls, value: "LogType | str") -> "LogType":
         """The LogType for an enum member or a case-insensitive name."""
-        found = _LOOKUP.get(value)
+        try:
+            found = _LOOKUP.get(value)
+        except TypeError:  # unhashable: a list, a dict...
+            found = None
         if found is not None:
             return found
         if isinstance(value, str):

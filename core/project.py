@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .errors import NotFoundError
+from .errors import AlreadyExistsError, NotFoundError
 from .experiment import Experiment
 from .logtype import LogType
-from .normalise import check_name
+from .normalise import check_name, normalise
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -31,6 +31,8 @@ class Project:
     ) -> Experiment:
         """A new RUNNING experiment; ``parameters`` become its TABLE log ``parameters``."""
         check_name(name, "an experiment name")
+        if parameters:  # validate before anything is created, so a bad call leaves no experiment behind
+            normalise("parameters", LogType.TABLE, parameters)
         experiment = Experiment(self._backend, self._backend.create_experiment(self.id, name, description), self)
         experiment._kinds = {}  # a new experiment has no logs: skip the lookup on first log()
         if parameters:
@@ -45,7 +47,10 @@ class Project:
         try:
             return self.get_experiment(name)
         except NotFoundError:
-            return self.create_experiment(name, **kwargs)
+            try:
+                return self.create_experiment(name, **kwargs)
+            except AlreadyExistsError:  # another process created it meanwhile
+                return self.get_experiment(name)
 
     def get_experiment_by_id(self, experiment_id: str) -> Experiment:
         row = self._backend.get_experiment_by_id(experiment_id)

@@ -70,8 +70,11 @@ class BackgroundWriter:
                 self._progress.wait(0.5 if remaining is None else min(remaining, 0.5))
                 self._wake.set()
             failures, self._failures = self._failures, []
+            lost = target - self._committed
         if failures:
             raise WriteError(_describe(failures))
+        if lost > 0:
+            raise WriteError(f"the writer is closed: {lost} logged record(s) were not stored")
 
     def pending(self) -> int:
         return len(self._queue)

@@ -39,6 +39,8 @@ def normalise(name: str, log_type: LogType, data: Any) -> Any:
         return NORMALISERS[log_type](data)
     except (InvalidLogError, LogDataTypeError) as error:
         raise type(error)(f"{log_type.value} {name!r}: {error}") from None
+    except OverflowError:  # an int too large for a float64
+        raise InvalidLogError(f"{log_type.value} {name!r}: a number is too large to store as a float") from None
     except RecursionError:
         raise InvalidLogError(f"{log_type.value} {name!r}: data is nested too deeply") from None
 

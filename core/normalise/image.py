@@ -107,6 +107,13 @@ def _array_image(array: np.ndarray):
 
 
 def _png(image) -> bytes:
+    if image.width == 0 or image.height == 0:
+        raise InvalidLogError(f"the image is empty ({image.width}x{image.height})")
+    if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I;16"):
+        image = image.convert("RGBA" if "A" in image.mode else "RGB" if len(image.getbands()) >= 3 else "L")
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    try:
+        image.save(buffer, format="PNG")
+    except (OSError, ValueError) as error:
+        raise InvalidLogError(f"the image cannot be encoded as PNG ({error})") from None
     return buffer.getvalue()

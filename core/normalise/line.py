@@ -9,6 +9,9 @@ from ..errors import InvalidLogError, LogDataTypeError
 from ..records import Series, StepValues
 from .numbers import MAX_EXACT_STEP, as_array, as_float_list, as_number, check_step, describe, unwrap
 
+# Times are stored as whole microseconds in an int64.
+MAX_TIME_S = 9.0e9
+
 # Keys of one series; in a dict of several series they are shared by all of them.
 SERIES_KEYS = ("steps", "values", "times", "epochs")
 SHARED_KEYS = frozenset(("steps", "times", "epochs"))
@@ -47,7 +50,7 @@ def _per_step_dict(data: dict) -> tuple[Series, ...] | StepValues | None:
     epoch = data.get("epochs")
     if step is not None and (type(step) is not int or not -MAX_EXACT_STEP <= step <= MAX_EXACT_STEP):
         return None
-    if (epoch is not None and type(epoch) is not int) or "times" in data:
+    if (epoch is not None and (type(epoch) is not int or not -MAX_EXACT_STEP <= epoch <= MAX_EXACT_STEP)) or "times" in data:
         return None
     values = dict(data) if step is None and epoch is None else {k: v for k, v in data.items() if k not in SHARED_KEYS}
     if not values:
@@ -111,8 +114,8 @@ def _step(value: Any, what: str) -> int | float:
 
 def _time(value: Any, what: str) -> float:
     seconds = float(as_number(value, what))
-    if not math.isfinite(seconds):
-        raise InvalidLogError(f"{what} must be a finite number of seconds, got {seconds!r}")
+    if not math.isfinite(seconds) or abs(seconds) > MAX_TIME_S:
+        raise InvalidLogError(f"{what} must be seconds since the epoch within +-{MAX_TIME_S:.0e}, got {seconds!r}")
     return seconds
 
 
@@ -121,8 +124,8 @@ def _epoch(value: Any, what: str) -> int | None:
     if value is None:
         return None
     number = as_number(value, what)
-    if not float(number).is_integer():
-        raise InvalidLogError(f"{what} must be a whole number, got {number!r}")
+    if not float(number).is_integer() or abs(number) > MAX_EXACT_STEP:
+        raise InvalidLogError(f"{what} must be a whole number within +-2**53, got {number!r}")
     return int(number)
 
 

@@ -44,6 +44,14 @@ def unwrap(value: Any) -> Any:
     return value
 
 
+def _one_element(value: Any) -> Any:
+    """A numpy/torch scalar, or a one-element array or tensor, as a Python scalar; else as is."""
+    array = as_array(value) if not isinstance(value, np.generic) else None
+    if array is not None and array.size == 1:
+        return array.reshape(()).item()
+    return unwrap(value)
+
+
 def describe(value: Any) -> str:
     text = repr(value)
     if len(text) > 40:
@@ -56,10 +64,8 @@ def as_number(value: Any, what: str) -> int | float:
     kind = type(value)
     if kind is float or kind is int:
         return value
-    value = unwrap(value)
+    value = _one_element(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        if isinstance(value, list) and len(value) == 1:
-            return as_number(value[0], what)
         raise LogDataTypeError(f"{what} must be a number, got {describe(value)}")
     return value if isinstance(value, int) else float(value)
 
@@ -85,6 +91,8 @@ def as_float_list(values: Any, what: str) -> list[float]:
     if array is not None:
         if array.dtype.kind not in "iuf":
             raise LogDataTypeError(f"{what} must be numbers, got an array of {array.dtype}")
+        if array.ndim > 1:
+            raise InvalidLogError(f"{what} must be 1-dimensional, got shape {tuple(array.shape)}")
         return array.astype(np.float64, copy=False).ravel().tolist()
     if not isinstance(values, (list, tuple)):
         raise LogDataTypeError(f"{what} must be a list of numbers, got {describe(values)}")
@@ -129,9 +137,7 @@ def as_scalar(value: Any, what: str) -> int | float | bool | str | None:
     """A JSON-like leaf: None, bool, int, float or str (numpy/torch scalars unwrapped)."""
     if value is None or type(value) in (str, int, float, bool):
         return value
-    value = unwrap(value)
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
+    value = _one_element(value)
     if value is None or isinstance(value, (str, bool)):
         return value
     if isinstance(value, numbers.Real):

@@ -91,5 +91,7 @@ def normalise_labelmap(data: Any) -> dict[str, str]:
             raise LogDataTypeError(f"label id {key!r} must be an int or a string")
         if not isinstance(name, str):
             raise LogDataTypeError(f"label {key!r} must be named by a string, got {describe(name)}")
+        if str(key) in out:
+            raise InvalidLogError(f"label id {key!r} appears twice (ids are compared as strings)")
         out[str(key)] = name
     return out

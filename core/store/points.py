@@ -97,8 +97,8 @@ def downsample_index(values: np.ndarray, buckets: int) -> np.ndarray:
     Points are split into ``buckets`` runs of equal length; each run keeps its first, last,
     lowest and highest point (NaN never wins min or max, but still shows as first or last).
 
-    >>> downsample_index(np.array([0., 5, 1, 2, 9, 3, 4, 8]), 2).tolist()
-    [0, 1, 3, 4, 7]
+    >>> downsample_index(np.array([0., 5, 1, 2, 9, 3, 4, 8, 7, 6, 2, 1]), 2).tolist()
+    [0, 4, 5, 6, 7, 11]
     """
     n = len(values)
     if buckets <= 0 or n <= 4 * buckets:

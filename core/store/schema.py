@@ -105,3 +105,26 @@ applied_batches = sa.Table(
     sa.Column("key", sa.String(128), primary_key=True),
     sa.Column("created_at", sa.Float, nullable=False),
 )
+
+# For the tracking server's presigned-URL flow: the picsellia SDK asks for an object name, uploads
+# the bytes to a signed URL, then refers to the object by name (an IMAGE log, an artifact). The row
+# maps that name to the content-addressed blob once the bytes arrived.
+uploads = sa.Table(
+    "uploads",
+    metadata,
+    sa.Column("object_name", sa.String(512), primary_key=True),
+    sa.Column("experiment_id", sa.String(36), nullable=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("filename", sa.String(256), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=True),  # NULL until the upload is complete
+    sa.Column("size", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+# Server-wide settings shared by every worker (the key that signs upload and download URLs).
+server_settings = sa.Table(
+    "server_settings",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)

@@ -66,8 +66,9 @@ class Store:
 
     # -- projects -----------------------------------------------------------------------------
 
-    def create_project(self, name: str, description: str | None = None) -> dict:
-        row = {"id": new_id(), "name": name, "description": description, "created_at": time.time()}
+    def create_project(self, name: str, description: str | None = None, project_id: str | None = None) -> dict:
+        """A new project; ``project_id`` lets a client that was offline keep the id it chose."""
+        row = {"id": project_id or new_id(), "name": name, "description": description, "created_at": time.time()}
         try:
             with write_transaction(self.engine) as conn:
                 conn.execute(t.projects.insert().values(row))
@@ -92,10 +93,13 @@ class Store:
 
     # -- experiments --------------------------------------------------------------------------
 
-    def create_experiment(self, project_id: str, name: str, description: str | None = None) -> dict:
+    def create_experiment(
+        self, project_id: str, name: str, description: str | None = None, experiment_id: str | None = None
+    ) -> dict:
+        """A new RUNNING experiment; ``experiment_id`` lets a client that was offline keep the id it chose."""
         now = time.time()
         row = {
-            "id": new_id(), "project_id": project_id, "name": name, "description": description,
+            "id": experiment_id or new_id(), "project_id": project_id, "name": name, "description": description,
             "status": "RUNNING", "created_at": now, "updated_at": now, "finished_at": None,
         }
         try:
@@ -146,6 +150,27 @@ class Store:
         """
         with write_transaction(self.engine) as conn:
             return _Batch(self, conn).apply(records)
+
+    def apply_once(self, key: str, records: Iterable[Record]) -> list[tuple[Record, Exception]] | None:
+        """Like ``apply``, unless a batch with this idempotency ``key`` was applied before (then None).
+
+        The key is recorded in the batch's own transaction, so a batch that is retried because its
+        answer was lost is applied exactly once.
+        """
+        seen = sa.select(t.applied_batches.c.key).where(t.applied_batches.c.key == key)
+        try:
+            with write_transaction(self.engine) as conn:
+                if conn.execute(seen).first() is not None:
+                    return None
+                failures = _Batch(self, conn).apply(records)
+                conn.execute(t.applied_batches.insert().values(key=key, created_at=time.time()))
+                return failures
+        except sa.exc.IntegrityError:
+            # Without SQLite's write lock (PostgreSQL) two retries can race: the loser finds the key taken.
+            with read_transaction(self.engine) as conn:
+                if conn.execute(seen).first() is not None:
+                    return None
+            raise
 
     def delete_log(self, experiment_id: str, name: str) -> None:
         with write_transaction(self.engine) as conn:
@@ -364,10 +389,7 @@ class _Batch:
             if exists is None:
                 raise NotFoundError(f"{record.type.value} {record.name!r}: experiment {record.experiment_id} does not exist (deleted?)")
             self.experiments.add(record.experiment_id)
-        if row is not None:
-            self.pending.pop(row.id, None)
-            self.store._delete_points(self.conn, [row.id])
-        data = None
+        data = None  # every check that can refuse the record comes before the old log is touched
         if record.type is LogType.IMAGE:
             meta, content = record.data
             if content is not None:
@@ -377,6 +399,9 @@ class _Batch:
             data = dumps(meta)
         elif record.type is not LogType.LINE:
             data = dumps(record.data)
+        if row is not None:
+            self.pending.pop(row.id, None)
+            self.store._delete_points(self.conn, [row.id])
         values = {"type": record.type.value, "data": data, "updated_at": record.time}
         if row is None:
             log_id = new_id()

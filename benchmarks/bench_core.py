@@ -1,0 +1,450 @@
+"""Benchmark of the core logger against tensorboardX and W&B offline; prints one table.
+
+    python benchmarks/bench_core.py            # about 1-3 minutes on 2 cores
+    python benchmarks/bench_core.py --quick    # fewer repeats, no W&B
+
+Every measure runs in fresh temporary directories. Times are ``time.perf_counter_ns``; where a
+measure is cheap it is repeated and the median is reported. Per-call costs are measured around
+each single call on the caller's thread (the ~50 ns of the timer itself included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import io
+import json
+import math
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+STEPS = 20_000
+MULTI_STEPS, MULTI_METRICS = 5_000, 10
+BIG_POINTS, BIG_CHUNK = 1_000_000, 100_000
+
+ns = time.perf_counter_ns
+
+ROWS: list[tuple[str, str, str, str, str]] = []
+
+
+def row(measure: str, ours: str, baseline: str = "", ratio: str = "", ok: bool | None = None) -> None:
+    ROWS.append((measure, ours, baseline, ratio, "" if ok is None else ("yes" if ok else "NO")))
+
+
+def us(nanos: float) -> str:
+    return f"{nanos / 1e3:.2f} us"
+
+
+def ms(nanos: float) -> str:
+    return f"{nanos / 1e6:.1f} ms" if nanos < 1e10 else f"{nanos / 1e9:.2f} s"
+
+
+def percentile(samples: np.ndarray, q: float) -> float:
+    return float(np.percentile(samples, q))
+
+
+# -- trackboard helpers ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def trackboard_experiment():
+    """A fresh store, project and experiment; the store's writer is released afterwards."""
+    from trackboard import Client
+    from trackboard import backend as backend_module
+
+    with tempfile.TemporaryDirectory(prefix="tb-bench-") as directory:
+        client = Client(directory=directory, mode="online")
+        experiment = client.get_or_create_project("bench").create_experiment("run")
+        try:
+            yield experiment, Path(directory)
+        finally:
+            key = Path(directory).resolve()
+            with backend_module._lock:
+                backend = backend_module._local_backends.pop(key, None)
+            if backend is not None:
+                with contextlib.suppress(Exception):
+                    backend.writer.close(timeout=60)
+                backend.store.close()
+
+
+def losses(n: int, seed: int = 0) -> list[float]:
+    return (np.abs(np.random.default_rng(seed).standard_normal(n)) + 0.1).tolist()
+
+
+# -- 1. caller-thread cost of one call -----------------------------------------------------------
+
+
+def per_call_trackboard(form: str, gc_off: bool = False) -> np.ndarray:
+    from trackboard import LogType
+
+    xs = losses(STEPS)
+    samples = np.empty(STEPS, dtype=np.int64)
+    with trackboard_experiment() as (experiment, _):
+        log = experiment.log
+        line = LogType.LINE
+        experiment.log("loss", 0.0, line, replace=True)  # the log exists, as after the first step
+        experiment.flush()
+        if gc_off:
+            gc.collect()
+            gc.disable()
+        if form == "scalar":
+            for i, x in enumerate(xs):
+                start = ns()
+                log("loss", x, line)
+                samples[i] = ns() - start
+        else:
+            for i, x in enumerate(xs):
+                start = ns()
+                log("loss", {"steps": [i], "values": [x]}, line)
+                samples[i] = ns() - start
+        gc.enable()
+        experiment.flush()
+    return samples
+
+
+def per_call_tensorboardx() -> np.ndarray:
+    from tensorboardX import SummaryWriter
+
+    xs = losses(STEPS)
+    samples = np.empty(STEPS, dtype=np.int64)
+    with tempfile.TemporaryDirectory(prefix="tbx-bench-") as directory:
+        writer = SummaryWriter(logdir=directory)
+        add = writer.add_scalar
+        add("loss", 0.0, 0)
+        for i, x in enumerate(xs):
+            start = ns()
+            add("loss", x, i)
+            samples[i] = ns() - start
+        writer.close()
+    return samples
+
+
+def bench_per_call(repeats: int) -> None:
+    """Each statistic is the median over ``repeats`` runs of 20,000 calls (stalls make single runs noisy)."""
+    stats = {"median": np.median, "mean": np.mean, "p99": lambda s: percentile(s, 99), "max": np.max}
+
+    def summarise(make):
+        runs = [make() for _ in range(repeats)]
+        return {name: float(np.median([fn(run) for run in runs])) for name, fn in stats.items()}
+
+    tbx = summarise(per_call_tensorboardx)
+    targets = {"median": 2_000, "mean": 6_000, "p99": 20_000}
+    for form, label in (("scalar", 'log("loss", x, LINE)'), ("dict", 'log("loss", {"steps": [i], "values": [x]}, LINE)')):
+        ours = summarise(lambda: per_call_trackboard(form))
+        for stat in ("median", "mean", "p99"):
+            mine, theirs = ours[stat], tbx[stat]
+            row(f"caller cost {stat}: {label}", us(mine), f"{us(theirs)} add_scalar",
+                f"{theirs / mine:.1f}x faster; target <= {targets[stat] / 1e3:g} us", mine <= targets[stat])
+        row("  slowest single call (median over runs)", us(ours["max"]), us(tbx["max"]))
+    # Diagnostic: the mean's outliers are full (generation-2) garbage collections set off by the
+    # tracked objects each log() leaves in the queue; without the collector they disappear.
+    no_gc = summarise(lambda: per_call_trackboard("scalar", gc_off=True))
+    row('  diagnostic: mean of log("loss", x, LINE) with gc disabled', us(no_gc["mean"]), "", "",
+        None)
+    row('  diagnostic: slowest call with gc disabled', us(no_gc["max"]))
+
+
+# -- 2. 20,000 points durable --------------------------------------------------------------------
+
+
+def durable_trackboard() -> int:
+    from trackboard import LogType
+
+    xs = losses(STEPS, seed=1)
+    with trackboard_experiment() as (experiment, _):
+        log, line = experiment.log, LogType.LINE
+        gc.collect()
+        start = ns()
+        for x in xs:
+            log("loss", x, line)
+        experiment.flush()
+        elapsed = ns() - start
+        assert len(experiment.get_log("loss").data["values"]) == STEPS
+    return elapsed
+
+
+def durable_tensorboardx() -> int:
+    from tensorboardX import SummaryWriter
+
+    xs = losses(STEPS, seed=1)
+    with tempfile.TemporaryDirectory(prefix="tbx-bench-") as directory:
+        writer = SummaryWriter(logdir=directory)
+        gc.collect()
+        start = ns()
+        for i, x in enumerate(xs):
+            writer.add_scalar("loss", x, i)
+        writer.close()
+        return ns() - start
+
+
+def bench_durable(repeats: int) -> None:
+    ours = statistics.median(durable_trackboard() for _ in range(repeats))
+    theirs = statistics.median(durable_tensorboardx() for _ in range(repeats))
+    row(f"{STEPS:,} points durable (loop + flush / close)", ms(ours), f"{ms(theirs)} tensorboardX",
+        f"{theirs / ours:.1f}x faster; target >= 10x", theirs / ours >= 10)
+
+
+# -- 3. 5,000 steps x 10 metrics vs W&B offline ----------------------------------------------------
+
+
+def multi_trackboard() -> int:
+    from trackboard import LogType
+
+    rng = np.random.default_rng(2)
+    rows = [{f"m{k}": float(v) for k, v in enumerate(r)} for r in rng.random((MULTI_STEPS, MULTI_METRICS))]
+    with trackboard_experiment() as (experiment, _):
+        log, line = experiment.log, LogType.LINE
+        gc.collect()
+        start = ns()
+        for metrics in rows:
+            log("metrics", metrics, line)
+        experiment.flush()
+        elapsed = ns() - start
+        data = experiment.get_log("metrics").data
+        assert len(data) == MULTI_METRICS and len(data["m0"]["values"]) == MULTI_STEPS
+    return elapsed
+
+
+def multi_wandb() -> tuple[int, int] | str:
+    """(init time, loop + finish time), or why W&B could not run."""
+    try:
+        import wandb
+    except ImportError as error:
+        return f"wandb missing ({error})"
+    rng = np.random.default_rng(2)
+    rows = [{f"m{k}": float(v) for k, v in enumerate(r)} for r in rng.random((MULTI_STEPS, MULTI_METRICS))]
+    env = {"WANDB_SILENT": "true", "WANDB_MODE": "offline", "WANDB_DISABLE_GIT": "true",
+           "WANDB_DISABLE_CODE": "true", "WANDB_CONSOLE": "off"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with tempfile.TemporaryDirectory(prefix="wandb-bench-") as directory:
+            start = ns()
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                run = wandb.init(mode="offline", dir=directory, project="bench",
+                                 settings=wandb.Settings(silent=True, console="off", x_disable_stats=True)
+                                 if _wandb_has_setting("x_disable_stats") else wandb.Settings(silent=True))
+            init = ns() - start
+            gc.collect()
+            start = ns()
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                for metrics in rows:
+                    run.log(metrics)
+                run.finish()
+            return init, ns() - start
+    except Exception as error:  # noqa: BLE001 - reported in the table
+        return f"wandb failed: {type(error).__name__}: {error}"[:120]
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _wandb_has_setting(name: str) -> bool:
+    try:
+        import wandb
+
+        return name in getattr(wandb.Settings, "model_fields", {})
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def bench_multi(repeats: int, with_wandb: bool) -> None:
+    ours = statistics.median(multi_trackboard() for _ in range(repeats))
+    label = f"{MULTI_STEPS:,} steps x {MULTI_METRICS} metrics durable (loop + flush / finish)"
+    if not with_wandb:
+        row(label, ms(ours), "(W&B skipped)", "", None)
+        return
+    result = multi_wandb()
+    if isinstance(result, str):
+        row(label, ms(ours), result, "", None)
+        return
+    init, theirs = result
+    row(label, ms(ours), f"{ms(theirs)} W&B offline", f"{theirs / ours:.1f}x faster; target >= 10x", theirs / ours >= 10)
+    row("  W&B offline init (not in the ratio)", "", ms(init))
+
+
+# -- 4. a million points: read back, downsample, bytes on disk -------------------------------------
+
+
+def bench_million(repeats: int) -> None:
+    from trackboard import LogType
+    from trackboard.store.sql import Store
+
+    values = np.cumsum(np.random.default_rng(3).standard_normal(BIG_POINTS))
+    with trackboard_experiment() as (experiment, directory):
+        start = ns()
+        for begin in range(0, BIG_POINTS, BIG_CHUNK):
+            experiment.log("big", {"steps": list(range(begin, begin + BIG_CHUNK)),
+                                   "values": values[begin:begin + BIG_CHUNK].tolist()}, LogType.LINE)
+        experiment.flush()
+        write = ns() - start
+        row(f"write {BIG_POINTS:,} points ({BIG_POINTS // BIG_CHUNK} calls of {BIG_CHUNK:,}) + flush", ms(write))
+
+        def timed(fn):
+            samples = []
+            for _ in range(repeats):
+                gc.collect()
+                start = ns()
+                result = fn()
+                samples.append(ns() - start)
+            return statistics.median(samples), result
+
+        read, data = timed(lambda: experiment.get_log("big").data)
+        assert len(data["values"]) == BIG_POINTS and data["steps"][-1] == BIG_POINTS - 1
+        del data
+        row(f"read {BIG_POINTS:,} points: get_log(name).data", ms(read), "", "target <= 300 ms", read <= 300e6)
+
+        store = Store.at_directory(directory)
+        try:
+            points_time, points = timed(lambda: store.get_points(experiment.id, "big"))
+            assert len(points[""]) == BIG_POINTS
+            row(f"read {BIG_POINTS:,} points: Store.get_points (numpy)", ms(points_time))
+            window, part = timed(lambda: store.get_points(experiment.id, "big", 500_000, 509_999))
+            assert len(part[""]) == 10_000
+            row("  Store.get_points of a 10,000-step window", ms(window))
+            down, result = timed(lambda: store.downsampled(experiment.id, "big", buckets=1000))
+            assert len(result[""]) <= 4000
+            row("Store.downsampled(buckets=1000) of 1,000,000 points", ms(down), "", "target <= 50 ms", down <= 50e6)
+        finally:
+            store.close()
+        payload, whole = disk_usage(directory, "big")
+        row("bytes per point on disk: chunk payloads", f"{payload / BIG_POINTS:.2f} B", "", "target <= 24 B",
+            payload / BIG_POINTS <= 24)
+        row("bytes per point on disk: whole db file after checkpoint", f"{whole / BIG_POINTS:.2f} B", "",
+            "target <= 24 B", whole / BIG_POINTS <= 24)
+
+    # The same figure for a training loop: one call per step, so every point has its own time.
+    from trackboard import LogType as _LogType
+
+    with trackboard_experiment() as (experiment, directory):
+        for x in losses(STEPS, seed=4):
+            experiment.log("loss", x, _LogType.LINE)
+        experiment.flush()
+        payload, _ = disk_usage(directory, "loss")
+        row(f"  bytes per point, {STEPS:,} one-per-call points (own times)", f"{payload / STEPS:.2f} B", "",
+            "target <= 24 B", payload / STEPS <= 24)
+
+
+def disk_usage(directory: Path, log_name: str) -> tuple[int, int]:
+    """(sum of the chunk payload bytes of a log, size of the db file after a WAL checkpoint)."""
+    db = directory / "trackboard.db"
+    with sqlite3.connect(db) as conn:
+        payload = conn.execute(
+            "SELECT SUM(LENGTH(c.step_data) + LENGTH(c.value_data) + LENGTH(c.time_data)"
+            " + COALESCE(LENGTH(c.epoch_data), 0)) FROM chunks c JOIN series s ON c.series_id = s.id"
+            " JOIN logs l ON s.log_id = l.id WHERE l.name = ?", (log_name,),
+        ).fetchone()[0]
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    whole = sum(p.stat().st_size for p in directory.glob("trackboard.db*"))
+    return int(payload), whole
+
+
+# -- 5. import + Client() + first log in a fresh process -----------------------------------------
+
+STARTUP = textwrap.dedent("""
+    import time
+    t0 = time.perf_counter_ns()
+    import sys, json
+    import trackboard
+    from trackboard import Client, LogType
+    t_import = time.perf_counter_ns()
+    client = Client(directory=sys.argv[1])
+    experiment = client.get_or_create_project("p").create_experiment("e")
+    t_client = time.perf_counter_ns()
+    experiment.log("loss", 0.5, LogType.LINE)
+    t_log = time.perf_counter_ns()
+    experiment.flush()
+    t_flush = time.perf_counter_ns()
+    print(json.dumps({"import": t_import - t0, "client": t_client - t0, "log": t_log - t0,
+                      "flush": t_flush - t0, "torch": "torch" in sys.modules}))
+""")
+
+
+def bench_startup(repeats: int) -> None:
+    results, walls = [], []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory(prefix="tb-start-") as directory:
+            start = ns()
+            out = subprocess.run([sys.executable, "-c", STARTUP, directory], capture_output=True, text=True,
+                                 check=True, timeout=120, cwd=directory).stdout
+            walls.append(ns() - start)
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    med = {key: statistics.median(r[key] for r in results) for key in ("import", "client", "log", "flush")}
+    row("import trackboard + Client() + first log (fresh process)", ms(med["log"]), "", "target <= 500 ms",
+        med["log"] <= 500e6)
+    row("  of which import trackboard", ms(med["import"]))
+    row("  ... + first log durable (flush)", ms(med["flush"]))
+    row("  whole subprocess incl. interpreter start and exit", ms(statistics.median(walls)))
+    row("  torch imported by logging a float", str(any(r["torch"] for r in results)), "", "target: False",
+        not any(r["torch"] for r in results))
+
+
+# -- table -----------------------------------------------------------------------------------------
+
+
+def print_table() -> None:
+    headers = ("measure", "trackboard", "baseline", "ratio / target", "pass")
+    widths = [max(len(headers[i]), *(len(r[i]) for r in ROWS)) for i in range(5)]
+    line = "  ".join("-" * w for w in widths)
+    print(line)
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+    print(line)
+    for r in ROWS:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+    print(line)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, skip W&B")
+    parser.add_argument("--no-wandb", action="store_true", help="skip the W&B comparison")
+    args = parser.parse_args()
+    repeats = 1 if args.quick else 3
+    warnings.simplefilter("ignore")
+    sys.path.insert(0, str(ROOT))
+
+    import platform
+
+    import trackboard
+
+    started = time.perf_counter()
+    timer = [ns() - ns() for _ in range(1000)]
+    print(f"trackboard {trackboard.__version__} from {Path(trackboard.__file__).parent}; Python {platform.python_version()}; "
+          f"{os.cpu_count()} CPUs; perf_counter_ns overhead ~{-statistics.median(timer)} ns", flush=True)
+
+    for name, fn in (
+        ("per-call cost", lambda: bench_per_call(repeats)),
+        ("durable 20k", lambda: bench_durable(repeats)),
+        ("10 metrics", lambda: bench_multi(repeats, with_wandb=not (args.quick or args.no_wandb))),
+        ("1M points", lambda: bench_million(max(3, repeats))),
+        ("startup", lambda: bench_startup(max(3, repeats))),
+    ):
+        t = time.perf_counter()
+        fn()
+        print(f"  [{name}: {time.perf_counter() - t:.1f} s]", file=sys.stderr, flush=True)
+
+    print_table()
+    failed = [r[0].strip() for r in ROWS if r[4] == "NO"]
+    print(f"{len(failed)} target(s) missed{': ' + '; '.join(failed) if failed else ''}. "
+          f"Total {time.perf_counter() - started:.0f} s.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
