@@ -12,7 +12,7 @@ from .errors import InvalidLogError, LogTypeConflictError, NotFoundError
 from .log import Artifact, Log
 from .logtype import LogType
 from .normalise import check_name, normalise
-from .records import Record, StepValues
+from .records import Record, has_named_series
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -58,7 +58,7 @@ class Experiment:
             check_name(name)
         if log_type is LogType.LINE:
             data = normalise(name, log_type, data)
-            named = data.__class__ is StepValues or data[0].name is not None  # (`type` is the argument)
+            named = has_named_series(data)
             if known is not None and not replace:
                 if known[0] is not LogType.LINE:
                     self._conflict(name, log_type, known[0])

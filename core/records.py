@@ -21,6 +21,17 @@ class Series(NamedTuple):
     epochs: list[int | None] | None
 
 
+class Point(NamedTuple):
+    """One point of a log's single unnamed series (``step`` None: the series' last step + 1).
+
+    The compact form of ``log("loss", x, LINE)``: a single object of plain numbers, which the
+    garbage collector soon stops tracking, because the queue may hold millions of them.
+    """
+
+    step: int | None
+    value: float
+
+
 class StepValues(NamedTuple):
     """One point for each of several named series, at one shared step and epoch.
 
@@ -46,6 +57,48 @@ class Record(NamedTuple):
     experiment_id: str
     name: str
     type: LogType
-    data: Any  # LINE: tuple[Series, ...] or StepValues; IMAGE: ImagePayload; others: canonical JSON-like data
+    data: Any  # LINE: tuple[Series, ...], Point or StepValues; IMAGE: ImagePayload; others: canonical JSON-like data
     replace: bool
     time: float
+
+
+# Points queued for one series, as parallel lists: steps (None: to be assigned), values, times,
+# epochs (None: no epoch). The store and the wire both gather LINE records into these.
+Columns = tuple[list, list, list, list]
+
+
+def has_named_series(data: Any) -> bool:
+    """Whether LINE data (as normalised) holds named series rather than the one unnamed series."""
+    kind = data.__class__
+    return kind is StepValues or (kind is not Point and data[0].name is not None)
+
+
+def add_to_columns(columns: dict[str | None, Columns], data: Any, when: float) -> int:
+    """Append the points of normalised LINE ``data`` logged at ``when``; returns how many."""
+    kind = data.__class__
+    if kind is Point:
+        steps, values, times, epochs = columns.get(None) or columns.setdefault(None, ([], [], [], []))
+        steps.append(data.step)
+        values.append(data.value)
+        times.append(when)
+        epochs.append(None)
+        return 1
+    if kind is StepValues:
+        step, epoch = data.step, data.epoch
+        for name, value in data.values.items():
+            steps, values, times, epochs = columns.get(name) or columns.setdefault(name, ([], [], [], []))
+            steps.append(step)
+            values.append(value)
+            times.append(when)
+            epochs.append(epoch)
+        return len(data.values)
+    added = 0
+    for series in data:
+        steps, values, times, epochs = columns.get(series.name) or columns.setdefault(series.name, ([], [], [], []))
+        n = len(series.values)
+        values.extend(series.values)
+        steps.extend(series.steps or [None] * n)
+        times.extend(series.times or [when] * n)
+        epochs.extend(series.epochs or [None] * n)
+        added += n
+    return added

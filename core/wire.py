@@ -34,7 +34,7 @@ from .logtype import LogType
 from .normalise import check_name, normalise
 from .normalise.image import image_payload
 from .normalise.numbers import MAX_EXACT_STEP
-from .records import ImagePayload, Record, Series, StepValues
+from .records import ImagePayload, Record, Series, add_to_columns, has_named_series
 from .store.points import NO_EPOCH, Points
 
 _F8 = np.dtype("<f8")
@@ -131,31 +131,7 @@ class _Line:
         """Append the record's points; returns how many."""
         self.records.append(record)
         self.time = when = record.time
-        data = record.data
-        series = self.series
-        if data.__class__ is StepValues:
-            step, epoch = data.step, data.epoch
-            for name, value in data.values.items():
-                columns = series.get(name)
-                if columns is None:
-                    columns = series[name] = ([], [], [], [])
-                columns[0].append(step)
-                columns[1].append(value)
-                columns[2].append(when)
-                columns[3].append(epoch)
-            return len(data.values)
-        added = 0
-        for item in data:
-            columns = series.get(item.name)
-            if columns is None:
-                columns = series[item.name] = ([], [], [], [])
-            n = len(item.values)
-            columns[0].extend(item.steps if item.steps is not None else (None,) * n)
-            columns[1].extend(item.values)
-            columns[2].extend(item.times if item.times is not None else (when,) * n)
-            columns[3].extend(item.epochs if item.epochs is not None else (None,) * n)
-            added += n
-        return added
+        return add_to_columns(self.series, record.data, when)
 
     def entry(self) -> dict:
         series = []
@@ -214,7 +190,7 @@ class Batch:
         last = self._last.get(key)
         if record.type is LogType.LINE:
             data = record.data
-            named = data.__class__ is StepValues or data[0].name is not None
+            named = has_named_series(data)
             if (last is None or last.__class__ is not _Line or record.replace or last.named is not named):
                 last = self._last[key] = _Line(record, named)
                 self._entries.append(last)

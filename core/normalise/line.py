@@ -6,7 +6,7 @@ import math
 from typing import Any, Callable, Mapping
 
 from ..errors import InvalidLogError, LogDataTypeError
-from ..records import Series, StepValues
+from ..records import Point, Series, StepValues
 from .numbers import MAX_EXACT_STEP, as_array, as_float_list, as_number, check_step, describe, unwrap
 
 # Times are stored as whole microseconds in an int64.
@@ -17,11 +17,12 @@ SERIES_KEYS = ("steps", "values", "times", "epochs")
 SHARED_KEYS = frozenset(("steps", "times", "epochs"))
 
 
-def normalise_line(data: Any) -> tuple[Series, ...] | StepValues:
-    """The points of ``data``: a tuple of Series (one unnamed series, or named ones), or StepValues."""
+def normalise_line(data: Any) -> tuple[Series, ...] | Point | StepValues:
+    """The points of ``data``: a tuple of Series (one unnamed series, or named ones), or for the
+    common one-point-per-call forms a compact Point (unnamed series) or StepValues (named ones)."""
     kind = type(data)
     if kind is float or kind is int:  # the hot path: one number per step
-        return (Series(None, None, [float(data)], None, None),)
+        return Point(None, float(data))
     if kind is dict:
         fast = _per_step_dict(data)
         if fast is not None:
@@ -33,7 +34,7 @@ def normalise_line(data: Any) -> tuple[Series, ...] | StepValues:
     return (Series(None, None, _values(data, "values"), None, None),)
 
 
-def _per_step_dict(data: dict) -> tuple[Series, ...] | StepValues | None:
+def _per_step_dict(data: dict) -> Point | StepValues | None:
     """The forms a training loop logs every step, checked without the general machinery.
 
     ``{'steps': [s], 'values': [v]}`` and ``{'steps'?: s, 'epochs'?: e, 'loss': v, 'acc': v...}``
@@ -44,7 +45,7 @@ def _per_step_dict(data: dict) -> tuple[Series, ...] | StepValues | None:
         if (len(data) == 2 and type(values) is list and type(steps) is list and len(values) == 1
                 and len(steps) == 1 and type(values[0]) in _PLAIN and type(steps[0]) is int
                 and -MAX_EXACT_STEP <= steps[0] <= MAX_EXACT_STEP):
-            return (Series(None, [steps[0]], [float(values[0])], None, None),)
+            return Point(steps[0], float(values[0]))
         return None
     step = data.get("steps")
     epoch = data.get("epochs")

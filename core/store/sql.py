@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from ..errors import AlreadyExistsError, InvalidLogError, LogTypeConflictError, NotFoundError
 from ..logtype import LogType
-from ..records import Record, StepValues
+from ..records import Columns, Record, add_to_columns, has_named_series
 from . import schema as t
 from .blobs import BlobStore
 from .engine import create_engine, read_transaction, write_transaction
@@ -340,7 +340,7 @@ class _Batch:
         self.series: dict[str, dict[str, Any]] = {}  # log id -> {series name: series row}
         self.named: dict[str, bool | None] = {}  # log id -> LINE log has named series?
         # log id -> series name -> (steps, values, times, epochs) lists of the points to append
-        self.pending: dict[str, dict[str | None, tuple[list, list, list, list]]] = {}
+        self.pending: dict[str, dict[str | None, Columns]] = {}
         self.touched: dict[str, float] = {}  # experiment id -> latest record time
         self.experiments: set[str] = set()  # experiment ids known to exist
 
@@ -418,8 +418,7 @@ class _Batch:
             self._queue_append(log_id, record)
 
     def _queue_append(self, log_id: str, record: Record) -> None:
-        data = record.data
-        named = type(data) is StepValues or data[0].name is not None
+        named = has_named_series(record.data)
         known = self.named.get(log_id, ...)
         if known is ...:
             existing = self._series_rows(log_id)
@@ -434,25 +433,9 @@ class _Batch:
         queued = self.pending.get(log_id)
         if queued is None:
             queued = self.pending[log_id] = {}
-        when = record.time
-        if type(data) is StepValues:
-            step, epoch = data.step, data.epoch
-            for name, value in data.values.items():
-                steps, values, times, epochs = queued.get(name) or queued.setdefault(name, ([], [], [], []))
-                steps.append(step)
-                values.append(value)
-                times.append(when)
-                epochs.append(epoch)
-            return
-        for series in data:
-            steps, values, times, epochs = queued.get(series.name) or queued.setdefault(series.name, ([], [], [], []))
-            n = len(series.values)
-            values.extend(series.values)
-            steps.extend(series.steps or [None] * n)
-            times.extend(series.times or [when] * n)
-            epochs.extend(series.epochs or [None] * n)
+        add_to_columns(queued, record.data, record.time)
 
-    def _append(self, log_id: str, name: str, columns: tuple[list, list, list, list]) -> None:
+    def _append(self, log_id: str, name: str, columns: Columns) -> None:
         points = _points(*columns)
         rows = self._series_rows(log_id)
         row = rows.get(name)
