@@ -115,6 +115,24 @@ def local_backend(directory: str | os.PathLike) -> LocalBackend:
         return backend
 
 
+def release(directory: str | os.PathLike) -> None:
+    """Flush and close this process's backend of the store in ``directory`` (a later Client reopens it).
+
+    For long-lived processes and test suites that open many stores: each open store holds a writer
+    thread and connections.
+    """
+    key = Path(directory).expanduser().resolve()
+    with _lock:
+        backend = _local_backends.pop(key, None)
+    if backend is None:
+        return
+    _all_backends.discard(backend)
+    try:
+        backend.writer.close(timeout=30)
+    finally:
+        backend.store.close()
+
+
 def register(backend: Any) -> None:
     """Flush this backend when the interpreter exits, and restart it in forked children."""
     _all_backends.add(backend)

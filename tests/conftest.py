@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from trackboard import Client
+from trackboard.backend import release
 
 ENV_VARS = (
     "TRACKBOARD_DIR",
@@ -33,20 +34,9 @@ def _clean_trackboard_env(monkeypatch):
 
 def release_store(directory: str | os.PathLike) -> None:
     """Stop the writer thread of the store in ``directory`` and close its connections."""
-    from trackboard import backend as backend_module
-
-    key = Path(directory).expanduser().resolve()
-    with backend_module._lock:
-        backend = backend_module._local_backends.pop(key, None)
-    if backend is None:
-        return
     try:
-        backend.writer.close(timeout=30)
+        release(directory)
     except Exception:  # a test may leave refused records behind on purpose
-        pass
-    try:
-        backend.store.close()
-    except Exception:
         pass
 
 

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from conftest import release_store
+from trackboard.backend import release as release_store
 from tbhelpers import image_bytes
 from trackboard import Client, LogType, Project
 from trackboard.errors import AlreadyExistsError, InvalidLogError, NotFoundError, TrackboardError

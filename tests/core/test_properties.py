@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import release_store
+from trackboard.backend import release as release_store
 from tbhelpers import assert_same, same, snapshot
 from trackboard import Client, LogType
 from trackboard.errors import InvalidLogError, LogDataTypeError, LogTypeConflictError, TrackboardError

@@ -261,7 +261,7 @@ def test_exit_flushes_what_was_logged(tmp_path):
         experiment.log("acc", 0.75, "value")
     """)
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
-    from conftest import release_store
+    from trackboard.backend import release as release_store
     from trackboard import Client
 
     try:

@@ -1,0 +1,331 @@
+"""The dashboard's JSON endpoints, pages and static files through FastAPI's TestClient: server-side
+downsampling keeps first/last/min/max, zoom ranges, NaN/inf as valid JSON, escaping, set-based
+project reads, and signing in with an API token on a tracking server."""
+
+from __future__ import annotations
+
+import json
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from dashhelpers import png_bytes, release
+from trackboard import Client, LogType
+from trackboard.server.app import create_app
+from trackboard.server.auth import COOKIE, create_token
+from trackboard.store.sql import Store
+
+N = 10_000
+SPIKE_LOW, SPIKE_HIGH = 1_234, 5_678
+HOSTILE = "</title><script>alert(1)</script>"
+
+
+def strict_json(text: str):
+    """Parse JSON, refusing the NaN/Infinity tokens that Python writes but JSON does not allow."""
+    def refuse(token):
+        raise ValueError(f"invalid JSON token {token}")
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("endpoints")
+    client = Client(directory=directory)
+    project = client.get_or_create_project("endpoints")
+    run = project.create_experiment("run", parameters={"lr": 0.1, "net": {"depth": 3, "widths": [8, 16]}})
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=N)
+    values[SPIKE_LOW], values[SPIKE_HIGH] = -50.0, 50.0
+    run.log("noise", {"steps": np.arange(N), "values": values}, LogType.LINE)
+    run.log("nan", [1.0, math.nan, math.inf, -math.inf, 2.0], LogType.LINE)
+    run.log("pair", {"a": [1.0, 2.0], "b": [3.0, 4.0]}, LogType.LINE)
+    run.log("not_a_number", math.nan, LogType.VALUE)
+    run.log("accuracy", 0.5, LogType.VALUE)
+    run.log("table_nan", {"x": math.inf}, LogType.TABLE)
+    run.log("picture", png_bytes(32, 16), LogType.IMAGE)
+    artifact = directory / "page.html"
+    artifact.write_text("<script>alert(1)</script>")
+    run.store("page", artifact)
+    run.close()
+    other = project.create_experiment(HOSTILE, parameters={"lr": 0.2})
+    other.log("accuracy", 0.75, LogType.VALUE)
+    other.log("pair", {"a": [5.0]}, LogType.LINE)
+    other.close()
+    client.flush()
+    store = Store.at_directory(directory)
+    yield SimpleNamespace(directory=directory, store=store, project=project.id, run=run.id, other=other.id,
+                          values=values, http=TestClient(create_app(store, require_token=False)))
+    store.close()
+    release(directory)
+
+
+def series(data, name: str, **params) -> dict:
+    response = data.http.get(f"/ui/data/experiments/{data.run}/series", params={"name": name, **params})
+    assert response.status_code == 200, response.text
+    return strict_json(response.text)
+
+
+# -- series -------------------------------------------------------------------------------------
+
+
+def test_downsampling_keeps_first_last_min_and_max(data):
+    answer = series(data, "noise", buckets=100)
+    [line] = answer["series"]
+    steps, values = line["steps"], line["values"]
+    assert line["downsampled"] is True and line["total"] == N and line["in_range"] == N
+    assert len(steps) <= 4 * 100
+    assert steps[0] == 0 and steps[-1] == N - 1
+    assert values[steps.index(SPIKE_LOW)] == -50.0 and values[steps.index(SPIKE_HIGH)] == 50.0
+    # Every bucket keeps its own extremes, so the drawn envelope is the true one.
+    for bucket in np.array_split(np.arange(N), 100):
+        low = bucket[np.argmin(data.values[bucket])]
+        high = bucket[np.argmax(data.values[bucket])]
+        assert low in steps and high in steps
+    assert steps == sorted(steps)
+
+
+def test_default_is_about_a_thousand_buckets(data):
+    [line] = series(data, "noise")["series"]
+    assert 1_000 < len(line["steps"]) <= 4_000
+
+
+def test_zoom_range_comes_back_at_full_resolution(data):
+    answer = series(data, "noise", step_min=2_000, step_max=2_500)
+    [line] = answer["series"]
+    assert answer["range"] == [2_000, 2_500]
+    assert line["steps"] == list(range(2_000, 2_501))
+    assert line["values"] == pytest.approx(data.values[2_000:2_501].tolist())
+    assert line["downsampled"] is False and line["in_range"] == 501 and line["total"] == N
+
+
+def test_zoom_range_with_fractional_bounds(data):
+    [line] = series(data, "noise", step_min=10.5, step_max=12.5)["series"]
+    assert line["steps"] == [11, 12]
+
+
+def test_several_series_come_back_in_order(data):
+    answer = series(data, "pair")
+    assert [(s["name"], s["values"]) for s in answer["series"]] == [("a", [1.0, 2.0]), ("b", [3.0, 4.0])]
+
+
+def test_non_finite_points_are_null_and_counted(data):
+    [line] = series(data, "nan")["series"]
+    assert line["values"] == [1.0, None, None, None, 2.0]
+    assert line["nan"] == 1 and line["inf"] == 2
+    assert line["steps"] == [0, 1, 2, 3, 4]
+
+
+def test_wrong_log_types_and_missing_logs(data):
+    run = data.run
+    assert data.http.get(f"/ui/data/experiments/{run}/series", params={"name": "accuracy"}).status_code == 400
+    assert data.http.get(f"/ui/data/experiments/{run}/log", params={"name": "noise"}).status_code == 400
+    assert data.http.get(f"/ui/data/experiments/{run}/log", params={"name": "nope"}).status_code == 404
+    missing = data.http.get("/ui/data/experiments/no-such-id")
+    assert missing.status_code == 404 and "no experiment" in missing.json()["detail"]
+
+
+# -- other logs and the experiment overview ---------------------------------------------------
+
+
+def test_nan_and_inf_are_valid_json_everywhere(data):
+    overview = strict_json(data.http.get(f"/ui/data/experiments/{data.run}").text)
+    assert overview["values"]["not_a_number"] == "NaN"
+    table = strict_json(data.http.get(f"/ui/data/experiments/{data.run}/log", params={"name": "table_nan"}).text)
+    assert table["data"] == {"x": "Infinity"}
+    project = strict_json(data.http.get(f"/ui/data/projects/{data.project}").text)
+    row = next(r for r in project["experiments"] if r["id"] == data.run)
+    assert row["values"]["not_a_number"] == "NaN"
+
+
+def test_experiment_overview_lists_logs_with_versions(data):
+    overview = data.http.get(f"/ui/data/experiments/{data.run}").json()
+    logs = {log["name"]: log for log in overview["logs"]}
+    assert logs["noise"]["type"] == "LINE" and logs["noise"]["points"] == N
+    assert logs["parameters"]["type"] == "TABLE"
+    assert overview["project"]["name"] == "endpoints"
+    assert [a["name"] for a in overview["artifacts"]] == ["page"]
+
+
+def test_a_line_log_version_moves_when_points_are_appended(tmp_path):
+    client = Client(directory=tmp_path)
+    run = client.get_or_create_project("p").create_experiment("e")
+    run.log("loss", [1.0, 2.0], LogType.LINE)
+    run.flush()
+    store = Store.at_directory(tmp_path)
+    http = TestClient(create_app(store, require_token=False))
+    before = {log["name"]: log["version"] for log in http.get(f"/ui/data/experiments/{run.id}").json()["logs"]}
+    run.log("loss", [3.0], LogType.LINE)
+    run.flush()
+    after = {log["name"]: log["version"] for log in http.get(f"/ui/data/experiments/{run.id}").json()["logs"]}
+    assert before["loss"] != after["loss"]
+    store.close()
+    release(tmp_path)
+
+
+def test_image_is_served_with_its_checked_content_type(data):
+    response = data.http.get(f"/ui/data/experiments/{data.run}/image", params={"name": "picture"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.content == png_bytes(32, 16)
+
+
+def test_artifacts_download_and_never_render(data):
+    response = data.http.get(f"/ui/data/experiments/{data.run}/artifact", params={"name": "page"})
+    assert response.status_code == 200
+    assert response.content == b"<script>alert(1)</script>"
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert response.headers["content-disposition"].startswith("attachment")
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+# -- projects and compare --------------------------------------------------------------------
+
+
+def test_project_rows(data):
+    answer = data.http.get(f"/ui/data/projects/{data.project}").json()
+    rows = {row["name"]: row for row in answer["experiments"]}
+    run = rows["run"]
+    assert run["status"] == "SUCCESS" and run["finished_at"] >= run["created_at"]
+    assert run["values"] == {"not_a_number": "NaN", "accuracy": 0.5}
+    assert run["lines"]["noise"] == [N - 1, pytest.approx(data.values[-1])]
+    assert run["lines"]["pair · a"] == [1, 2.0] and run["lines"]["pair · b"] == [1, 4.0]
+    assert run["params"] == {"lr": 0.1, "net.depth": 3, "net.widths": "[8,16]"}
+    assert rows[HOSTILE]["params"] == {"lr": 0.2}
+
+
+def test_projects_list_counts(data):
+    [project] = data.http.get("/ui/data/projects").json()["projects"]
+    assert project["name"] == "endpoints" and project["experiments"] == 2 and project["running"] == 0
+
+
+def test_project_page_reads_are_set_based(tmp_path):
+    """The number of SQL statements does not grow with the number of experiments."""
+    client = Client(directory=tmp_path)
+    statements = {}
+    for size in (3, 30):
+        project = client.get_or_create_project(f"p{size}")
+        for i in range(size):
+            run = project.create_experiment(f"e{i}", parameters={"i": i})
+            run.log("acc", i / size, LogType.VALUE)
+            run.log("loss", {"a": [1.0, 0.5], "b": [2.0]}, LogType.LINE)
+        client.flush()
+        store = Store.at_directory(tmp_path)
+        http = TestClient(create_app(store, require_token=False))
+        executed = []
+        sa.event.listen(store.engine, "before_cursor_execute", lambda *args: executed.append(args[2]))
+        rows = http.get(f"/ui/data/projects/{project.id}").json()["experiments"]
+        assert len(rows) == size and all(row["lines"]["loss · b"] == [0, 2.0] for row in rows)
+        statements[size] = len([s for s in executed if s.lstrip().upper().startswith("SELECT")])
+        store.close()
+    assert statements[3] == statements[30] <= 6
+    release(tmp_path)
+
+
+def test_compare_keeps_the_requested_order_and_skips_unknown_ids(data):
+    answer = data.http.get("/ui/data/compare", params={"ids": f"{data.other},unknown,{data.run}"}).json()
+    assert [row["name"] for row in answer["experiments"]] == [HOSTILE, "run"]
+    assert answer["experiments"][1]["line_logs"] == ["noise", "nan", "pair"]
+    assert answer["experiments"][0]["project_name"] == "endpoints"
+    too_many = ",".join(f"id{i}" for i in range(51))
+    assert data.http.get("/ui/data/compare", params={"ids": too_many}).status_code == 400
+
+
+def test_compare_series_per_experiment(data):
+    answer = strict_json(data.http.get("/ui/data/compare/series", params={"ids": f"{data.run},{data.other}", "name": "pair"}).text)
+    assert [s["name"] for s in answer["experiments"][data.run]] == ["a", "b"]
+    assert answer["experiments"][data.other][0]["values"] == [5.0]
+    answer = data.http.get("/ui/data/compare/series", params={"ids": f"{data.run},{data.other}", "name": "noise", "step_max": 9}).json()
+    assert list(answer["experiments"]) == [data.run]
+    assert answer["experiments"][data.run][0]["steps"] == list(range(10))
+
+
+# -- pages and static files --------------------------------------------------------------------
+
+
+def test_page_shells_escape_names(data):
+    response = data.http.get(f"/ui/experiments/{data.other}")
+    assert response.status_code == 200
+    assert "<script>alert(1)" not in response.text
+    assert "&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt; · trackboard" in response.text
+    assert data.http.get("/ui/experiments/unknown").status_code == 404
+    assert data.http.get("/ui/projects/unknown").status_code == 404
+    assert data.http.get("/", follow_redirects=False).headers["location"] == "/ui/"
+
+
+def test_every_page_loads_its_module(data):
+    for path, module in ((f"/ui/", "projects"), (f"/ui/projects/{data.project}", "project"),
+                         (f"/ui/experiments/{data.run}", "experiment"), (f"/ui/compare?ids={data.run}", "compare")):
+        response = data.http.get(path)
+        assert response.status_code == 200
+        script = f"/ui/static/js/pages/{module}.js"
+        assert script in response.text
+        assert data.http.get(script).status_code == 200
+
+
+def test_plotly_is_served_from_the_python_package(data):
+    response = data.http.get("/ui/static/vendor/plotly.min.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert b"plotly.js" in response.content[:200]
+    assert response.headers.get("content-encoding") == "gzip"  # httpx sent Accept-Encoding: gzip
+    again = data.http.get("/ui/static/vendor/plotly.min.js", headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_static_files_stay_inside_the_static_directory(data):
+    assert data.http.get("/ui/static/css/dashboard.css").status_code == 200
+    for path in ("/ui/static/%2e%2e/data.py", "/ui/static/..%2fdata.py", "/ui/static/js/../../pages.py", "/ui/static/nope.js"):
+        assert data.http.get(path).status_code == 404, path
+
+
+# -- signing in on a tracking server -----------------------------------------------------------
+
+
+@pytest.fixture
+def server(data):
+    token = create_token(data.store, f"dashboard-test-{id(object())}")
+    return SimpleNamespace(http=TestClient(create_app(data.store, require_token=True)), token=token)
+
+
+def test_a_server_needs_a_token(data, server):
+    assert server.http.get("/ui/data/projects").status_code == 401
+    page = server.http.get(f"/ui/experiments/{data.run}", follow_redirects=False)
+    assert page.status_code == 303
+    assert page.headers["location"] == f"/ui/signin?next=%2Fui%2Fexperiments%2F{data.run}"
+    assert server.http.get("/ui/static/css/dashboard.css").status_code == 200  # no data in static files
+    assert server.http.get("/ui/data/projects", headers={"Authorization": f"Bearer {server.token}"}).status_code == 200
+
+
+def test_signing_in_sets_the_cookie_that_require_token_accepts(data, server):
+    form = server.http.get("/ui/signin", params={"next": f"/ui/experiments/{data.run}"})
+    assert form.status_code == 200 and 'name="token"' in form.text
+    wrong = server.http.post("/ui/signin", data={"token": "tb_wrong", "next": "/ui/"}, follow_redirects=False)
+    assert wrong.status_code == 401 and "not valid" in wrong.text
+    assert COOKIE not in server.http.cookies
+    right = server.http.post("/ui/signin", data={"token": server.token, "next": f"/ui/experiments/{data.run}"}, follow_redirects=False)
+    assert right.status_code == 303 and right.headers["location"] == f"/ui/experiments/{data.run}"
+    cookie = right.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+    assert server.http.get(f"/ui/experiments/{data.run}").status_code == 200
+    assert server.http.get("/ui/data/projects").status_code == 200
+    out = server.http.post("/ui/signout", follow_redirects=False)
+    assert out.status_code == 303
+    server.http.cookies.clear()
+    assert server.http.get("/ui/data/projects").status_code == 401
+
+
+def test_sign_in_never_redirects_off_the_dashboard(server):
+    for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "/api/v1/projects"):
+        response = server.http.post("/ui/signin", data={"token": server.token, "next": target}, follow_redirects=False)
+        assert response.headers["location"] == "/ui/", target
+
+
+def test_the_local_ui_needs_no_sign_in(data):
+    assert data.http.get("/ui/signin", follow_redirects=False).status_code == 303
+    page = data.http.get("/ui/")
+    assert 'data-auth="open"' in page.text and "Sign out" not in page.text

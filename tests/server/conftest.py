@@ -1,0 +1,191 @@
+"""A live tracking server on 127.0.0.1: a real ``trackboard server`` process on a free port.
+
+``server`` is shared by a module's tests (starting one takes a second or two); ``ServerProcess``
+lets fault tests kill, restart and start servers of their own. Tokens come from the real CLI
+(``trackboard token create``). ``remote`` builds a ``Client`` on the server whose writer thread is
+stopped after the test.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from trackboard import Client
+
+# Small enough to test 413 quickly, big enough for the SDK's "large file" (over 25 MiB) path.
+MAX_UPLOAD_BYTES = 30 * 1024 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cli(*args: str, check: bool = True, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``python -m trackboard.cli ARGS``."""
+    return subprocess.run([sys.executable, "-m", "trackboard.cli", *args], capture_output=True, text=True,
+                          check=check, env=env, timeout=timeout)
+
+
+class ServerProcess:
+    """``trackboard server`` over a SQLite file and a blob directory under ``root``."""
+
+    def __init__(self, root: Path, port: int | None = None, **env: str) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.db = f"sqlite:///{self.root / 'server.db'}"
+        self.blobs = self.root / "blobs"
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.max_upload_bytes = MAX_UPLOAD_BYTES
+        self.env = {**os.environ, "TRACKBOARD_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES), **env}
+        self.process: subprocess.Popen | None = None
+        self._log = None
+
+    def create_token(self, name: str = "tests") -> str:
+        return cli("token", "create", name, "--db", self.db).stdout.strip().splitlines()[-1]
+
+    def start(self, timeout: float = 30.0) -> "ServerProcess":
+        self._log = open(self.root / "server.log", "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "trackboard.cli", "server", "--db", self.db, "--blobs", str(self.blobs),
+             "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=self._log, stderr=subprocess.STDOUT, env=self.env,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited with {self.process.returncode}: {self.log()}")
+            try:
+                if requests.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"the server did not become healthy in {timeout} s: {self.log()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flushing (a crash)."""
+        self._stop(signal.SIGKILL)
+
+    def stop(self) -> None:
+        self._stop(signal.SIGTERM)
+
+    def _stop(self, sig: int) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(15)
+        self.process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log(self) -> str:
+        path = self.root / "server.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+
+@pytest.fixture(name="cli")
+def cli_fixture():
+    """``cli(*args)`` runs the trackboard command line in a subprocess."""
+    return cli
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A running server with a token (``server.token``), shared by the module's tests."""
+    process = ServerProcess(tmp_path_factory.mktemp("server"))
+    process.token = process.create_token()
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def api(server):
+    """A ``requests.Session`` carrying the token; ``api.url`` is the server's address."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {server.token}"
+    session.url = server.url
+    yield session
+    session.close()
+
+
+def close_remote(client: Client) -> None:
+    """Stop a remote client's writer thread and forget its backend (so exit does not flush it)."""
+    from trackboard import remote
+
+    backend = client._backend
+    with remote._backends_lock:
+        for key, value in list(remote._backends.items()):
+            if value is backend:
+                del remote._backends[key]
+    try:
+        backend.close(timeout=30)
+    except Exception:
+        pass
+
+
+@pytest.fixture
+def remote(server, tmp_path):
+    """``remote()`` -> a Client on the live server (spool under tmp_path); closed after the test."""
+    made = []
+
+    def make(from_env: bool = False, **kwargs) -> Client:
+        """A Client on the server (``from_env``: configured by TRACKBOARD_* variables only)."""
+        if from_env:
+            client = Client(**kwargs)
+        else:
+            kwargs.setdefault("directory", tmp_path / "client")
+            client = Client(server.token, host=server.url, **kwargs)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        close_remote(client)
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    """``make_server(port=None)`` -> a ServerProcess of the test's own (not started), stopped after it."""
+    made = []
+
+    def make(port: int | None = None, **env: str) -> ServerProcess:
+        process = ServerProcess(tmp_path / f"server-{len(made)}", port=port, **env)
+        made.append(process)
+        return process
+
+    yield make
+    for process in made:
+        process.stop()
+
+
+@pytest.fixture
+def remote_factory(tmp_path):
+    """``remote_factory(server, token, **kwargs)`` -> a Client on that server, closed after the test."""
+    made = []
+
+    def make(server: ServerProcess, token: str, **kwargs) -> Client:
+        kwargs.setdefault("directory", tmp_path / f"client-{len(made)}")
+        client = Client(token, host=server.url, **kwargs)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        close_remote(client)

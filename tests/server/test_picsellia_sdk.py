@@ -1,0 +1,197 @@
+"""The unmodified public picsellia SDK (6.37.0) against a live trackboard server.
+
+Every call here is the SDK's own code: its routes, payloads, status-code handling, presigned
+upload (multipart POST to a signed URL without the token) and download (GET with Content-Length).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+picsellia = pytest.importorskip("picsellia")
+from picsellia.exceptions import BadRequestError, ResourceConflictError, ResourceNotFoundError  # noqa: E402
+from picsellia.types.enums import LogType  # noqa: E402
+
+
+
+@pytest.fixture(scope="module")
+def sdk(server):
+    with picsellia.Client(api_token=server.token, host=server.url) as client:
+        yield client
+
+
+@pytest.fixture
+def sdk_experiment(sdk, request):
+    project = sdk.create_project(f"sdk-{request.node.name}"[:200])
+    return project.create_experiment("run")
+
+
+def png(path, height=10, width=12):
+    from PIL import Image
+
+    Image.fromarray(np.arange(height * width * 3, dtype=np.uint8).reshape(height, width, 3)).save(path)
+    return str(path)
+
+
+def test_client_connects_to_the_single_organization(sdk, server):
+    assert sdk.name == "trackboard"
+    assert sdk.connection.connector_id is not None
+
+
+def test_projects_create_get_list(sdk):
+    project = sdk.create_project("sdk-projects", description="from the SDK")
+    assert sdk.get_project("sdk-projects").id == project.id
+    assert sdk.get_project_by_id(project.id).name == "sdk-projects"
+    assert "sdk-projects" in [p.name for p in sdk.list_projects()]
+    with pytest.raises(ResourceConflictError):
+        sdk.create_project("sdk-projects")
+    with pytest.raises(ResourceNotFoundError):
+        sdk.get_project("no-such-project")
+
+
+def test_experiments_create_with_parameters_get_list(sdk):
+    project = sdk.create_project("sdk-experiments")
+    experiment = project.create_experiment("baseline", description="d", parameters={"lr": 0.001, "layers": [64, 32]})
+    assert str(experiment.status) in ("RUNNING", "ExperimentStatus.RUNNING")
+    assert project.get_experiment("baseline").id == experiment.id
+    assert project.get_experiment_by_id(experiment.id).name == "baseline"
+    assert sdk.get_experiment_by_id(experiment.id).name == "baseline"
+    assert [e.name for e in project.list_experiments()] == ["baseline"]
+    assert experiment.get_log("parameters").data == {"lr": 0.001, "layers": [64, 32]}
+    with pytest.raises(ResourceConflictError):
+        project.create_experiment("baseline")
+    with pytest.raises(ResourceNotFoundError):
+        project.get_experiment("nope")
+    experiment.update(status="SUCCESS")
+    assert "SUCCESS" in str(experiment.status)
+
+
+@pytest.mark.parametrize("log_type, data", [
+    ("VALUE", 0.5),
+    ("VALUE", "best"),
+    ("TABLE", {"batch_size": 4, "optimizer": {"name": "adam"}}),
+    ("BAR", {"x": ["cat", "dog"], "y": [3, 4]}),
+    ("HEATMAP", {"categories": ["cat", "dog"], "values": [[5, 1], [2, 7]]}),
+    ("LABELMAP", {"0": "cat", "1": "dog"}),
+    ("EVALUATION", {"metrics": {"accuracy": 0.9},
+                    "samples": [{"ground_truth": "cat", "prediction": "dog", "score": 0.6}]}),
+])
+def test_log_every_json_type_and_read_it_back(sdk_experiment, log_type, data):
+    log = sdk_experiment.log("metric", data, log_type)
+    assert log.type == LogType(log_type)
+    assert log.data == data
+    assert sdk_experiment.get_log("metric").data == data
+
+
+def test_line_logs_append(sdk_experiment):
+    first = sdk_experiment.log("loss", [3.0, 1.25, 1.4], LogType.LINE)
+    assert first.data["values"] == [3.0, 1.25, 1.4] and first.data["steps"] == [0, 1, 2]
+    sdk_experiment.log("loss", 0.95, LogType.LINE)
+    log = sdk_experiment.get_log("loss")
+    log.append([0.5, 0.25])
+    assert log.data["steps"] == [4, 5]  # the answer holds what that call appended
+    full = sdk_experiment.get_log("loss").data
+    assert full["values"] == [3.0, 1.25, 1.4, 0.95, 0.5, 0.25]
+    assert full["steps"] == [0, 1, 2, 3, 4, 5]
+    sdk_experiment.log("curves", {"train": [1.0, 0.5], "val": [1.2, 0.7], "steps": [10, 20]}, LogType.LINE)
+    curves = sdk_experiment.get_log("curves").data
+    assert curves["val"]["steps"] == [10, 20] and curves["train"]["values"] == [1.0, 0.5]
+
+
+def test_nan_is_valid_json_and_accepted_back(sdk_experiment):
+    # The SDK's encoder (orjson) sends NaN and inf as null: kept as NaN, answered as "NaN".
+    sdk_experiment.log("loss", [1.0, float("nan"), float("inf")], LogType.LINE)
+    data = sdk_experiment.get_log("loss").data
+    assert data["values"] == [1.0, "NaN", "NaN"]
+    data["values"][2] = "-Infinity"
+    sdk_experiment.get_log("loss").update(data=data)  # what was read is accepted back
+    assert sdk_experiment.get_log("loss").data["values"] == [1.0, "NaN", "-Infinity"]
+
+
+def test_image_log_uses_the_presigned_upload(sdk_experiment, tmp_path):
+    log = sdk_experiment.log("sample", png(tmp_path / "sample.png"), LogType.IMAGE)
+    assert log.type == LogType.IMAGE
+    assert log.data["width"] == 12 and log.data["height"] == 10
+    assert log.data["content_type"] == "image/png" and log.data["filename"] == "sample.png"
+    assert sdk_experiment.get_log("sample").data == log.data
+    with pytest.raises(ResourceConflictError):  # the SDK's replace=False
+        sdk_experiment.log("sample", png(tmp_path / "other.png", 4, 4), LogType.IMAGE, replace=False)
+
+
+def test_image_is_checked_by_content(sdk_experiment, tmp_path):
+    fake = tmp_path / "fake.png"
+    fake.write_bytes(b"<html><script>alert(1)</script></html>")
+    with pytest.raises(Exception):  # the upload is refused with 400 (raised by requests' raise_for_status)
+        sdk_experiment.log("fake", str(fake), LogType.IMAGE)
+    with pytest.raises(ResourceNotFoundError):
+        sdk_experiment.get_log("fake")
+
+
+def test_logs_list_update_delete(sdk_experiment):
+    sdk_experiment.log("a", 1, LogType.VALUE)
+    sdk_experiment.log("b", {"k": 1}, LogType.TABLE)
+    assert {(log.name, log.type) for log in sdk_experiment.list_logs()} == {("a", LogType.VALUE), ("b", LogType.TABLE)}
+    log = sdk_experiment.get_log("b")
+    log.update(data={"k": 2})
+    assert sdk_experiment.get_log("b").data == {"k": 2}
+    log.update(name="b2")
+    assert sdk_experiment.get_log("b2").data == {"k": 2}
+    log.delete()
+    with pytest.raises(ResourceNotFoundError):
+        sdk_experiment.get_log("b2")
+    with pytest.raises(ResourceConflictError):
+        sdk_experiment.log("a", 2, LogType.VALUE, replace=False)
+    sdk_experiment.log("a", [1.0, 2.0], LogType.LINE)  # replace=True (the default) changes the type
+    assert sdk_experiment.get_log("a").type == LogType.LINE
+
+
+def test_bad_payload_is_400_and_stores_nothing(sdk_experiment):
+    with pytest.raises(BadRequestError, match="HEATMAP 'cm'.*rows"):
+        sdk_experiment.log("cm", {"categories": ["a", "b"], "values": [[1, 2, 3]]}, LogType.HEATMAP)
+    with pytest.raises(ResourceNotFoundError):
+        sdk_experiment.get_log("cm")
+    with pytest.raises(BadRequestError, match="unknown log type"):
+        sdk_experiment.connection.post(f"/api/experiment/{sdk_experiment.id}/logs",
+                                       data=b'{"name": "x", "type": "SPLINE", "data": 1}')
+
+
+def test_store_and_download_artifact(sdk_experiment, tmp_path):
+    source = tmp_path / "model.bin"
+    source.write_bytes(os.urandom(4096))
+    artifact = sdk_experiment.store("model", str(source))
+    assert artifact.filename == "model.bin" and not artifact.large
+    again = sdk_experiment.store("model", str(source))  # get -> update path of the SDK
+    assert again.id == artifact.id
+    assert [a.name for a in sdk_experiment.list_artifacts()] == ["model"]
+    target = tmp_path / "downloaded"
+    target.mkdir()
+    sdk_experiment.get_artifact("model").download(str(target), force_replace=True)
+    assert (target / "model.bin").read_bytes() == source.read_bytes()
+    artifact.delete()
+    with pytest.raises(ResourceNotFoundError):
+        sdk_experiment.get_artifact("model")
+
+
+def test_large_artifact_falls_back_from_multipart(sdk_experiment, tmp_path):
+    source = tmp_path / "big.bin"
+    with open(source, "wb") as out:  # over the SDK's 25 MiB: it asks for a multipart upload first
+        out.write(os.urandom(1 << 20) * 26)
+    artifact = sdk_experiment.store("big", str(source))
+    assert artifact.large
+    target = tmp_path / "out"
+    target.mkdir()
+    artifact.download(str(target), force_replace=True)
+    assert (target / "big.bin").stat().st_size == source.stat().st_size
+
+
+def test_sdk_and_trackboard_client_see_the_same_data(sdk, remote):
+    project = sdk.create_project("shared")
+    experiment = project.create_experiment("run")
+    experiment.log("loss", [1.0, 2.0], LogType.LINE)
+    mine = remote().get_project("shared").get_experiment("run")
+    mine.log("loss", 3.0, "line")
+    assert mine.get_log("loss").data["values"] == [1.0, 2.0, 3.0]
+    assert experiment.get_log("loss").data["steps"] == [0, 1, 2]
