@@ -84,11 +84,7 @@ def png_bytes(width: int = 64, height: int = 48, color=(200, 60, 40)) -> bytes:
 
 
 def release(directory: str | os.PathLike) -> None:
-    """Stop this process's writer thread for the store and close its connections (as tests/conftest.py does)."""
-    from trackboard import backend as backend_module
+    """Flush and close this process's writer and connections for the store in ``directory``."""
+    from trackboard.backend import release as release_backend
 
-    with backend_module._lock:
-        backend = backend_module._local_backends.pop(Path(directory).expanduser().resolve(), None)
-    if backend is not None:
-        backend.writer.close(timeout=30)
-        backend.store.close()
+    release_backend(directory)

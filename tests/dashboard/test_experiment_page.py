@@ -18,10 +18,16 @@ from trackboard import Client, LogType
 expect = pytest.importorskip("playwright.sync_api").expect
 
 HOSTILE = "<img src=x onerror=alert(1)>"
-SAMPLES = [
-    {"id": f"s{i}", "ground_truth": "cat" if i % 2 else "dog", "prediction": ("dog" if i % 2 else "cat") if i in (1, 4, 7) else ("cat" if i % 2 else "dog"), "score": 0.5 + i / 40}
-    for i in range(10)
-]  # three misclassified: s1, s4, s7
+MISCLASSIFIED = {1, 4, 7}
+
+
+def sample(i: int) -> dict:
+    truth = "cat" if i % 2 else "dog"
+    wrong = "dog" if truth == "cat" else "cat"
+    return {"id": f"s{i}", "ground_truth": truth, "prediction": wrong if i in MISCLASSIFIED else truth, "score": 0.5 + i / 40}
+
+
+SAMPLES = [sample(i) for i in range(10)]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,228 @@
+"""The dashboard's JSON endpoints (under ``/ui/data``), read by the pages' JavaScript.
+
+Responses are serialised here with ``allow_nan=False`` (NaN and inf become strings through
+``json_safe``, or null in chart arrays) instead of FastAPI's encoder, which walks every value of a
+thousand-row table in Python and would dominate the project page's response time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse, Response
+
+from trackboard.errors import NotFoundError
+from trackboard.jsonable import json_safe
+from trackboard.logtype import LogType
+from trackboard.store.sql import Store
+
+from ..auth import require_token
+from . import queries
+from .series import clamp_buckets, series_json
+
+router = APIRouter(prefix="/ui/data", dependencies=[Depends(require_token)], include_in_schema=False)
+
+MAX_COMPARED = 50  # experiments in one compare view
+IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"}
+
+
+def json_response(data: Any, *, safe: bool = False) -> Response:
+    """Strict JSON; ``safe=True`` when the data is known to hold no NaN/inf (skips a full walk)."""
+    body = json.dumps(data if safe else json_safe(data), allow_nan=False, separators=(",", ":"))
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+def _store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def _not_found(error: NotFoundError) -> HTTPException:
+    return HTTPException(status_code=404, detail=str(error))
+
+
+def _experiment(store: Store, experiment_id: str) -> dict:
+    try:
+        return store.get_experiment_by_id(experiment_id)
+    except NotFoundError as error:
+        raise _not_found(error) from None
+
+
+def _log(store: Store, experiment_id: str, name: str) -> dict:
+    row = queries.find_log(store.engine, experiment_id, name)
+    if row is None:
+        _experiment(store, experiment_id)  # a 404 that names the experiment when that is what is missing
+        raise HTTPException(status_code=404, detail=f"no log named {name!r} in this experiment")
+    return row
+
+
+# -- projects -----------------------------------------------------------------------------------
+
+
+@router.get("/projects")
+def projects(request: Request) -> Response:
+    """Every project with its experiment counts."""
+    return json_response({"projects": queries.project_summaries(_store(request).engine), "now": time.time()})
+
+
+@router.get("/projects/{project_id}")
+def project(request: Request, project_id: str) -> Response:
+    """A project and a row per experiment (values, last LINE values, parameters)."""
+    store = _store(request)
+    try:
+        row = store.get_project_by_id(project_id)
+    except NotFoundError as error:
+        raise _not_found(error) from None
+    rows = queries.project_experiments(store.engine, project_id)
+    return json_response({"project": row, "experiments": rows, "now": time.time()})
+
+
+# -- one experiment -----------------------------------------------------------------------------
+
+
+@router.get("/experiments/{experiment_id}")
+def experiment(request: Request, experiment_id: str) -> Response:
+    """What the experiment page needs first, and what it polls while the run is going.
+
+    Log data is not included (panels fetch their own when they scroll into view); each log comes
+    with a version so that a poll tells which panels to refetch.
+    """
+    store = _store(request)
+    row = _experiment(store, experiment_id)
+    project_row = store.get_project_by_id(row["project_id"])
+    artifacts = [
+        {key: a[key] for key in ("name", "filename", "size", "content_type", "created_at", "sha256")}
+        for a in store.list_artifacts(experiment_id)
+    ]
+    return json_response({
+        "experiment": row,
+        "project": {"id": project_row["id"], "name": project_row["name"]},
+        "logs": queries.log_versions(store.engine, experiment_id),
+        "values": queries.experiment_values(store.engine, experiment_id),
+        "artifacts": artifacts,
+        "now": time.time(),
+    })
+
+
+@router.get("/experiments/{experiment_id}/log")
+def log(request: Request, experiment_id: str, name: str = Query(...)) -> Response:
+    """A non-LINE log's canonical data (LINE logs are read through ``/series``)."""
+    store = _store(request)
+    row = _log(store, experiment_id, name)
+    if row["type"] == LogType.LINE.value:
+        raise HTTPException(status_code=400, detail=f"log {name!r} is a LINE: read it from /series")
+    return json_response({"name": name, "type": row["type"], "data": json.loads(row["data"])})
+
+
+@router.get("/experiments/{experiment_id}/series")
+def series(
+    request: Request,
+    experiment_id: str,
+    name: str = Query(...),
+    buckets: int | None = Query(None),
+    step_min: float | None = Query(None),
+    step_max: float | None = Query(None),
+) -> Response:
+    """A LINE log's series, downsampled to ``buckets`` runs, optionally within a step range."""
+    store = _store(request)
+    row = _log(store, experiment_id, name)
+    if row["type"] != LogType.LINE.value:
+        raise HTTPException(status_code=400, detail=f"log {name!r} is a {row['type']}, not a LINE")
+    return json_response(_series_payload(store, row["id"], name, buckets, step_min, step_max), safe=True)
+
+
+def _series_payload(store: Store, log_id: str, name: str, buckets: int | None,
+                    step_min: float | None, step_max: float | None) -> dict:
+    size = clamp_buckets(buckets)
+    read = queries.read_series(store.engine, log_id, step_min, step_max)
+    return {
+        "name": name,
+        "range": None if step_min is None and step_max is None else [step_min, step_max],
+        "series": [series_json(series_name, steps, values, total, size) for series_name, steps, values, total in read],
+    }
+
+
+@router.get("/experiments/{experiment_id}/image")
+def image(request: Request, experiment_id: str, name: str = Query(...)) -> FileResponse:
+    """An IMAGE log's bytes, served with the content type that was checked when it was logged."""
+    store = _store(request)
+    row = _log(store, experiment_id, name)
+    if row["type"] != LogType.IMAGE.value:
+        raise HTTPException(status_code=400, detail=f"log {name!r} is a {row['type']}, not an IMAGE")
+    meta = json.loads(row["data"])
+    content_type = meta.get("content_type") if meta.get("content_type") in IMAGE_TYPES else "application/octet-stream"
+    return _blob(store, meta["sha256"], content_type, filename=None)
+
+
+@router.get("/experiments/{experiment_id}/artifact")
+def artifact(request: Request, experiment_id: str, name: str = Query(...)) -> FileResponse:
+    """An artifact as a download (never shown inline: an HTML artifact must not run as a page)."""
+    store = _store(request)
+    try:
+        row = store.get_artifact(experiment_id, name)
+    except NotFoundError as error:
+        raise _not_found(error) from None
+    return _blob(store, row["sha256"], "application/octet-stream", filename=row["filename"])
+
+
+def _blob(store: Store, sha256: str, content_type: str, filename: str | None) -> FileResponse:
+    try:
+        path = store.blobs.path(sha256)
+    except NotFoundError as error:
+        raise _not_found(error) from None
+    if not path.is_file():
+        raise HTTPException(status_code=404, detail="the stored file is missing")
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"}
+    if filename is None:
+        return FileResponse(path, media_type=content_type, headers=headers)
+    return FileResponse(path, media_type=content_type, headers=headers, filename=filename)
+
+
+# -- compare ------------------------------------------------------------------------------------
+
+
+def _ids(ids: str) -> list[str]:
+    chosen = list(dict.fromkeys(i for i in (part.strip() for part in ids.split(",")) if i))
+    if not chosen:
+        raise HTTPException(status_code=400, detail="no experiment ids")
+    if len(chosen) > MAX_COMPARED:
+        raise HTTPException(status_code=400, detail=f"at most {MAX_COMPARED} experiments can be compared")
+    return chosen
+
+
+@router.get("/compare")
+def compare(request: Request, ids: str = Query(...)) -> Response:
+    """The chosen experiments with their values, parameters and LINE log names."""
+    store = _store(request)
+    rows = queries.experiments_by_id(store.engine, _ids(ids))
+    projects = {row["project_id"] for row in rows}
+    names = {p["id"]: p["name"] for p in (store.get_project_by_id(p) for p in projects)}
+    for row in rows:
+        row["project_name"] = names[row["project_id"]]
+    return json_response({"experiments": rows, "now": time.time()})
+
+
+@router.get("/compare/series")
+def compare_series(
+    request: Request,
+    ids: str = Query(...),
+    name: str = Query(...),
+    buckets: int | None = Query(None),
+    step_min: float | None = Query(None),
+    step_max: float | None = Query(None),
+) -> Response:
+    """One LINE log of several experiments, each downsampled like ``/series``."""
+    store = _store(request)
+    chosen = _ids(ids)
+    logs = queries.line_logs_of(store.engine, chosen, name)
+    payload = {
+        "name": name,
+        "range": None if step_min is None and step_max is None else [step_min, step_max],
+        "experiments": {
+            experiment_id: _series_payload(store, logs[experiment_id], name, buckets, step_min, step_max)["series"]
+            for experiment_id in chosen if experiment_id in logs
+        },
+    }
+    return json_response(payload, safe=True)

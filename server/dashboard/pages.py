@@ -1,0 +1,164 @@
+"""The dashboard's HTML pages: small shells whose JavaScript modules fetch JSON and draw.
+
+Pages are plain ``string.Template`` files; everything substituted into them goes through
+``html.escape`` (names only ever reach the browser as text). On a tracking server (tokens
+required) a page without a valid token redirects to a sign-in form that stores the token in the
+``trackboard_token`` cookie, which ``require_token`` accepts for the JSON endpoints.
+"""
+
+from __future__ import annotations
+
+import html
+from functools import lru_cache
+from pathlib import Path
+from string import Template
+from urllib.parse import parse_qs, quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from trackboard.errors import NotFoundError
+
+from ..auth import COOKIE, request_token, token_is_valid
+from .assets import PLOTLY, version
+
+TEMPLATES = Path(__file__).parent / "templates"
+COOKIE_MAX_AGE_S = 30 * 24 * 3600
+
+router = APIRouter(include_in_schema=False)
+
+
+@lru_cache(maxsize=None)
+def _template(name: str) -> Template:
+    return Template((TEMPLATES / name).read_text(encoding="utf-8"))
+
+
+def _signed_in(request: Request) -> bool:
+    if not request.app.state.require_token:
+        return True
+    token = request_token(request)
+    return bool(token) and token_is_valid(request.app.state.store, token)
+
+
+def _to_signin(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/ui/signin?next={quote(target, safe='')}", status_code=303)
+
+
+def _page(request: Request, page: str, title: str, *, id: str = "", charts: bool = False,
+          message: str = "Loading…", status_code: int = 200) -> HTMLResponse:
+    """A page shell that runs ``static/js/pages/<page>.js`` (no script for the 404 page)."""
+    esc = html.escape
+    v = version()
+    auth = "token" if request.app.state.require_token else "open"
+    signout = (
+        '<form method="post" action="/ui/signout"><button class="button ghost" type="submit">Sign out</button></form>'
+        if auth == "token" else ""
+    )
+    script = f'<script type="module" src="/ui/static/js/pages/{esc(page)}.js?v={v}"></script>' if page != "notfound" else ""
+    # Charts need plotly.js (4.8 MB): start its download with the page, run it only when needed.
+    preload = f'<link rel="preload" as="script" href="/ui/static/{PLOTLY}?v={v}">' if charts else ""
+    body = _template("page.html").substitute(
+        title=esc(title), version=v, preload=preload, page=esc(page), id=esc(id), auth=auth, signout=signout,
+        message=esc(message), message_class="empty" if page == "notfound" else "loading", script=script,
+    )
+    return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+
+def _not_found(request: Request, what: str) -> HTMLResponse:
+    return _page(request, "notfound", "Not found", message=what, status_code=404)
+
+
+@router.get("/")
+def root() -> RedirectResponse:
+    return RedirectResponse("/ui/", status_code=307)
+
+
+@router.get("/ui")
+@router.get("/ui/")
+def projects_page(request: Request) -> Response:
+    """All projects."""
+    if not _signed_in(request):
+        return _to_signin(request)
+    return _page(request, "projects", "Projects")
+
+
+@router.get("/ui/projects/{project_id}")
+def project_page(request: Request, project_id: str) -> Response:
+    """A project's experiments as a sortable, filterable table."""
+    if not _signed_in(request):
+        return _to_signin(request)
+    try:
+        project = request.app.state.store.get_project_by_id(project_id)
+    except NotFoundError:
+        return _not_found(request, "There is no such project.")
+    return _page(request, "project", project["name"], id=project_id)
+
+
+@router.get("/ui/experiments/{experiment_id}")
+def experiment_page(request: Request, experiment_id: str) -> Response:
+    """One experiment: its values, one panel per log, live while it runs."""
+    if not _signed_in(request):
+        return _to_signin(request)
+    try:
+        experiment = request.app.state.store.get_experiment_by_id(experiment_id)
+    except NotFoundError:
+        return _not_found(request, "There is no such experiment.")
+    return _page(request, "experiment", experiment["name"], id=experiment_id, charts=True)
+
+
+@router.get("/ui/compare")
+def compare_page(request: Request, ids: str = "") -> Response:
+    """Several experiments side by side (``?ids=a,b,c``)."""
+    if not _signed_in(request):
+        return _to_signin(request)
+    return _page(request, "compare", "Compare", id=ids, charts=True)
+
+
+# -- signing in (tracking server only) -----------------------------------------------------------
+
+
+def _safe_next(target: str | None) -> str:
+    # Only paths of this dashboard: an open redirect to another site must not be possible.
+    if not target or not target.startswith("/ui") or target.startswith("//") or "\\" in target:
+        return "/ui/"
+    return target
+
+
+def _signin_form(next_path: str, error: str = "", status_code: int = 200) -> HTMLResponse:
+    body = _template("signin.html").substitute(
+        version=version(), next=html.escape(_safe_next(next_path)), error=html.escape(error)
+    )
+    return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/ui/signin")
+def signin_form(request: Request, next: str = "/ui/") -> Response:
+    if not request.app.state.require_token:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return _signin_form(next)
+
+
+@router.post("/ui/signin")
+async def signin(request: Request) -> Response:
+    """Check the token and keep it in an HttpOnly cookie (parsed by hand: no python-multipart needed)."""
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    token = (form.get("token") or [""])[0].strip()
+    next_path = _safe_next((form.get("next") or ["/ui/"])[0])
+    if not request.app.state.require_token:
+        return RedirectResponse(next_path, status_code=303)
+    if not token or not token_is_valid(request.app.state.store, token):
+        return _signin_form(next_path, "That token is not valid (or has been revoked).", status_code=401)
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(
+        COOKIE, token, max_age=COOKIE_MAX_AGE_S, httponly=True, samesite="lax",
+        secure=request.url.scheme == "https", path="/",
+    )
+    return response
+
+
+@router.post("/ui/signout")
+def signout() -> Response:
+    response = RedirectResponse("/ui/signin", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response

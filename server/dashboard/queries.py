@@ -1,0 +1,251 @@
+"""Set-based reads for the dashboard (SQLAlchemy Core, one query per kind of thing).
+
+The store's own methods read one experiment at a time; a project page of a thousand experiments
+needs every experiment's VALUE logs, last LINE values and parameters, so each of those is one query
+over the whole project (joined on the project id, never an ``IN`` list of a thousand ids).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Iterable
+
+import numpy as np
+import sqlalchemy as sa
+
+from trackboard.logtype import LogType
+from trackboard.store import schema as t
+from trackboard.store.engine import read_transaction
+from trackboard.store.points import decode
+
+PARAMETERS = "parameters"  # the TABLE log that holds hyperparameters (see Project.create_experiment)
+
+_VALUE = LogType.VALUE.value
+_LINE = LogType.LINE.value
+_TABLE = LogType.TABLE.value
+
+
+# -- projects ---------------------------------------------------------------------------------
+
+
+def project_summaries(engine: sa.Engine) -> list[dict]:
+    """Every project with its experiment counts and latest activity, oldest project first."""
+    e = t.experiments
+    counts = (
+        sa.select(
+            e.c.project_id,
+            sa.func.count().label("experiments"),
+            sa.func.sum(sa.case((e.c.status == "RUNNING", 1), else_=0)).label("running"),
+            sa.func.max(e.c.updated_at).label("last_update"),
+        )
+        .group_by(e.c.project_id)
+        .subquery()
+    )
+    query = (
+        sa.select(t.projects, counts.c.experiments, counts.c.running, counts.c.last_update)
+        .select_from(t.projects.outerjoin(counts, counts.c.project_id == t.projects.c.id))
+        .order_by(t.projects.c.created_at)
+    )
+    with read_transaction(engine) as conn:
+        rows = [dict(row) for row in conn.execute(query).mappings()]
+    for row in rows:
+        row["experiments"] = row["experiments"] or 0
+        row["running"] = row["running"] or 0
+    return rows
+
+
+def project_experiments(engine: sa.Engine, project_id: str) -> list[dict]:
+    """Rows of a project's experiments: metadata, VALUE logs, last LINE values and parameters.
+
+    Four queries whatever the number of experiments. ``lines`` maps a column name (the log name,
+    or ``log · series`` for a named series) to ``[last step, last value]``.
+    """
+    in_project = t.experiments.c.project_id == project_id
+    with read_transaction(engine) as conn:
+        experiments = conn.execute(
+            sa.select(t.experiments).where(in_project).order_by(t.experiments.c.created_at)
+        ).mappings().all()
+        values = _values(conn, sa.select(t.experiments.c.id).where(in_project))
+        lines = _last_values(conn, sa.select(t.experiments.c.id).where(in_project))
+        params = _parameters(conn, sa.select(t.experiments.c.id).where(in_project))
+    return [_row(experiment, values, lines, params) for experiment in experiments]
+
+
+def experiments_by_id(engine: sa.Engine, experiment_ids: list[str]) -> list[dict]:
+    """The same rows as ``project_experiments`` for a handful of chosen experiments, in that order."""
+    with read_transaction(engine) as conn:
+        found = {
+            row["id"]: row
+            for row in conn.execute(sa.select(t.experiments).where(t.experiments.c.id.in_(experiment_ids))).mappings()
+        }
+        values = _values(conn, experiment_ids)
+        lines = _last_values(conn, experiment_ids)
+        params = _parameters(conn, experiment_ids)
+        names = _line_log_names(conn, experiment_ids)
+    rows = [_row(found[i], values, lines, params) for i in experiment_ids if i in found]
+    for row in rows:
+        row["line_logs"] = names.get(row["id"], [])
+    return rows
+
+
+def _row(experiment: Any, values: dict, lines: dict, params: dict) -> dict:
+    row = dict(experiment)
+    row["values"] = values.get(row["id"], {})
+    row["lines"] = lines.get(row["id"], {})
+    row["params"] = params.get(row["id"], {})
+    return row
+
+
+def _values(conn: sa.Connection, experiment_ids: Any) -> dict[str, dict[str, Any]]:
+    query = sa.select(t.logs.c.experiment_id, t.logs.c.name, t.logs.c.data).where(
+        t.logs.c.experiment_id.in_(experiment_ids), t.logs.c.type == _VALUE
+    ).order_by(t.logs.c.created_at)
+    out: dict[str, dict[str, Any]] = {}
+    for experiment_id, name, data in conn.execute(query):
+        out.setdefault(experiment_id, {})[name] = json.loads(data)
+    return out
+
+
+def _last_values(conn: sa.Connection, experiment_ids: Any) -> dict[str, dict[str, list]]:
+    # series.last_step / last_value are kept by every append, so no chunk is read here.
+    query = (
+        sa.select(t.logs.c.experiment_id, t.logs.c.name, t.series.c.name, t.series.c.last_step, t.series.c.last_value)
+        .select_from(t.series.join(t.logs, t.logs.c.id == t.series.c.log_id))
+        .where(t.logs.c.experiment_id.in_(experiment_ids), t.logs.c.type == _LINE)
+        .order_by(t.logs.c.created_at, t.series.c.position)
+    )
+    out: dict[str, dict[str, list]] = {}
+    for experiment_id, log_name, series_name, last_step, last_value in conn.execute(query):
+        out.setdefault(experiment_id, {})[series_column(log_name, series_name)] = [last_step, last_value]
+    return out
+
+
+def _parameters(conn: sa.Connection, experiment_ids: Any) -> dict[str, dict[str, Any]]:
+    query = sa.select(t.logs.c.experiment_id, t.logs.c.data).where(
+        t.logs.c.experiment_id.in_(experiment_ids), t.logs.c.name == PARAMETERS, t.logs.c.type == _TABLE
+    )
+    return {experiment_id: flatten(json.loads(data)) for experiment_id, data in conn.execute(query)}
+
+
+def _line_log_names(conn: sa.Connection, experiment_ids: list[str]) -> dict[str, list[str]]:
+    query = sa.select(t.logs.c.experiment_id, t.logs.c.name).where(
+        t.logs.c.experiment_id.in_(experiment_ids), t.logs.c.type == _LINE
+    ).order_by(t.logs.c.created_at)
+    out: dict[str, list[str]] = {}
+    for experiment_id, name in conn.execute(query):
+        out.setdefault(experiment_id, []).append(name)
+    return out
+
+
+def series_column(log_name: str, series_name: str) -> str:
+    """The column of one series in a table of runs: ``loss``, or ``loss · train`` for a named one."""
+    return log_name if not series_name else f"{log_name} · {series_name}"
+
+
+def flatten(table: Any, prefix: str = "") -> dict[str, Any]:
+    """A TABLE mapping with nested keys joined by dots; lists kept as compact JSON text.
+
+    >>> flatten({"optimizer": {"lr": 0.1, "betas": [0.9, 0.99]}, "epochs": 3})
+    {'optimizer.lr': 0.1, 'optimizer.betas': '[0.9,0.99]', 'epochs': 3}
+    """
+    if not isinstance(table, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        elif isinstance(value, list):
+            out[name] = json.dumps(value, separators=(",", ":"), allow_nan=True)
+        else:
+            out[name] = value
+    return out
+
+
+# -- one experiment ---------------------------------------------------------------------------
+
+
+def log_versions(engine: sa.Engine, experiment_id: str) -> list[dict]:
+    """Each log's name, type and a version that changes whenever the log does.
+
+    LINE appends do not touch ``logs.updated_at`` (they only grow the series), so a LINE log's
+    version also counts its points and ends with its last step: the live page polls this list and
+    refetches only the panels whose version moved.
+    """
+    points = sa.func.coalesce(sa.func.sum(t.series.c.count), 0)
+    query = (
+        sa.select(t.logs.c.name, t.logs.c.type, t.logs.c.updated_at, points.label("points"),
+                  sa.func.max(t.series.c.last_step).label("last_step"))
+        .select_from(t.logs.outerjoin(t.series, t.series.c.log_id == t.logs.c.id))
+        .where(t.logs.c.experiment_id == experiment_id)
+        .group_by(t.logs.c.id, t.logs.c.name, t.logs.c.type, t.logs.c.updated_at, t.logs.c.created_at)
+        .order_by(t.logs.c.created_at, t.logs.c.name)
+    )
+    with read_transaction(engine) as conn:
+        rows = conn.execute(query).all()
+    return [
+        {"name": name, "type": kind, "version": f"{updated_at!r}:{count}:{last_step!r}",
+         **({"points": int(count)} if kind == _LINE else {})}
+        for name, kind, updated_at, count, last_step in rows
+    ]
+
+
+def experiment_values(engine: sa.Engine, experiment_id: str) -> dict[str, Any]:
+    """The VALUE logs of one experiment, name -> scalar, in creation order."""
+    with read_transaction(engine) as conn:
+        return _values(conn, [experiment_id]).get(experiment_id, {})
+
+
+def read_series(
+    engine: sa.Engine, log_id: str, step_min: float | None, step_max: float | None
+) -> list[tuple[str, np.ndarray, np.ndarray, int]]:
+    """(series name, steps, values, total points) of a LINE log, optionally within a step range.
+
+    Like ``Store.get_points`` but decodes only steps and values: wall-clock times and epochs are
+    not shown on charts, and skipping them is a third of the decoding of a million-point series.
+    """
+    low = -math.inf if step_min is None else step_min
+    high = math.inf if step_max is None else step_max
+    out = []
+    with read_transaction(engine) as conn:
+        series_rows = conn.execute(
+            sa.select(t.series.c.id, t.series.c.name, t.series.c.count)
+            .where(t.series.c.log_id == log_id).order_by(t.series.c.position)
+        ).all()
+        for series_id, name, count in series_rows:
+            query = sa.select(t.chunks.c.step_data, t.chunks.c.value_data, sa.null().label("epoch_data")).where(
+                t.chunks.c.series_id == series_id
+            )
+            # Chunks carry their step bounds, so a zoomed read skips whole chunks in SQL.
+            if step_min is not None:
+                query = query.where(t.chunks.c.step_max >= step_min)
+            if step_max is not None:
+                query = query.where(t.chunks.c.step_min <= step_max)
+            chunks = [decode(row, with_times=False) for row in conn.execute(query.order_by(t.chunks.c.seq))]
+            steps = np.concatenate([c.steps for c in chunks]) if chunks else np.empty(0)
+            values = np.concatenate([c.values for c in chunks]) if chunks else np.empty(0)
+            if step_min is not None or step_max is not None:
+                keep = (steps >= low) & (steps <= high)
+                steps, values = steps[keep], values[keep]
+            out.append((name, steps, values, int(count)))
+    return out
+
+
+def find_log(engine: sa.Engine, experiment_id: str, name: str) -> dict | None:
+    """The log row (id, type, data) of ``name``, or None."""
+    query = sa.select(t.logs.c.id, t.logs.c.type, t.logs.c.data).where(
+        t.logs.c.experiment_id == experiment_id, t.logs.c.name == name
+    )
+    with read_transaction(engine) as conn:
+        row = conn.execute(query).mappings().first()
+    return None if row is None else dict(row)
+
+
+def line_logs_of(engine: sa.Engine, experiment_ids: Iterable[str], name: str) -> dict[str, str]:
+    """experiment id -> id of its LINE log ``name``, for the experiments that have one."""
+    query = sa.select(t.logs.c.experiment_id, t.logs.c.id).where(
+        t.logs.c.experiment_id.in_(list(experiment_ids)), t.logs.c.name == name, t.logs.c.type == _LINE
+    )
+    with read_transaction(engine) as conn:
+        return {experiment_id: log_id for experiment_id, log_id in conn.execute(query)}
