@@ -58,6 +58,7 @@ SEND_WINDOW_S = 10.0  # how long the writer retries one batch before spooling it
 CALL_WINDOW_S = 3.0  # how long a caller's call (create, read) retries before giving up
 FLUSH_TIMEOUT_S = 120.0  # flush() without a timeout
 EXIT_GRACE_S = 10.0  # at interpreter exit: what is not acknowledged by then stays spooled
+GIVE_UP_S = 5.0  # flush() without a timeout stops waiting for a server that refuses connections this long
 BACKOFF_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 MAX_PAUSE_S = 10.0  # the longest the writer spools without trying the server again
 
@@ -82,8 +83,9 @@ class UnknownWhileOfflineError(NotFoundError):
 class Transport:
     """A pooled session to one server, with bounded retries and errors mapped to trackboard's."""
 
-    def __init__(self, host: str, api_token: str | None, timeout: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)) -> None:
-        self.base = host.rstrip("/")
+    def __init__(self, host: str, api_token: str | None,
+                 timeout: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)) -> None:
+        self.base = base_url(host)
         self.timeout = timeout
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=4, max_retries=0)
@@ -130,6 +132,27 @@ class Transport:
 
     def close(self) -> None:
         self.session.close()
+
+
+def base_url(host: str) -> str:
+    """``host`` as a base URL (``tracking:8080`` -> ``http://tracking:8080``).
+
+    >>> base_url("tracking:8080/")
+    'http://tracking:8080'
+    """
+    host = host.strip().rstrip("/")
+    return host if "://" in host else f"http://{host}"
+
+
+def spool_directory(directory: str | os.PathLike, host: str) -> Path:
+    """Where batches for ``host`` wait: one spool per server, so a batch only ever goes where it was meant.
+
+    >>> spool_directory("/runs/.trackboard", "http://tracking:8080").as_posix()
+    '/runs/.trackboard/spool/tracking_8080'
+    """
+    where = base_url(host).split("://", 1)[1]
+    name = "".join(c if c.isalnum() or c in "-." else "_" for c in where)[:100]
+    return Path(directory).expanduser().resolve() / "spool" / name
 
 
 def _message(response: requests.Response) -> str:
@@ -182,27 +205,33 @@ class Sender:
         self._failures = 0
         self._paused_until = 0.0
         self.window = SEND_WINDOW_S
+        self.inflight: dict | None = None  # the body being sent by deliver(), for a rescue at exit
 
     def deliver(self, body: dict, groups: Sequence[Sequence[Record]]) -> _Failures:
         """Send one batch (or spool it); returns the records the server refused, with why."""
         with self.lock:
-            if self.offline or time.monotonic() < self._paused_until or not self.replay():
+            if self.offline or self.paused() or not self.replay():
                 self.spool.append(body)
                 return []
+            self.inflight = body
             try:
                 result = self.post(body, self.window)
             except (ServerUnreachableError, AuthenticationError) as error:
-                self._pause(error)
+                self.pause(error)
                 self.spool.append(body)
                 return []
             except TrackboardError as error:  # the batch as a whole was refused (400, 413)
                 return [(record, error) for group in groups for record in group]
+            finally:
+                self.inflight = None
         return _refusals(result, groups)
 
-    def replay(self, window: float | None = None, wait: bool = False) -> bool:
+    def replay(self, window: float | None = None, wait: bool = False,
+               timeout: tuple[float, float] | None = None) -> bool:
         """Send the spooled batches in order; True when the spool is empty.
 
-        ``wait``: wait for another process's replay to end instead of giving up at once.
+        ``window``: how long to retry each batch; ``wait``: wait for another process's replay to end
+        instead of giving up at once; ``timeout``: (connect, read) seconds of each request.
         """
         with self.lock:
             if not self.spool.has_pending():
@@ -219,9 +248,9 @@ class Sender:
                         self.spool.set_aside(path)
                         continue
                     try:
-                        result = self.post(body, self.window if window is None else window)
+                        result = self.post(body, self.window if window is None else window, timeout=timeout)
                     except (ServerUnreachableError, AuthenticationError) as error:
-                        self._pause(error)
+                        self.pause(error)
                         return False
                     except TrackboardError as error:
                         kept = self.spool.set_aside(path)
@@ -232,27 +261,29 @@ class Sender:
                     self.spool.done(path)
             return True
 
-    def post(self, body: dict, window: float, transport: Transport | None = None) -> dict:
+    def post(self, body: dict, window: float, transport: Transport | None = None,
+             timeout: tuple[float, float] | None = None) -> dict:
         """POST one batch body (ids chosen offline replaced by the server's); the server's answer."""
         body = _with_aliases(body, self.aliases)
         transport = transport or self.transport
-        result = transport.request("POST", "/api/trackboard/batches", json=body, window=window).json()
+        result = transport.request("POST", "/api/trackboard/batches", json=body, window=window,
+                                   timeout=timeout).json()
         learned = {mine: theirs for mine, theirs in result.get("ids", {}).items() if mine != theirs}
         if learned:
             self.aliases.update(learned)
             self.spool.add_aliases(learned)
-        for experiment_id, name in result.get("renamed", {}).items():
+        for name in result.get("renamed", {}).values():
             warnings.warn(f"trackboard: an experiment created offline was renamed {name!r} (the name was taken)",
                           RuntimeWarning, stacklevel=2)
         self._failures, self._paused_until, self.last_problem = 0, 0.0, None
         return result
 
-    def resume(self) -> None:
-        """Try the server again at the next delivery, even within a pause."""
-        self._paused_until = 0.0
+    def paused(self) -> bool:
+        """Whether the server was found away recently (then the network is skipped a while)."""
+        return time.monotonic() < self._paused_until
 
-    def _pause(self, error: Exception) -> None:
-        # Back off so a dead server costs the writer thread one failed attempt now and then.
+    def pause(self, error: Exception) -> None:
+        """Skip the network a while: growing pauses, so a dead server costs one failed try now and then."""
         self.last_problem = error
         self._failures += 1
         self._paused_until = time.monotonic() + min(MAX_PAUSE_S, 0.5 * 2 ** min(self._failures, 8))
@@ -287,9 +318,9 @@ class RemoteBackend:
         if not settings.host:
             raise TrackboardError("a remote backend needs a host (TRACKBOARD_HOST)")
         self.settings = settings
-        self.host = settings.host.rstrip("/")
+        self.host = base_url(settings.host)
         self.offline = settings.mode == "offline"
-        self.spool = Spool(Path(settings.directory).expanduser().resolve() / "spool")
+        self.spool = Spool(spool_directory(settings.directory, self.host))
         self._start()
 
     def _start(self) -> None:
@@ -300,7 +331,7 @@ class RemoteBackend:
         self._provisional: dict[str, dict] = {}
         self._asked: set[tuple[str, str]] = set()  # (project id, name) looked up while offline
         self._exiting = False
-        self.writer = BackgroundWriter(self._sink, name="trackboard-remote-writer")
+        self.writer = _Writer(self._sink, name="trackboard-remote-writer")
         self.put = self.writer.put
 
     # -- writing ----------------------------------------------------------------------------
@@ -315,30 +346,63 @@ class RemoteBackend:
         """Return when the server acknowledged everything logged so far.
 
         Raises WriteError for records it refused, and FlushTimeoutError (saying where the spool is)
-        when it could not be reached in time; offline, returns once everything is spooled.
+        when the server could not be reached in time: within ``timeout`` seconds, or without one,
+        within FLUSH_TIMEOUT_S while it answers slowly and GIVE_UP_S while it refuses connections.
+        Offline, returns once everything is in the spool.
         """
+        patient = timeout is not None
         timeout = FLUSH_TIMEOUT_S if timeout is None else timeout
         if self._exiting:
-            timeout = min(timeout, EXIT_GRACE_S)
-        deadline = time.monotonic() + timeout
-        self.writer.flush(timeout)
+            timeout, patient = min(timeout, EXIT_GRACE_S), False
+        started = time.monotonic()
+        deadline = started + timeout
+        try:
+            self.writer.flush(timeout)
+        except FlushTimeoutError as error:
+            if self._exiting:
+                self._rescue()
+            raise FlushTimeoutError(f"{error}: {self._problem()}. What the server does not acknowledge is kept in "
+                                    f"{self.spool.directory} and sent by the next successful send or by "
+                                    "`trackboard sync`") from None
         self._raise_late()
         if self.offline:
             return
-        attempts = 0
-        while not self.sender.replay(window=min(SEND_WINDOW_S, max(0.0, deadline - time.monotonic()))):
-            attempts += 1
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or (self._exiting and attempts >= 2):
-                raise FlushTimeoutError(self._unsent_message(timeout))
-            time.sleep(min(1.0, remaining))
+        # Without a timeout, one try may not hang on a stalled connection for the whole read timeout.
+        attempt_s = READ_TIMEOUT_S if patient else 2 * GIVE_UP_S
+        while not self._replay_until(min(deadline, time.monotonic() + attempt_s)):
+            now = time.monotonic()
+            # At exit one more try is enough: the data is safe on disk and the job should end.
+            if now >= deadline or self._exiting or (not patient and now - started >= GIVE_UP_S):
+                raise FlushTimeoutError(self._unsent_message(now - started))
+            time.sleep(min(0.5, deadline - now))
         self._raise_late()
+
+    def _rescue(self) -> None:
+        """At exit, with the writer stuck in a request: spool what it holds and what is still queued.
+
+        The daemon writer thread dies with the interpreter; this keeps its batch and the records
+        behind it. Should the stuck request still arrive, its replay is a duplicate the server skips.
+        """
+        inflight = self.sender.inflight
+        if inflight is not None:
+            self.spool.append(inflight)
+        for batch in wire.batches(self.writer.take_queued()):
+            self.spool.append(batch.body())
+
+    def _replay_until(self, deadline: float) -> bool:
+        # One try per batch, no longer than the time left: this loop paces the retries.
+        left = max(0.1, deadline - time.monotonic())
+        return self.sender.replay(window=0.0, timeout=(min(CONNECT_TIMEOUT_S, left), min(READ_TIMEOUT_S, left)))
+
+    def _problem(self) -> str:
+        problem = self.sender.last_problem
+        return f"the tracking server at {self.host} is slow or away" + (f" ({problem})" if problem else "")
 
     def _unsent_message(self, timeout: float) -> str:
         count = len(self.spool.pending())
-        why = f": {self.sender.last_problem}" if self.sender.last_problem else ""
+        why = f" ({self.sender.last_problem})" if self.sender.last_problem else ""
         return (f"the tracking server at {self.host} did not acknowledge {count} spooled batch(es) within "
-                f"{timeout:g} s{why}. They are kept in {self.spool.directory} and are sent by the next "
+                f"{timeout:.0f} s{why}. They are kept in {self.spool.directory} and are sent by the next "
                 "successful send or by `trackboard sync`")
 
     def _raise_late(self) -> None:
@@ -385,23 +449,21 @@ class RemoteBackend:
         Creation goes through the batch route with an id chosen here, so a retried request cannot
         create it twice, and the same operation can wait in the spool.
         """
-        if not self.offline:
-            body = {"key": wire.new_key(), "ops": [op], "logs": []}
-            try:
-                self.sender.post(body, CALL_WINDOW_S, transport=self._calls)
-                return True
-            except ServerUnreachableError:
-                pass
+        body = {"key": wire.new_key(), "ops": [op], "logs": []}
+        if self._reachable(lambda: self.sender.post(body, CALL_WINDOW_S, transport=self._calls), lambda: None):
+            return True
         with self.sender.lock:
             self.spool.append({"key": wire.new_key(), "ops": [{**op, "if_exists": offline_if_exists}], "logs": []})
         return False
 
     def _reachable(self, call: Callable[[], Any], fallback: Callable[[], Any]) -> Any:
-        if self.offline:
+        """``call()``, or ``fallback()`` when offline or the server is away (then skipped a while)."""
+        if self.offline or self.sender.paused():
             return fallback()
         try:
             return call()
-        except ServerUnreachableError:
+        except ServerUnreachableError as error:
+            self.sender.pause(error)  # the writer spools at once too, instead of retrying first
             return fallback()
 
     # -- projects and experiments -----------------------------------------------------------
@@ -459,37 +521,45 @@ class RemoteBackend:
             self._asked.add((project_id, name))
             raise UnknownWhileOfflineError(f"experiment {name!r}: {self._away()}")
 
+        if project_id in self._provisional:  # a project the server has not seen yet
+            return offline()
         return self._reachable(
             lambda: self._get(f"/api/project/{self._id(project_id)}/experiments/find", params={"name": name}), offline
         )
 
     def get_experiment_by_id(self, experiment_id: str) -> dict:
         provisional = self._provisional.get(experiment_id)
-        try:
-            if self.offline:
-                raise ServerUnreachableError("offline")
+        if provisional is None:
             return self._get(f"/api/experiment/{self._id(experiment_id)}")
-        except (ServerUnreachableError, NotFoundError):
-            if provisional is not None:
+
+        def fetch() -> dict:
+            try:
+                return self._get(f"/api/experiment/{self._id(experiment_id)}")
+            except NotFoundError:  # its creation still waits in the spool
                 return provisional
-            raise
+
+        return self._reachable(fetch, lambda: provisional)
 
     def list_experiments(self, project_id: str) -> list[dict]:
         return self._get(f"/api/project/{self._id(project_id)}/experiments")["items"]
 
     def set_status(self, experiment_id: str, status: str) -> None:
-        if experiment_id in self._provisional:
-            self._provisional[experiment_id]["status"] = status
-        if not self.offline:
+        provisional = self._provisional.get(experiment_id)
+        if provisional is not None:
+            provisional["status"] = status
+
+        def patch() -> bool:
             try:
                 self._calls.request("PATCH", f"/api/experiment/{self._id(experiment_id)}",
                                     json={"status": status}, window=CALL_WINDOW_S)
-                return
-            except ServerUnreachableError:
-                pass
+                return True
             except NotFoundError:
-                if experiment_id not in self._provisional:
+                if provisional is None:
                     raise
+                return False
+
+        if self._reachable(patch, lambda: False):
+            return
         # Away, or created offline and not on the server yet: after its logs, in the spool.
         op = {"op": "status", "experiment_id": experiment_id, "status": status}
         with self.sender.lock:
@@ -504,12 +574,17 @@ class RemoteBackend:
 
     def log_kinds(self, experiment_id: str) -> dict[str, tuple[LogType, bool | None]]:
         """Known logs, so log() can refuse a type conflict at once; {} when the server is away."""
-        if self.offline or experiment_id in self._provisional:
+        if experiment_id in self._provisional:
             return {}
-        try:
-            kinds = self._get(f"/api/trackboard/experiments/{self._id(experiment_id)}/kinds")["kinds"]
-        except (ServerUnreachableError, NotFoundError):
-            return {}  # the server checks conflicts too, when the records arrive
+
+        def fetch() -> dict:
+            try:
+                return self._get(f"/api/trackboard/experiments/{self._id(experiment_id)}/kinds")["kinds"]
+            except NotFoundError:
+                return {}
+
+        # Away: {} (the server checks conflicts too, when the records arrive).
+        kinds = self._reachable(fetch, dict)
         return {name: (LogType(kind["type"]), kind["named"]) for name, kind in kinds.items()}
 
     def get_log(self, experiment_id: str, name: str) -> tuple[LogType, Any]:
@@ -536,19 +611,16 @@ class RemoteBackend:
         return self._calls.request("GET", f"/api/trackboard/blobs/{sha256}", window=CALL_WINDOW_S).content
 
     def has_blob(self, sha256: str) -> bool:
-        if self.offline:
-            return False
-        try:
-            return bool(self._get(f"/api/trackboard/blobs/{sha256}/exists")["exists"])
-        except ServerUnreachableError:
-            return False
+        return self._reachable(lambda: bool(self._get(f"/api/trackboard/blobs/{sha256}/exists")["exists"]),
+                               lambda: False)
 
     # -- artifacts --------------------------------------------------------------------------
 
     def add_artifact(self, experiment_id: str, name: str, path: str | os.PathLike) -> dict:
         """Upload through the same signed-URL flow as the picsellia SDK, replacing any of that name."""
         if self.offline:
-            raise ServerError(f"artifact {name!r}: storing a file needs the tracking server; TRACKBOARD_MODE is offline")
+            raise ServerError(f"artifact {name!r}: storing a file needs the tracking server; "
+                              "TRACKBOARD_MODE is offline")
         if experiment_id in self._provisional:
             self.flush()  # the experiment must exist on the server first
         path = Path(path)
@@ -559,8 +631,9 @@ class RemoteBackend:
             json={"filename": path.name, "type": "ARTIFACT", "context": {"experiment_id": experiment_id}},
             window=CALL_WINDOW_S,
         ).json()["object_name"]
-        url = self._calls.request("POST", f"/api/object-storage/{connector}/generate_presigned_url",
-                                  json={"object_name": object_name}, window=CALL_WINDOW_S).json()["presigned_url_data"]["url"]
+        presigned = self._calls.request("POST", f"/api/object-storage/{connector}/generate_presigned_url",
+                                        json={"object_name": object_name}, window=CALL_WINDOW_S).json()
+        url = presigned["presigned_url_data"]["url"]
         # The URL carries its own signature: do not send the token along.
         self._calls.request("PUT", url, data_factory=lambda: open(path, "rb"), window=SEND_WINDOW_S,
                             headers={"Authorization": None, "Content-Type": "application/octet-stream"},
@@ -585,6 +658,19 @@ class RemoteBackend:
                 out.write(block)
 
 
+class _Writer(BackgroundWriter):
+    """The background writer, plus a way to take what it has not started on (for ``_rescue``)."""
+
+    def take_queued(self) -> list[Record]:
+        taken = []
+        pop = self._queue.popleft
+        try:
+            while True:
+                taken.append(pop())
+        except IndexError:
+            return taken
+
+
 # -- one backend per server, directory and mode, per process ---------------------------------
 
 _backends: dict[tuple, RemoteBackend] = {}
@@ -594,7 +680,7 @@ _live: "weakref.WeakSet[RemoteBackend]" = weakref.WeakSet()
 
 def remote_backend(settings: Settings) -> RemoteBackend:
     """The process's backend for this server, token, store directory and mode (one writer thread)."""
-    key = (settings.host.rstrip("/"), settings.api_token, str(Path(settings.directory).expanduser().resolve()),
+    key = (base_url(settings.host), settings.api_token, str(Path(settings.directory).expanduser().resolve()),
            settings.mode)
     with _backends_lock:
         backend = _backends.get(key)
@@ -605,12 +691,19 @@ def remote_backend(settings: Settings) -> RemoteBackend:
         return backend
 
 
-def forget_backends() -> list[RemoteBackend]:
-    """Drop the cached backends (tests); returns them so the caller can close them."""
+def release(backend: RemoteBackend, timeout: float | None = 30.0) -> None:
+    """Flush and close a remote backend, and forget it (a later Client opens a new one).
+
+    For long-lived processes and test suites: each backend holds a writer thread and connections.
+    """
+    from . import backend as backends
+
     with _backends_lock:
-        backends = list(_backends.values())
-        _backends.clear()
-    return backends
+        for key in [key for key, value in _backends.items() if value is backend]:
+            del _backends[key]
+    backends._all_backends.discard(backend)
+    _live.discard(backend)
+    backend.close(timeout)
 
 
 @atexit.register
@@ -636,7 +729,7 @@ def sync(host: str | None = None, api_token: str | None = None, directory: str |
     if not settings.host:
         print("trackboard sync: no server: pass --host or set TRACKBOARD_HOST", file=out)
         return 2
-    spool = Spool(Path(settings.directory).expanduser().resolve() / "spool")
+    spool = Spool(spool_directory(settings.directory, settings.host))
     pending = spool.pending()
     if not pending:
         print(f"trackboard sync: nothing to send in {spool.directory}", file=out)
@@ -654,5 +747,5 @@ def sync(host: str | None = None, api_token: str | None = None, directory: str |
     return 1 if sender.late else 0
 
 
-__all__ = ["RemoteBackend", "remote_backend", "sync", "ServerUnreachableError", "UnknownWhileOfflineError"]
+__all__ = ["RemoteBackend", "remote_backend", "release", "sync", "ServerUnreachableError", "UnknownWhileOfflineError"]
 

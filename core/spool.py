@@ -97,22 +97,25 @@ class Spool:
 
     @contextlib.contextmanager
     def replaying(self, wait: bool = True) -> Iterator[bool]:
-        """Hold the replay lock (yields False when ``wait`` is False and another process holds it)."""
-        with self._lock:
-            if fcntl is None:
-                yield True
+        """Hold the replay lock (yields False when ``wait`` is False and another holder has it).
+
+        A file lock, so it also excludes other processes. Appends never wait for it: a replay
+        stuck on a dead connection must not keep anyone from spooling.
+        """
+        if fcntl is None:
+            yield True
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / ".lock", "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
                 return
-            self.directory.mkdir(parents=True, exist_ok=True)
-            with open(self.directory / ".lock", "a+") as handle:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-                except BlockingIOError:
-                    yield False
-                    return
-                try:
-                    yield True
-                finally:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     # -- ids chosen while offline ---------------------------------------------------------------
 

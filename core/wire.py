@@ -121,7 +121,8 @@ class _Line:
     __slots__ = ("experiment_id", "name", "replace", "named", "time", "series", "records")
 
     def __init__(self, record: Record, named: bool) -> None:
-        self.experiment_id, self.name, self.replace, self.named = record.experiment_id, record.name, record.replace, named
+        self.experiment_id, self.name = record.experiment_id, record.name
+        self.replace, self.named = record.replace, named
         self.time = record.time
         # series name -> (steps, values, times, epochs); None steps/epochs become NaN when packed
         self.series: dict[str | None, tuple[list, list, list, list]] = {}
@@ -224,10 +225,33 @@ def batches(records: Iterable[Record]) -> list[Batch]:
     """Records in order, merged into as few request-sized batches as fit."""
     out = [Batch()]
     for record in records:
-        if out[-1].full():
-            out.append(Batch())
-        out[-1].add(record)
+        for part in _parts(record):
+            if out[-1].full():
+                out.append(Batch())
+            out[-1].add(part)
     return [batch for batch in out if len(batch)]
+
+
+def _parts(record: Record) -> Iterable[Record]:
+    """A LINE record too big for one request as consecutive appends (the first one may replace).
+
+    Appending the pieces in order stores exactly what the whole record would have.
+    """
+    data = record.data
+    if record.type is not LogType.LINE or data.__class__ is not tuple:
+        return (record,)
+    if sum(len(series.values) for series in data) <= MAX_POINTS_PER_BATCH:
+        return (record,)
+    parts = []
+    size = MAX_POINTS_PER_BATCH
+    for series in data:
+        for start in range(0, len(series.values), size):
+            window = slice(start, start + size)
+            piece = Series(series.name, None if series.steps is None else series.steps[window], series.values[window],
+                           None if series.times is None else series.times[window],
+                           None if series.epochs is None else series.epochs[window])
+            parts.append(record._replace(data=(piece,), replace=record.replace and not parts))
+    return parts
 
 
 def new_key() -> str:
@@ -331,7 +355,8 @@ def _decode_series(column: Any, when: float) -> Series:
     epochs = _column(column, "epochs", n, where)
     if epochs is not None:
         given = epochs[~np.isnan(epochs)]
-        if not (np.isfinite(given).all() and (given == np.round(given)).all() and (np.abs(given) <= MAX_EXACT_STEP).all()):
+        whole = np.isfinite(given).all() and (given == np.round(given)).all()
+        if not (whole and (np.abs(given) <= MAX_EXACT_STEP).all()):
             raise InvalidLogError(f"{where}epochs must be whole numbers (NaN: no epoch)")
     return Series(
         name,

@@ -1,5 +1,23 @@
-"""REST API (issue 4: picsellia-compatible routes, batched appends)."""
+"""REST API: the picsellia SDK's experiment-tracking routes plus trackboard's batched appends.
+
+Every route needs ``Authorization: Bearer <token>`` except the health check and the signed
+upload/download URLs (which carry their own expiring signature). Modules are split by resource:
+
+* ``service``     health, ping, organization (what ``picsellia.Client`` asks on start)
+* ``projects``    projects            ``experiments``  experiments
+* ``logs``        logs, picsellia style (JSON data)
+* ``uploads``     object names and signed upload/download URLs; ``artifacts`` names stored files
+* ``batches``     trackboard's idempotent batch route; ``wire_logs`` its exact reads
+"""
 
 from fastapi import APIRouter
 
+from . import artifacts, batches, experiments, logs, projects, service, uploads, wire_logs
+
 router = APIRouter()
+for _module in (service, projects, experiments, logs, uploads, artifacts, batches, wire_logs):
+    router.include_router(_module.router)
+router.include_router(service.public)
+router.include_router(uploads.public)
+
+__all__ = ["router"]

@@ -51,6 +51,8 @@ def test_health_needs_no_token(server):
 def operations(server):
     schema = requests.get(f"{server.url}/openapi.json").json()
     for path, methods in schema["paths"].items():
+        if not path.startswith("/api/"):
+            continue  # the dashboard's pages (signed in with a cookie) are tested with the dashboard
         for method in methods:
             yield method.upper(), path
 
@@ -137,7 +139,7 @@ def _length(data: bytes) -> int:
 def test_oversized_bodies_get_413_before_they_are_read(server, experiment_id):
     auth = {"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"}
     for target, size in ((f"/api/experiment/{experiment_id}/logs", 17 * 1024 * 1024),
-                         ("/api/trackboard/batches", 65 * 1024 * 1024),
+                         ("/api/trackboard/batches", 101 * 1024 * 1024),
                          ("/api/organization/x/projects", 1 << 40)):
         status, body = raw_exchange(server, "POST", target, {**auth, "Content-Length": str(size)})
         assert status == 413, (target, body)
@@ -313,5 +315,5 @@ def test_openapi_schema_is_served(server):
     assert "/api/trackboard/batches" in schema["paths"]
     assert "/api/experiment/{experiment_id}/logs" in schema["paths"]
     batch = schema["paths"]["/api/trackboard/batches"]["post"]
-    assert batch["x-max-body-bytes"] == 64 * 1024 * 1024
+    assert batch["x-max-body-bytes"] == 100 * 1024 * 1024
     assert "413" in batch["responses"] and "401" in batch["responses"]

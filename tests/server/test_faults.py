@@ -83,7 +83,7 @@ def test_server_down_when_training_starts_then_sync(tmp_path, make_server, remot
     assert job.returncode == 0, job.stderr
     assert time.monotonic() - started < 60, "a dead server must not hold the job for long"
     assert "FlushTimeoutError" in job.stdout and "trackboard sync" in job.stdout
-    assert list((directory / "spool").glob("*.json")), "nothing was spooled"
+    assert list((directory / "spool").rglob("*.json")), "nothing was spooled"
 
     server.start()
     try:
@@ -91,7 +91,7 @@ def test_server_down_when_training_starts_then_sync(tmp_path, make_server, remot
                                  "--host", server.url, "--api-token", token],
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
-        assert not list((directory / "spool").glob("*.json"))
+        assert not [path for path in (directory / "spool").rglob("*.json") if path.name != "aliases.json"]
         experiment = remote_factory(server, token).get_project("down").get_experiment("run")
         check_exactly_once(experiment)
         assert experiment.get_log("final").data == {"accuracy": 0.5}
@@ -160,6 +160,10 @@ class StallProxy:
 
     def close(self) -> None:
         self.closed = True
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread (close alone does not)
+        except OSError:
+            pass
         self.listener.close()
 
 
@@ -186,3 +190,48 @@ def test_a_network_stall_does_not_slow_logging(server, remote_factory):
         assert len(experiment.get_log("during").data["values"]) == 20_000
     finally:
         proxy.close()
+
+
+STALLED_JOB = textwrap.dedent("""
+    import sys
+    from trackboard import Client, LogType
+    client = Client(sys.argv[1], host=sys.argv[2], directory=sys.argv[3])
+    experiment = client.get_or_create_project("stalled-exit").create_experiment("run")
+    experiment.log("exact", {"steps": [0], "values": [0.0]}, LogType.LINE)
+    experiment.flush()
+    print("ready", flush=True)
+    sys.stdin.readline()  # the test stalls the network now
+    for i in range(1, int(sys.argv[4])):
+        experiment.log("exact", {"steps": [i], "values": [float(i)]}, LogType.LINE)
+        experiment.log("auto", float(i), LogType.LINE)
+    # no close(): the exit hook flushes, finds the writer stuck in a request and spools everything
+""")
+
+
+def test_exit_during_a_stall_loses_nothing(server, tmp_path, remote_factory):
+    proxy = StallProxy(server.port)
+    host = f"http://127.0.0.1:{proxy.port}"
+    directory = tmp_path / "job"
+    try:
+        job = subprocess.Popen([sys.executable, "-c", STALLED_JOB, server.token, host, str(directory), str(POINTS)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert job.stdout.readline().strip() == "ready"
+        proxy.stalled.set()
+        job.stdin.write("go\n")
+        job.stdin.flush()
+        started = time.monotonic()
+        _, errors = job.communicate(timeout=120)
+        assert job.returncode == 0, errors
+        assert time.monotonic() - started < 40, "a stalled server must not hold the job for long"
+        assert "could not flush at exit" in errors
+        assert list((directory / "spool").rglob("0*.json")), "nothing was spooled"
+        proxy.stalled.clear()  # what the proxy held reaches the server now: sync then sends duplicates
+        result = subprocess.run([sys.executable, "-m", "trackboard.cli", "sync", "--dir", str(directory),
+                                 "--host", host, "--api-token", server.token],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+    finally:
+        proxy.close()
+    experiment = remote_factory(server, server.token).get_project("stalled-exit").get_experiment("run")
+    assert experiment.get_log("exact").data["steps"] == list(range(POINTS)), "a point is missing or doubled"
+    assert experiment.get_log("auto").data["values"] == [float(i) for i in range(1, POINTS)]

@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 import pytest
+import requests
 
 picsellia = pytest.importorskip("picsellia")
 from picsellia.exceptions import BadRequestError, ResourceConflictError, ResourceNotFoundError  # noqa: E402
@@ -124,8 +125,10 @@ def test_image_log_uses_the_presigned_upload(sdk_experiment, tmp_path):
 def test_image_is_checked_by_content(sdk_experiment, tmp_path):
     fake = tmp_path / "fake.png"
     fake.write_bytes(b"<html><script>alert(1)</script></html>")
-    with pytest.raises(Exception):  # the upload is refused with 400 (raised by requests' raise_for_status)
+    with pytest.raises(requests.HTTPError) as refused:  # the SDK's upload calls raise_for_status()
         sdk_experiment.log("fake", str(fake), LogType.IMAGE)
+    assert refused.value.response.status_code == 400
+    assert "not a readable image" in refused.value.response.json()["message"]
     with pytest.raises(ResourceNotFoundError):
         sdk_experiment.get_log("fake")
 

@@ -104,6 +104,7 @@ def test_conflicts_are_refused_on_the_callers_thread(remote):
     assert again.get_log("x").type is LogType.LINE
 
 
+@pytest.mark.filterwarnings("ignore:trackboard. a logged record could not be stored")
 def test_records_the_server_refuses_make_flush_raise(remote, tmp_path):
     first = remote()
     second = remote(directory=tmp_path / "second")
@@ -192,3 +193,12 @@ def test_offline_mode_spools_then_sync_sends_everything(remote, server, tmp_path
     assert synced.get_log("summary").data == {"acc": 0.9}
     assert synced.status == "SUCCESS"
     assert sync(host=server.url, api_token=server.token, directory=str(tmp_path / "offline")) == 0  # nothing left
+
+
+def test_a_series_bigger_than_one_request_is_split_in_order(remote):
+    experiment = remote().get_or_create_project("big").create_experiment("run")
+    experiment.log("big", np.arange(1_000_000, dtype=np.float64), LogType.LINE)
+    experiment.log("big", np.arange(900_000, dtype=np.float64) * 2, LogType.LINE, replace=True)
+    data = experiment.get_log("big").data
+    assert len(data["values"]) == 900_000
+    assert data["steps"][-1] == 899_999 and data["values"][-1] == 1_799_998.0

@@ -1,0 +1,114 @@
+"""What every API route shares: the store, the single organization, names, pagination, row shapes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any, Callable, Sequence
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from trackboard.jsonable import json_safe
+from trackboard.normalise import check_name
+from trackboard.server.auth import require_token
+from trackboard.store.sql import Store
+
+from .errors import ApiError, ApiRoute, responses
+
+# picsellia addresses everything through an organization and a storage connector; a trackboard
+# server has one of each, with fixed ids so every worker and restart agrees on them.
+ORGANIZATION_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "https://trackboard/organization"))
+ORGANIZATION_NAME = "trackboard"
+CONNECTOR_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "https://trackboard/connector"))
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def api_router(**kwargs: Any) -> APIRouter:
+    """A router of token-protected API routes with trackboard's error mapping."""
+    return APIRouter(
+        route_class=ApiRoute, dependencies=[Depends(require_token)], responses=responses(401), **kwargs
+    )
+
+
+def check_organization(organization_id: uuid.UUID) -> None:
+    if str(organization_id) != ORGANIZATION_ID:
+        raise ApiError(404, "no such organization on this server")
+
+
+def check_connector(connector_id: uuid.UUID) -> None:
+    if str(connector_id) != CONNECTOR_ID:
+        raise ApiError(404, "no such storage connector on this server")
+
+
+def checked_name(name: Any, what: str = "a log name") -> str:
+    """``check_name`` plus what storage refuses (NUL characters break PostgreSQL text)."""
+    name = check_name(name, what)
+    if "\x00" in name:
+        raise ApiError(400, f"{what} must not contain NUL characters")
+    return name
+
+
+def checked_text(text: str | None, what: str) -> str | None:
+    if text is not None and "\x00" in text:
+        raise ApiError(400, f"{what} must not contain NUL characters")
+    return text
+
+
+# -- pagination ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int | None
+    offset: int
+    order_by: tuple[str, ...]
+
+    def apply(self, rows: Sequence[dict], fields: Sequence[str]) -> tuple[list[dict], int]:
+        """The rows of this page (sorted by ``order_by``, '-field' descending) and how many in all."""
+        rows = list(rows)
+        for key in reversed(self.order_by):
+            field = key.lstrip("-")
+            if field not in fields:
+                raise ApiError(400, f"cannot order by {field[:64]!r}; use one of {list(fields)}")
+            rows.sort(key=_sort_key(field), reverse=key.startswith("-"))
+        end = None if self.limit is None else self.offset + self.limit
+        return rows[self.offset:end], len(rows)
+
+
+def _sort_key(field: str) -> Callable[[dict], tuple]:
+    return lambda row: (row.get(field) is None, row.get(field) if row.get(field) is not None else 0)
+
+
+def page(
+    limit: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+    offset: Annotated[int | None, Query(ge=0, le=1_000_000_000)] = None,
+    order_by: Annotated[list[str] | None, Query(max_length=8)] = None,
+) -> Page:
+    return Page(limit, offset or 0, tuple(order_by or ()))
+
+
+PageDep = Annotated[Page, Depends(page)]
+
+
+# -- rows as answers ---------------------------------------------------------------------------
+
+
+def project_out(row: dict) -> dict:
+    keys = ("id", "name", "description", "created_at")
+    return {key: row.get(key) for key in keys}
+
+
+def experiment_out(row: dict) -> dict:
+    keys = ("id", "name", "project_id", "status", "description", "created_at", "updated_at", "finished_at")
+    return {key: row.get(key) for key in keys}
+
+
+def safe(data: Any) -> Any:
+    """Data as valid JSON (NaN and +-inf as strings), for the picsellia-shaped routes."""
+    return json_safe(data)

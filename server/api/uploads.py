@@ -1,0 +1,235 @@
+"""picsellia's object-storage flow: object names, signed upload and download URLs, the bytes.
+
+The SDK asks ``generate_object_name`` for a name, ``generate_presigned_url`` for where to send the
+bytes (answering ``client_type: minio`` makes it POST a multipart form there, without its token),
+and later names the object in an IMAGE log or an artifact. Files over 25 MiB first try
+``init_multipart_upload``; its ``{}`` answer makes the SDK fall back to one upload.
+
+Bytes land in the content-addressed blob store; the ``uploads`` table maps the name to the digest.
+Object names are made here from a UUID and a cleaned file name; no request ever names a path.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import uuid
+from typing import Annotated, Any, BinaryIO
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from starlette.datastructures import UploadFile
+
+from trackboard.errors import NotFoundError
+from trackboard.normalise.image import MAX_IMAGE_BYTES, image_payload
+from trackboard.store.sql import Store
+from trackboard.wire import safe_filename
+
+from . import queries
+from .deps import StoreDep, api_router, check_connector, check_organization, get_store
+from .errors import MAX_BODY, MiB, ApiError, ApiRoute, responses
+from .schemas import ObjectNameIn, ObjectNameOut, ObjectRef, PresignedDownload, PresignedUpload, UploadOut
+from .signing import DOWNLOAD_TTL_S, UPLOAD_TTL_S, signed_url, verify
+
+MAX_UPLOAD_BYTES = int(os.environ.get("TRACKBOARD_MAX_UPLOAD_BYTES", 2 * 1024 * MiB))
+MULTIPART_SLACK = 64 * 1024  # form boundaries and fields around the file
+UPLOAD_PATH = "/api/object-storage/objects"
+DOWNLOAD_PATH = "/api/object-storage/download"
+BLOB_OBJECT = re.compile(r"blob/([0-9a-f]{64})")  # the object name of a stored blob (artifacts)
+
+router = api_router(tags=["object storage"])
+public = APIRouter(route_class=ApiRoute, tags=["object storage"])
+
+
+def object_cap(kind: str) -> int:
+    """The most bytes an object of this kind may have (an image is capped like IMAGE logs)."""
+    return min(MAX_IMAGE_BYTES, MAX_UPLOAD_BYTES) if kind == "LOG_IMAGE" else MAX_UPLOAD_BYTES
+
+
+def download_url(request: Request, store: Store, sha256: str, filename: str) -> str:
+    """A signed, expiring URL that serves the blob ``sha256`` as ``filename``."""
+    return signed_url(request, store, DOWNLOAD_PATH, "download", DOWNLOAD_TTL_S,
+                      sha256=sha256, filename=safe_filename(filename))
+
+
+def blob_object_name(sha256: str) -> str:
+    return f"blob/{sha256}"
+
+
+def resolve_object(store: Store, object_name: str, experiment_id: str | None = None) -> tuple[str, int, str]:
+    """(sha256, size, filename) of an uploaded object (404 if unknown, 400 if not uploaded yet)."""
+    match = BLOB_OBJECT.fullmatch(object_name)
+    if match:
+        sha256 = match.group(1)
+        if not store.blobs.exists(sha256):
+            raise NotFoundError("no stored object of that name")
+        return sha256, store.blobs.path(sha256).stat().st_size, "download"
+    row = queries.get_upload(store, object_name)
+    if experiment_id is not None and row["experiment_id"] not in (None, experiment_id):
+        raise NotFoundError("no object of that name in this experiment")
+    if row["sha256"] is None:
+        raise ApiError(400, "the object has not been uploaded yet")
+    return row["sha256"], int(row["size"]), row["filename"]
+
+
+# -- token-protected: names and URLs ----------------------------------------------------------
+
+
+@router.post(
+    "/api/organization/{organization_id}/connector/{connector_id}/generate_object_name",
+    response_model=ObjectNameOut, responses=responses(400, 404),
+)
+def generate_object_name(
+    organization_id: uuid.UUID, connector_id: uuid.UUID, body: ObjectNameIn, store: StoreDep,
+) -> dict:
+    check_organization(organization_id)
+    check_connector(connector_id)
+    experiment_id = (body.context or {}).get("experiment_id")
+    if experiment_id is not None:
+        try:
+            experiment_id = str(uuid.UUID(str(experiment_id)))
+        except ValueError:
+            raise ApiError(400, "context.experiment_id must be an experiment's UUID") from None
+        store.get_experiment_by_id(experiment_id)  # 404 if there is none
+    filename = safe_filename(body.filename)
+    object_name = f"{experiment_id or 'shared'}/{body.type.lower()}/{uuid.uuid4().hex}/{filename}"
+    queries.create_upload(store, object_name, experiment_id, body.type, filename)
+    return {"object_name": object_name}
+
+
+@router.post("/api/object-storage/{connector_id}/generate_presigned_url", response_model=PresignedUpload,
+             responses=responses(404))
+def generate_presigned_url(connector_id: uuid.UUID, body: ObjectRef, request: Request, store: StoreDep) -> dict:
+    check_connector(connector_id)
+    row = queries.get_upload(store, body.object_name)
+    url = signed_url(request, store, UPLOAD_PATH, "upload", UPLOAD_TTL_S,
+                     object_name=row["object_name"], max_bytes=object_cap(row["kind"]))
+    return {"client_type": "minio", "presigned_url_data": {"url": url, "fields": {"key": row["object_name"]}}}
+
+
+@router.post("/api/object-storage/{connector_id}/init_multipart_upload", response_model=dict[str, Any],
+             responses=responses(404),
+             description="Always `{}`: this server takes a file in one upload (the SDK then falls back to that).")
+def init_multipart_upload(connector_id: uuid.UUID, body: ObjectRef) -> dict:
+    check_connector(connector_id)
+    return {}
+
+
+@router.post("/api/object-storage/{connector_id}/retrieve_presigned_url", response_model=PresignedDownload,
+             responses=responses(400, 404))
+def retrieve_presigned_url(connector_id: uuid.UUID, body: ObjectRef, request: Request, store: StoreDep) -> dict:
+    check_connector(connector_id)
+    sha256, _size, filename = resolve_object(store, body.object_name)
+    return {"presigned_url": download_url(request, store, sha256, filename)}
+
+
+# -- signed: the bytes themselves ---------------------------------------------------------------
+
+
+_FORM_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary"}},
+    "additionalProperties": {"type": "string"}}}}}
+_RAW_BODY = {"required": True,
+             "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+ObjectName = Annotated[str, Query(max_length=512)]
+Seconds = Annotated[int, Query(ge=0, le=2**62)]
+Signature = Annotated[str, Query(max_length=128)]
+
+
+@public.post(
+    UPLOAD_PATH, response_model=UploadOut, responses=responses(400, 403, 404, 413),
+    openapi_extra={MAX_BODY: MAX_UPLOAD_BYTES + MULTIPART_SLACK, "requestBody": _FORM_BODY},
+    summary="Upload an object's bytes as the multipart form field 'file' (signed URL; the SDK's way)",
+)
+async def upload_object_form(request: Request, object_name: ObjectName, expires: Seconds, max_bytes: Seconds,
+                             signature: Signature) -> dict:
+    return await _upload(request, object_name, expires, max_bytes, signature)
+
+
+@public.put(
+    UPLOAD_PATH, response_model=UploadOut, responses=responses(400, 403, 404, 413),
+    openapi_extra={MAX_BODY: MAX_UPLOAD_BYTES, "requestBody": _RAW_BODY},
+    summary="Upload an object's bytes as the request body (signed URL)",
+)
+async def upload_object_raw(request: Request, object_name: ObjectName, expires: Seconds, max_bytes: Seconds,
+                            signature: Signature) -> dict:
+    return await _upload(request, object_name, expires, max_bytes, signature)
+
+
+async def _upload(request: Request, object_name: str, expires: int, max_bytes: int, signature: str) -> dict:
+    store = get_store(request)
+    verify(request, store, "upload", signature, object_name=object_name, expires=expires, max_bytes=max_bytes)
+    declared = request.headers.get("content-length")
+    if declared is not None and int(declared) > max_bytes + MULTIPART_SLACK:
+        raise ApiError(413, f"the upload has {declared} bytes; this object accepts at most {max_bytes}")
+    row = await run_in_threadpool(queries.get_upload, store, object_name)
+    if request.method == "PUT":
+        stream = await _body_file(request, max_bytes)
+    else:
+        form = await request.form(max_files=1, max_fields=32)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ApiError(400, "the multipart form has no file field named 'file'")
+        if upload.size is not None and upload.size > max_bytes:
+            raise ApiError(413, f"the file has {upload.size} bytes; this object accepts at most {max_bytes}")
+        stream = upload.file
+    try:
+        sha256, size = await run_in_threadpool(_store_bytes, store, row, stream)
+    finally:
+        stream.close()
+    return {"object_name": object_name, "sha256": sha256, "size": size}
+
+
+async def _body_file(request: Request, limit: int) -> BinaryIO:
+    # Spool the body to a temporary file (not memory), counting against the object's cap.
+    spooled = tempfile.SpooledTemporaryFile(max_size=MiB)
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            spooled.close()
+            raise ApiError(413, f"the upload is over {limit} bytes, the most this object accepts")
+        spooled.write(chunk)
+    spooled.seek(0)
+    return spooled
+
+
+def _store_bytes(store: Store, row: dict, stream: BinaryIO) -> tuple[str, int]:
+    stream.seek(0)
+    if row["kind"] == "LOG_IMAGE":
+        content = stream.read(MAX_IMAGE_BYTES + 1)
+        image_payload(content, row["filename"])  # an image by its bytes, or 400 before anything is stored
+        sha256, size = store.blobs.put_bytes(content), len(content)
+    else:
+        sha256, size = store.blobs.put_stream(stream)
+    queries.complete_upload(store, row["object_name"], sha256, size)
+    return sha256, size
+
+
+@public.get(
+    DOWNLOAD_PATH, response_class=FileResponse, responses={200: {"content": {"application/octet-stream": {}}},
+                                                            **responses(403, 404)},
+    summary="Download a stored object (signed URL)",
+)
+def download_object(
+    request: Request,
+    sha256: Annotated[str, Query(max_length=64)],
+    filename: Annotated[str, Query(max_length=256)],
+    expires: Seconds,
+    signature: Signature,
+) -> FileResponse:
+    store = get_store(request)
+    verify(request, store, "download", signature, sha256=sha256, filename=filename, expires=expires)
+    return blob_response(store, sha256, filename)
+
+
+def blob_response(store: Store, sha256: str, filename: str) -> FileResponse:
+    """The blob's bytes with Content-Length, as a download that a browser never renders."""
+    path = store.blobs.path(sha256)  # only a validated digest becomes a path
+    if not path.is_file():
+        raise NotFoundError("no stored object with that digest")
+    return FileResponse(path, media_type="application/octet-stream", filename=safe_filename(filename),
+                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"})
