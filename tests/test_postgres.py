@@ -94,3 +94,51 @@ def test_every_log_type_round_trips_on_postgres(postgres_url, tmp_path):
     assert store.downsampled(row["id"], "loss", buckets=1)[""].values.size <= 6
     store.set_status(row["id"], "SUCCESS")
     assert store.get_experiment_by_id(row["id"])["status"] == "SUCCESS"
+
+
+def test_tracking_server_runs_on_postgres(postgres_url, tmp_path):
+    """`trackboard server --db postgresql+...`: the API code is the same; the remote client round-trips."""
+    import sys
+
+    import requests
+
+    from trackboard import Client
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "trackboard.cli", *args], capture_output=True, text=True,
+                              check=True, timeout=120)
+
+    token = cli("token", "create", "pg-tests", "--db", postgres_url).stdout.strip().splitlines()[-1]
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "trackboard.cli", "server", "--db", postgres_url, "--blobs", str(tmp_path / "blobs"),
+         "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if requests.get(f"{url}/api/health", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        client = Client(token, host=url, directory=tmp_path / "local")
+        experiment = client.get_or_create_project("pg-server").create_experiment("run", parameters={"lr": 0.01})
+        for step in range(1000):
+            experiment.log("train", {"steps": step, "loss": 1 / (step + 1), "acc": step / 1000}, LogType.LINE)
+        experiment.log("accuracy", float("nan"), LogType.VALUE)
+        experiment.log("labelmap", ["cat", "dog"], LogType.LABELMAP)
+        experiment.close()
+
+        again = Client(token, host=url, directory=tmp_path / "local").get_project("pg-server").get_experiment("run")
+        train = again.get_log("train").data
+        assert train["loss"]["steps"] == list(range(1000)) and train["acc"]["values"][-1] == 0.999
+        assert math.isnan(again.get_log("accuracy").data)
+        assert again.get_parameters() == {"lr": 0.01}
+        assert again.status == "SUCCESS"
+        project_id = again.project.id
+        assert requests.get(f"{url}/api/project/{project_id}", timeout=5).status_code == 401  # no token
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
