@@ -15,7 +15,6 @@ import contextlib
 import gc
 import io
 import json
-import math
 import os
 import sqlite3
 import statistics
@@ -28,28 +27,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from results_table import ROWS, ms, ns, print_table, row, us
 
 ROOT = Path(__file__).resolve().parents[1]
 
 STEPS = 20_000
 MULTI_STEPS, MULTI_METRICS = 5_000, 10
 BIG_POINTS, BIG_CHUNK = 1_000_000, 100_000
-
-ns = time.perf_counter_ns
-
-ROWS: list[tuple[str, str, str, str, str]] = []
-
-
-def row(measure: str, ours: str, baseline: str = "", ratio: str = "", ok: bool | None = None) -> None:
-    ROWS.append((measure, ours, baseline, ratio, "" if ok is None else ("yes" if ok else "NO")))
-
-
-def us(nanos: float) -> str:
-    return f"{nanos / 1e3:.2f} us"
-
-
-def ms(nanos: float) -> str:
-    return f"{nanos / 1e6:.1f} ms" if nanos < 1e10 else f"{nanos / 1e9:.2f} s"
 
 
 def percentile(samples: np.ndarray, q: float) -> float:
@@ -393,21 +377,6 @@ def bench_startup(repeats: int) -> None:
     row("  whole subprocess incl. interpreter start and exit", ms(statistics.median(walls)))
     row("  torch imported by logging a float", str(any(r["torch"] for r in results)), "", "target: False",
         not any(r["torch"] for r in results))
-
-
-# -- table -----------------------------------------------------------------------------------------
-
-
-def print_table() -> None:
-    headers = ("measure", "trackboard", "baseline", "ratio / target", "pass")
-    widths = [max(len(headers[i]), *(len(r[i]) for r in ROWS)) for i in range(5)]
-    line = "  ".join("-" * w for w in widths)
-    print(line)
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
-    print(line)
-    for r in ROWS:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
-    print(line)
 
 
 def main() -> int:

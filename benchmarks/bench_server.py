@@ -27,23 +27,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from results_table import ROWS, ns, print_table, rate, row, us
 
 ROOT = Path(__file__).resolve().parents[1]
-ns = time.perf_counter_ns
-
-ROWS: list[tuple[str, str, str, str, str]] = []
-
-
-def row(measure: str, ours: str, baseline: str = "", ratio: str = "", ok: bool | None = None) -> None:
-    ROWS.append((measure, ours, baseline, ratio, "" if ok is None else ("yes" if ok else "NO")))
-
-
-def us(nanos: float) -> str:
-    return f"{nanos / 1e3:.2f} us"
-
-
-def rate(points: float) -> str:
-    return f"{points:,.0f} pts/s"
 
 
 # -- a server process ------------------------------------------------------------------------
@@ -216,21 +202,6 @@ def bench_picsellia(server: Server, calls: int, remote_mean_ns: float | None) ->
     ratio = f"{mean / remote_mean_ns:,.0f}x trackboard log()" if remote_mean_ns else ""
     row("picsellia SDK experiment.log (1 request/call), mean", f"{mean / 1e6:.2f} ms", "", ratio)
     row("picsellia SDK ingest, 1 process", rate(1e9 / mean))
-
-
-# -- table ---------------------------------------------------------------------------------------
-
-
-def print_table() -> None:
-    headers = ("measure", "trackboard", "baseline", "ratio", "target met")
-    widths = [max(len(h), *(len(r[i]) for r in ROWS)) for i, h in enumerate(headers)]
-    line = "-" * (sum(widths) + 2 * (len(widths) - 1))
-    print(line)
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
-    print(line)
-    for r in ROWS:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
-    print(line)
 
 
 def main() -> int:
