@@ -7,6 +7,7 @@ clears ``TRACKBOARD_*``; here is what adapter tests add to it. Helpers are in ``
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,15 @@ import pytest
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 from trackboard import Client  # noqa: E402
+from trackboard.callbacks import TrackingWarning  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _tracking_failures_fail_tests():
+    """A tracking failure no test expects is an error (tests that expect one record warnings)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrackingWarning)
+        yield
 
 
 @pytest.fixture

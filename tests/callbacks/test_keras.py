@@ -80,7 +80,8 @@ def test_epoch_level_by_default(client):
 
 def test_log_every_n_steps_counts_batches(client):
     fit(TrackboardCallback(project="p", client=client, log_every_n_steps=4))
-    assert only_experiment(client).get_log("loss").data["steps"] == [4, 8, 12]
+    # Batches 4, 8, 12 and each epoch's end (6, 12): the end of epoch 0 is not a logged batch.
+    assert only_experiment(client).get_log("loss").data["steps"] == [4, 6, 8, 12]
 
 
 def test_keeps_keras_asynchronous_batch_dispatch(client):
@@ -127,6 +128,12 @@ def test_confusion_matrix_from_validation_data(client):
     assert experiment.get_log("labelmap").data == {"0": "low", "1": "mid", "2": "high"}
     evaluation = experiment.get_log("evaluation").data
     assert evaluation["metrics"]["val_accuracy"] == pytest.approx(evaluation["metrics"]["accuracy"], abs=1e-6)
+
+
+def test_confusion_matrix_over_a_validation_set_larger_than_a_prediction_batch(client):
+    x, y = data(700, 2)  # predicted in slices of 256
+    fit(TrackboardCallback(project="p", client=client, validation_data=(x, y)), epochs=1)
+    assert sum(map(sum, only_experiment(client).get_log("confusion_matrix").data["values"])) == 700
 
 
 def test_confusion_matrix_for_one_hot_labels_and_binary_outputs(client):
@@ -221,7 +228,8 @@ def test_log_model(client):
     fit(TrackboardCallback(project="p", experiment="every", client=client, log_model="all"))
     fit(TrackboardCallback(project="p", experiment="final", client=client, log_model=True))
     project = client.get_project("p")
-    assert [a.name for a in project.get_experiment("every").list_artifacts()] == ["model-epoch1.keras", "model-epoch2.keras"]
+    every = [a.name for a in project.get_experiment("every").list_artifacts()]
+    assert every == ["model-epoch1.keras", "model-epoch2.keras"]
     artifact = project.get_experiment("final").get_artifact("model.keras")
     restored = keras.saving.load_model(artifact.download(client.settings.directory))
     assert restored.count_params() == model().count_params()

@@ -299,14 +299,14 @@ def test_a_given_trackboard_experiment_pickles_as_its_id(experiment, client):
     assert clone.project_name == "test-project"
 
 
-def test_a_continued_experiment_is_running_again(client):
+def test_a_finished_experiment_can_be_continued(client):
     done = client.get_or_create_project("p").create_experiment("done")
-    done.close("SUCCESS")
+    done.log("loss", {"steps": [0], "values": [2.0]}, LogType.LINE)
+    done.close("FAILED")
     run = TrackedRun("p", "done", client, framework="keras")
-    run.log_metrics({"loss": 1.0}, step=0)
-    run.flush()
-    assert done.status == "RUNNING"
+    run.log_metrics({"loss": 1.0}, step=1)
     run.finish("SUCCESS")
+    assert done.get_log("loss").data["values"] == [2.0, 1.0]
     assert done.status == "SUCCESS"
 
 
@@ -387,3 +387,33 @@ def test_guards_skip_other_ranks_and_turn_errors_into_warnings():
         assert adapter.hook(fail=True) is None
     adapter.rank = 1
     assert adapter.hook(fail=True) is None and adapter.calls == 2
+
+
+def test_a_users_log_of_another_type_is_never_replaced(experiment):
+    from trackboard import LogTypeConflictError
+
+    experiment.log("confusion_matrix", {"note": "mine"}, LogType.TABLE)
+    run = TrackedRun(None, experiment, None, framework="keras")
+    with pytest.raises(LogTypeConflictError):
+        run.log_records(classification_logs(np.eye(2, dtype=int), ["a", "b"]))
+    assert experiment.get_log("confusion_matrix").data == {"note": "mine"}
+
+
+def test_points_still_queued_at_exit_are_stored(store_dir):
+    # A run that dies without its end hook (an exception in fit, Ctrl+C): the last points are kept.
+    code = f"""
+import sys
+from trackboard import Client
+from trackboard.callbacks._run import TrackedRun
+run = TrackedRun("p", "crashed", Client(directory={str(store_dir)!r}), framework="keras")
+for step in range(5):
+    run.log_metrics({{"loss": 1.0 / (step + 1)}}, step=step, epoch=0)
+run.flush_lines()  # opens the experiment; the next points stay queued in the adapter
+for step in range(5, 8):
+    run.log_metrics({{"loss": 0.1}}, step=step, epoch=0)
+sys.exit("training crashed")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    experiment = Client(directory=store_dir).get_project("p").get_experiment("crashed")
+    assert experiment.get_log("loss").data["steps"] == list(range(8))

@@ -220,3 +220,23 @@ def test_log_model(client, tmp_path, log_model):
     prefix = "model" if log_model is True else "checkpoint-6"
     assert {f"{prefix}/config.json", f"{prefix}/model.safetensors"} <= names
     assert (tmp_path / "out" / "checkpoint-6" / "model.safetensors").is_file()  # nothing deleted
+
+
+def test_no_confusion_matrix_and_no_warning_for_a_regressor(client, tmp_path):
+    class Scores(Tokens):
+        def __getitem__(self, i: int) -> dict:
+            return {"input_ids": self.ids[i], "labels": self.labels[i].float()}
+
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(BertConfig(vocab_size=100, hidden_size=16, num_hidden_layers=1,
+                                                     num_attention_heads=2, intermediate_size=32,
+                                                     max_position_embeddings=16, num_labels=1,
+                                                     problem_type="regression"))
+    callback = TrackboardCallback(project="p", client=client)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Trainer(model, arguments(tmp_path, num_train_epochs=1), train_dataset=Scores(N_TRAIN, 0),
+                eval_dataset=Scores(N_EVAL, 1), callbacks=[callback]).train()
+    names = {log.name for log in only_experiment(client).list_logs()}
+    assert "loss" in names and not names & {"confusion_matrix", "labelmap", "evaluation"}
+    assert tracking_warnings(caught) == []

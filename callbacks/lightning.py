@@ -1,0 +1,358 @@
+"""PyTorch Lightning: ``TrackboardLogger`` and ``ConfusionMatrixCallback``.
+
+Works with ``lightning.pytorch`` and with the standalone ``pytorch_lightning`` package (either
+Trainer accepts the other's loggers and callbacks).
+
+>>> from trackboard.callbacks.lightning import TrackboardLogger, ConfusionMatrixCallback  # doctest: +SKIP
+>>> logger = TrackboardLogger(project="mnist")                                           # doctest: +SKIP
+>>> trainer = Trainer(logger=logger, callbacks=[logger, ConfusionMatrixCallback()])      # doctest: +SKIP
+
+What is logged: every ``self.log(...)`` metric as a LINE at Lightning's ``step`` (the optimizer
+step, so gradient accumulation does not stretch the axis) with the epoch of each point; the
+module and datamodule hyperparameters as the TABLE ``parameters``; with ``ConfusionMatrixCallback``
+the final ``confusion_matrix`` (HEATMAP), ``labelmap`` and ``evaluation``; with ``log_model``
+the checkpoints as artifacts. Passing the logger in ``callbacks`` too lets it save its
+experiment id in every checkpoint, so ``trainer.fit(ckpt_path=...)`` continues that experiment,
+and adds the trainer and optimizer settings to ``parameters``.
+"""
+
+from __future__ import annotations
+
+import os
+from argparse import Namespace
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import torch
+
+try:  # the unified package first, the standalone one otherwise
+    from lightning.pytorch import Callback, LightningModule, Trainer
+    from lightning.pytorch.loggers.logger import Logger, rank_zero_experiment
+except ImportError:  # pragma: no cover - exercised where only pytorch_lightning is installed
+    from pytorch_lightning import Callback, LightningModule, Trainer
+    from pytorch_lightning.loggers.logger import Logger, rank_zero_experiment
+from lightning_utilities.core.rank_zero import rank_zero_only as _lightning_rank
+
+from trackboard import Client
+
+from ._classification import align, class_names_for, classification_logs, confusion_counts, sample_rows
+from ._guards import never_raises, rank_zero_only
+from ._params import to_params
+from ._run import TrackedRun
+
+__all__ = ["TrackboardLogger", "ConfusionMatrixCallback"]
+
+# Lightning's finalize() statuses; "finished" (SLURM requeue) means the run will go on: flush only.
+_STATUSES = {"success": "SUCCESS", "failed": "FAILED"}
+LOG_MODEL_CHOICES = (False, True, "all")
+EPOCH = frozenset(("epoch",))
+
+
+# Lightning calls every per-batch hook of every callback, each inside a profiler context (about a
+# microsecond and a half each, a dozen hooks a step), unless the hook is not callable.
+PER_BATCH_HOOKS = (
+    "on_train_batch_start", "on_train_batch_end", "on_before_backward", "on_after_backward",
+    "on_before_optimizer_step", "on_before_zero_grad", "on_validation_batch_start", "on_validation_batch_end",
+    "on_test_batch_start", "on_test_batch_end", "on_predict_batch_start", "on_predict_batch_end",
+)
+
+
+def skip_per_batch_hooks(cls: type) -> type:
+    """Set the per-batch callback hooks ``cls`` does not define to None, so Lightning skips them.
+
+    >>> @skip_per_batch_hooks
+    ... class AtTheEnd(Callback):
+    ...     def on_train_end(self, trainer, pl_module): ...
+    >>> AtTheEnd.on_train_batch_end is None
+    True
+    """
+    for name in PER_BATCH_HOOKS:
+        if name not in vars(cls):
+            setattr(cls, name, None)
+    return cls
+
+
+def _is_global_zero(*args: Any, **kwargs: Any) -> bool:
+    # Both lightning.pytorch and pytorch_lightning set the rank on this one shared function.
+    return getattr(_lightning_rank, "rank", 0) == 0
+
+
+@skip_per_batch_hooks
+class TrackboardLogger(Logger, Callback):
+    """A Lightning logger writing to a trackboard experiment.
+
+    Args:
+        project: project name (default: ``TRACKBOARD_PROJECT``, else the script's name).
+        experiment: an experiment name (continued if it exists), an experiment object (anything
+            with ``log(name, data, type, replace=...)``, a ``picsellia`` experiment included), or
+            None for ``TRACKBOARD_EXPERIMENT``, else a fresh name.
+        client: the ``trackboard.Client`` to use (default: one from ``TRACKBOARD_*``).
+        log_model: ``True`` stores the best and last checkpoints when training succeeds,
+            ``"all"`` every checkpoint when it is saved; files are copied, never deleted.
+
+    The experiment is opened on first use, on global rank zero only.
+    """
+
+    def __init__(
+        self,
+        project: str | None = None,
+        experiment: Any = None,
+        client: Client | None = None,
+        *,
+        log_model: bool | str = False,
+    ) -> None:
+        super().__init__()
+        if log_model not in LOG_MODEL_CHOICES:
+            raise ValueError(f"log_model must be False, True or 'all', got {log_model!r}")
+        self._run = TrackedRun(project, experiment, client, framework="lightning")
+        self._log_model = log_model
+        self._checkpoint_callback: Any = None
+        self._stored: dict[str, float] = {}  # checkpoint path -> mtime already stored
+        self._last_step = 0
+
+    _is_rank_zero = staticmethod(_is_global_zero)  # one call on the per-step path, not two
+
+    # -- Logger identity (no I/O: ModelCheckpoint reads these while setting up) --------------
+
+    @property
+    def name(self) -> str:
+        return self._run.project_name
+
+    @property
+    def version(self) -> str:
+        return self._run.experiment_label
+
+    @property
+    def save_dir(self) -> None:
+        return None
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> Any:
+        """The trackboard experiment (opened on first attribute use): ``logger.experiment.log(...)``."""
+        return self._run.lazy
+
+    # -- Logger hooks -----------------------------------------------------------------------
+
+    @rank_zero_only
+    @never_raises("log hyperparameters")
+    def log_hyperparams(self, params: Mapping[str, Any] | Namespace, *args: Any, **kwargs: Any) -> None:
+        self._run.log_parameters(to_params(params))
+
+    @rank_zero_only
+    @never_raises("log metrics")
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        if step is None:  # a direct call without a step: stay at the last one
+            step = self._last_step
+        self._last_step = step
+        epoch = metrics.get("epoch")  # Lightning adds it: a point attribute, not a curve
+        self._run.log_metrics(metrics, step, None if epoch is None else int(epoch), exclude=EPOCH)
+
+    def save(self) -> None:
+        """Lightning calls this after every ``log_metrics``: nothing to do, points go out in batches."""
+
+    @rank_zero_only
+    @never_raises("finish the experiment")
+    def finalize(self, status: str) -> None:
+        if status == "success" and self._log_model is True:
+            self._store_checkpoints(final=True)
+        self._run.finish(_STATUSES.get(status))
+
+    @rank_zero_only
+    @never_raises("store checkpoints")
+    def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
+        if not self._log_model:
+            return
+        self._checkpoint_callback = checkpoint_callback
+        if self._log_model == "all":
+            self._store_checkpoints(final=False)
+
+    def _store_checkpoints(self, final: bool) -> None:
+        callback = self._checkpoint_callback
+        if callback is None:
+            return
+        try:
+            best, last = callback.best_model_path, callback.last_model_path
+            paths = [best, last] if final else [*getattr(callback, "best_k_models", {}), best, last]
+        except ReferenceError:  # the checkpoint callback is gone with its trainer
+            return
+        for path in dict.fromkeys(p for p in paths if p and os.path.isfile(p)):
+            mtime = os.path.getmtime(path)
+            if self._stored.get(path) != mtime:
+                self._run.store(os.path.basename(path), path)
+                self._stored[path] = mtime
+        if final and best and os.path.isfile(best) and os.path.basename(best) != "best.ckpt":
+            self._run.store("best.ckpt", best)  # a stable name for "the best model" (same blob)
+
+    @rank_zero_only
+    @never_raises("log the confusion matrix")
+    def _log_confusion(self, cm: np.ndarray, result: tuple, class_names: Any, metrics: Mapping[str, float],
+                       max_samples: int) -> None:
+        """Called by ConfusionMatrixCallback with the counts summed over ranks."""
+        names = class_names_for(cm.shape[0], class_names)
+        y_true, y_pred, scores, _ = result
+        samples = sample_rows(y_true, y_pred, scores, names, max_samples)
+        self._run.log_records(classification_logs(cm, names, metrics=metrics, samples=samples))
+
+    # -- Callback hooks (when the logger is also passed in ``callbacks``) ---------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Saved in every checkpoint: the experiment to continue when training resumes from it."""
+        return self._run.checkpoint_state()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        # Lightning restores callbacks before it logs anything, so the experiment is not open yet.
+        self._run.resume(state_dict)
+
+    @rank_zero_only
+    @never_raises("log the trainer settings")
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._run.log_parameters({"trainer": _trainer_settings(trainer), "optimizers": _optimizers(trainer)})
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_checkpoint_callback"] = None  # a weak proxy into the trainer
+        return state
+
+
+@skip_per_batch_hooks
+class ConfusionMatrixCallback(Callback):
+    """Logs a classifier's confusion matrix over the validation set when training ends.
+
+    Runs the module over the first validation dataloader (every rank on its shard; the counts
+    are summed across ranks) and logs ``confusion_matrix`` (HEATMAP: rows true, columns
+    predicted), ``labelmap`` and ``evaluation`` (accuracy, macro and per-class precision /
+    recall / F1, errors first among up to ``max_samples`` samples, and the final ``val*``
+    metrics) to the trainer's ``TrackboardLogger``.
+
+    Args:
+        class_names: names of the classes, in class-id order (default: the ids).
+        predict_fn: ``predict_fn(module, batch) -> (targets, predictions)`` for batches that are
+            not ``(inputs, targets, ...)``; predictions may be class ids, scores or logits.
+            Default: ``module(batch[0])`` against ``batch[1]``, argmax of the last dimension.
+        max_samples: per-sample rows kept in ``evaluation`` (0 for none).
+
+    >>> callback = ConfusionMatrixCallback(class_names=["cat", "dog"])                    # doctest: +SKIP
+    >>> trainer = Trainer(logger=TrackboardLogger(), callbacks=[callback])                # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        class_names: list[str] | Mapping[int, str] | None = None,
+        predict_fn: Callable[[LightningModule, Any], tuple[Any, Any]] | None = None,
+        *,
+        max_samples: int = 100,
+    ) -> None:
+        self.class_names = class_names
+        self.predict_fn = predict_fn
+        self.max_samples = max_samples
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        logger = next((lg for lg in trainer.loggers if isinstance(lg, TrackboardLogger)), None)
+        if logger is None:
+            if trainer.is_global_zero:
+                import warnings
+
+                warnings.warn("ConfusionMatrixCallback logs through a TrackboardLogger; the trainer has none",
+                              RuntimeWarning, stacklevel=2)
+            return
+        loader = _first_val_dataloader(trainer)
+        if loader is None:
+            return
+        # Every rank predicts on its shard (collectives must not hang when one rank fails), then
+        # rank zero logs the summed counts.
+        result, failed = None, 0
+        try:
+            result = _predict(pl_module, trainer, loader, self.predict_fn)
+        except Exception as error:  # noqa: BLE001
+            failed = 1
+            logger._run.report("compute the confusion matrix", error)
+        cm = _sum_over_ranks(trainer, pl_module, result, failed, self.class_names)
+        if cm is not None and trainer.is_global_zero:
+            logger._log_confusion(cm, result, self.class_names, _val_metrics(trainer), self.max_samples)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _first_val_dataloader(trainer: Trainer) -> Any:
+    loaders = trainer.val_dataloaders
+    if isinstance(loaders, Mapping):
+        loaders = next(iter(loaders.values()), None)
+    if isinstance(loaders, (list, tuple)):
+        loaders = loaders[0] if loaders else None
+    return loaders
+
+
+def _predict(module: LightningModule, trainer: Trainer, loader: Any, predict_fn: Any) -> tuple:
+    """``align``'s (true ids, predicted ids, confidences, classes) over ``loader``.
+
+    Outputs stay on the device until the end: one transfer, not one per batch.
+    """
+    truths, predictions = [], []
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.inference_mode():
+            for batch in loader:
+                batch = trainer.strategy.batch_to_device(batch)
+                if predict_fn is not None:
+                    targets, outputs = predict_fn(module, batch)
+                else:
+                    if not isinstance(batch, (list, tuple)) or len(batch) < 2:
+                        raise TypeError("batches are not (inputs, targets, ...): pass predict_fn=")
+                    targets, outputs = batch[1], module(batch[0])
+                outputs = getattr(outputs, "logits", outputs)  # Hugging Face model outputs
+                if isinstance(outputs, (list, tuple)):
+                    outputs = outputs[0]
+                targets, outputs = torch.as_tensor(targets).detach(), torch.as_tensor(outputs).detach()
+                if outputs.ndim > 2 and targets.shape == outputs.shape[:-1]:  # per token: one row each
+                    targets, outputs = targets.reshape(-1), outputs.reshape(-1, outputs.shape[-1])
+                truths.append(targets)
+                predictions.append(outputs)
+    finally:
+        module.train(was_training)
+    if not predictions:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), None, 0
+    return align(torch.cat(truths).cpu().numpy(), torch.cat(predictions).float().cpu().numpy())
+
+
+def _sum_over_ranks(
+    trainer: Trainer, module: LightningModule, result: Any, failed: int, names: Any
+) -> np.ndarray | None:
+    """The confusion matrix summed over ranks (every rank must call this), None if a rank failed."""
+    num_classes = max(len(names) if names is not None else 0, result[3] if result is not None else 0)
+    if trainer.world_size > 1:
+        sizes = trainer.strategy.all_gather(torch.tensor([num_classes, failed], device=module.device))
+        num_classes, failed = int(sizes[..., 0].max()), int(sizes[..., 1].sum())
+    cm = np.zeros((num_classes, num_classes), np.int64)
+    if result is not None and not failed:
+        cm = confusion_counts(result[0], result[1], num_classes)
+    if trainer.world_size > 1:
+        total = trainer.strategy.reduce(torch.as_tensor(cm, device=module.device), reduce_op="sum")
+        cm = total.cpu().numpy().astype(np.int64)
+    return None if failed or num_classes == 0 else cm
+
+
+def _val_metrics(trainer: Trainer) -> dict[str, float]:
+    return {name: float(value) for name, value in trainer.callback_metrics.items()
+            if name.startswith("val") and getattr(value, "numel", lambda: 1)() == 1}
+
+
+def _trainer_settings(trainer: Trainer) -> dict[str, Any]:
+    loop = trainer.fit_loop
+    return {
+        "max_epochs": loop.max_epochs,
+        "max_steps": loop.max_steps,
+        "accumulate_grad_batches": trainer.accumulate_grad_batches,
+        "gradient_clip_val": trainer.gradient_clip_val,
+        "precision": trainer.precision,
+        "strategy": type(trainer.strategy).__name__,
+        "num_devices": trainer.num_devices,
+        "num_nodes": trainer.num_nodes,
+        "world_size": trainer.world_size,
+    }
+
+
+def _optimizers(trainer: Trainer) -> list[dict[str, Any]]:
+    return [{"class": type(optimizer).__name__, **optimizer.defaults} for optimizer in trainer.optimizers]
