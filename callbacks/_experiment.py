@@ -203,20 +203,8 @@ def _client_settings(client: Client | None) -> dict[str, Any] | None:
 
 
 def _experiment_settings(experiment: Experiment) -> dict[str, Any] | None:
-    """How to reach ``experiment``'s store from another process (None when it cannot be told).
-
-    The core offers no public way back from an Experiment to its Client, so this reads its
-    backend: a server backend keeps its settings, the embedded store its SQLite file.
-    """
-    backend = getattr(experiment, "_backend", None)
-    settings = getattr(backend, "settings", None)
-    if settings is not None:
-        return {"api_token": settings.api_token, "host": settings.host, "directory": settings.directory,
-                "mode": settings.mode}
-    url = str(getattr(getattr(backend, "store", None), "url", ""))
-    if url.startswith("sqlite:///"):
-        return {"directory": str(Path(url[len("sqlite:///"):]).parent)}
-    return None
+    """How to reach ``experiment``'s store from another process (None when it cannot be told)."""
+    return experiment.client_settings if isinstance(experiment, Experiment) else None
 
 
 def _project_of(experiment: Any) -> str | None:

@@ -13,6 +13,7 @@ import weakref
 from pathlib import Path
 from typing import Any, Protocol
 
+from .config import Settings
 from .logtype import LogType
 from .records import Record
 from .store.points import Points
@@ -22,6 +23,8 @@ from .writer import BackgroundWriter
 
 class Backend(Protocol):
     """What Client, Project and Experiment need from storage (rows are plain dicts)."""
+
+    settings: Settings | None  # how a Client in another process reaches the same store
 
     def put(self, record: Record) -> None: ...
     def flush(self, timeout: float | None = None) -> None: ...
@@ -54,8 +57,9 @@ class Backend(Protocol):
 class LocalBackend:
     """A store in this process: reads go straight to it, writes through the background writer."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, settings: "Settings | None" = None) -> None:
         self.store = store
+        self.settings = settings  # how another process reaches this store (None: it cannot)
         self.writer = BackgroundWriter(store.apply)
         self.put = self.writer.put
 
@@ -110,7 +114,8 @@ def local_backend(directory: str | os.PathLike) -> LocalBackend:
     with _lock:
         backend = _local_backends.get(key)
         if backend is None:
-            backend = _local_backends[key] = LocalBackend(Store.at_directory(key))
+            settings = Settings(directory=str(key), host=None, api_token=None, mode="online")
+            backend = _local_backends[key] = LocalBackend(Store.at_directory(key), settings)
             register(backend)
         return backend
 

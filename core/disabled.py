@@ -13,6 +13,7 @@ class DisabledBackend:
     """Keeps project and experiment rows in memory so code runs unchanged; logs are dropped."""
 
     def __init__(self) -> None:
+        self.settings = None  # nothing to reach from another process
         self._projects: dict[str, dict] = {}
         self._experiments: dict[str, dict] = {}
 

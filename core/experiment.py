@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -188,8 +189,31 @@ class Experiment:
             self._project = Project(self._backend, self._backend.get_project_by_id(self._row["project_id"]))
         return self._project
 
-    def __getstate__(self) -> dict:
-        raise TypeError("an Experiment is bound to a live store; pass its id and reopen it with client.get_experiment_by_id")
+    def reopen(self) -> None:
+        """Mark a finished experiment RUNNING again (a resumed run continues it)."""
+        self._backend.set_status(self.id, "RUNNING")
+        self._row["status"] = "RUNNING"
+
+    @property
+    def client_settings(self) -> dict[str, Any] | None:
+        """``Client(**experiment.client_settings)`` reaches this experiment's store from any process
+        (None for a store that cannot be reached by settings)."""
+        settings = self._backend.settings
+        return None if settings is None else dataclasses.asdict(settings)
+
+    def __reduce__(self):
+        # Pickled (e.g. for DDP spawn) as "how to reopen it": the store's settings and the id.
+        settings = self.client_settings
+        if settings is None:
+            raise TypeError(f"experiment {self.name!r} is on a store that another process cannot open")
+        return _reopen, (settings, self.id)
 
     def __repr__(self) -> str:
         return f"Experiment(name={self.name!r}, id={self.id!r})"
+
+
+def _reopen(settings: dict[str, Any], experiment_id: str) -> Experiment:
+    from .client import Client
+
+    return Client(settings["api_token"], settings["host"], directory=settings["directory"],
+                  mode=settings["mode"]).get_experiment_by_id(experiment_id)

@@ -45,6 +45,7 @@ class BackgroundWriter:
         self._enqueued = 0  # records taken off the queue by the writer thread so far
         self._committed = 0  # of those, how many are committed or refused
         self._failures: list[tuple[Record, Exception]] = []
+        self._warned: set[str] = set()  # kinds of failure already warned about
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         self._thread.start()
@@ -111,7 +112,13 @@ class BackgroundWriter:
     def _commit(self, batch: list[Record]) -> None:
         failures = self._commit_with_retries(batch)
         if failures:
-            warnings.warn(f"trackboard: {_describe(failures)}", RuntimeWarning, stacklevel=1)
+            # One warning per kind of failure: a store that stays broken must not flood the output.
+            kind = type(failures[0][1]).__name__
+            if kind not in self._warned:
+                self._warned.add(kind)
+                warnings.warn(f"trackboard: {_describe(failures)}", RuntimeWarning, stacklevel=1)
+            else:
+                logger.warning("trackboard: %s", _describe(failures))
         with self._progress:
             self._failures.extend(failures)
             self._committed += len(batch)

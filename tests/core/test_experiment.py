@@ -69,8 +69,29 @@ def test_close_with_failed_status(project):
     assert experiment.status == "FAILED"
 
 
-def test_experiment_is_not_picklable(experiment):
-    with pytest.raises(TypeError):
+def test_experiment_pickles_as_a_reopen_of_the_same_store(experiment):
+    experiment.log("loss", 1.0, "line")
+    experiment.close()
+    again = pickle.loads(pickle.dumps(experiment))
+    assert again.id == experiment.id and again.status == "SUCCESS"
+    again.log("loss", 2.0, "line")
+    assert experiment.get_log("loss").data["values"] == [1.0, 2.0]
+
+
+def test_reopen_marks_a_finished_experiment_running(experiment):
+    experiment.close()
+    experiment.reopen()
+    assert experiment.status == "RUNNING"
+
+
+def test_an_experiment_on_a_bare_store_does_not_pickle(tmp_path):
+    from trackboard import Project
+    from trackboard.backend import LocalBackend
+    from trackboard.store.sql import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "blobs")
+    experiment = Project(LocalBackend(store), store.create_project("p")).create_experiment("e")
+    with pytest.raises(TypeError, match="another process cannot open"):
         pickle.dumps(experiment)
 
 
