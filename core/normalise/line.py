@@ -5,9 +5,19 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Mapping
 
+import numpy as np
+
 from ..errors import InvalidLogError, LogDataTypeError
 from ..records import Point, Series, StepValues
-from .numbers import MAX_EXACT_STEP, as_array, as_float_list, as_number, check_step, describe, unwrap
+from .numbers import (
+    MAX_EXACT_STEP,
+    as_array,
+    as_float_list,
+    as_number,
+    check_step,
+    describe,
+    unwrap,
+)
 
 # Times are stored as whole microseconds in an int64.
 MAX_TIME_S = 9.0e9
@@ -106,6 +116,11 @@ def _attribute(raw: Any, n: int, what: str, convert: Callable[[Any, str], Any]) 
         items = [items]
     if len(items) != n:
         raise InvalidLogError(f"{len(items)} {what} for {n} values; expected {n}")
+    limit = _LIMITS.get(convert)
+    if limit is not None and all(type(item) is float or type(item) is int for item in items):
+        # Plain numbers (what loops and adapters log in bulk): one vectorised range check.
+        if bool(np.all(np.abs(np.asarray(items, dtype=np.float64)) <= limit)):  # NaN fails it too
+            return list(items)
     return [convert(item, f"{what}[{i}]") for i, item in enumerate(items)]
 
 
@@ -118,6 +133,9 @@ def _time(value: Any, what: str) -> float:
     if not math.isfinite(seconds) or abs(seconds) > MAX_TIME_S:
         raise InvalidLogError(f"{what} must be seconds since the epoch within +-{MAX_TIME_S:.0e}, got {seconds!r}")
     return seconds
+
+
+_LIMITS = {_step: MAX_EXACT_STEP, _time: MAX_TIME_S}  # per-point checks with a vectorised twin
 
 
 def _epoch(value: Any, what: str) -> int | None:
