@@ -100,7 +100,9 @@ EVALUATION = st.fixed_dictionaries(
 
 steps_item = st.one_of(
     st.integers(min_value=-(2**53), max_value=2**53),
-    st.floats(min_value=-(2.0**53), max_value=2.0**53, allow_nan=False).filter(lambda s: not s.is_integer()),
+    # Fractional steps, built rather than filtered (most drawn floats are whole numbers).
+    st.integers(min_value=-(2**40), max_value=2**40).map(lambda k: k + 0.5),
+    st.floats(min_value=-1.0, max_value=1.0, exclude_min=True, exclude_max=True).filter(lambda s: s != 0.0),
 )
 
 
@@ -120,7 +122,7 @@ def line_series(draw, n=None):
     return series
 
 
-_series_names = texts.filter(lambda k: k and k not in ("steps", "values", "times", "epochs"))
+_series_names = st.text(min_size=1, max_size=12).filter(lambda k: k not in ("steps", "values", "times", "epochs"))
 LINE = st.one_of(line_series(), st.dictionaries(_series_names, line_series(), min_size=1, max_size=3))
 
 CANONICAL = {
