@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from types import SimpleNamespace
 
 import numpy as np
@@ -288,7 +289,7 @@ def test_static_files_stay_inside_the_static_directory(data):
 
 @pytest.fixture
 def server(data):
-    token = create_token(data.store, f"dashboard-test-{id(object())}")
+    token = create_token(data.store, f"dashboard-test-{uuid.uuid4().hex}")  # the store is shared by the module
     return SimpleNamespace(http=TestClient(create_app(data.store, require_token=True)), token=token)
 
 
