@@ -9,26 +9,18 @@ import glob
 import math
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 
-import pytest
-
 import numpy as np
-
+import pytest
+from live_process import free_port, trackboard_process
 from trackboard import LogType, Project
 from trackboard.backend import LocalBackend
 from trackboard.store.sql import Store
 
 BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def as_postgres(*command: str) -> list[str]:
@@ -101,7 +93,6 @@ def test_tracking_server_runs_on_postgres(postgres_url, tmp_path):
     import sys
 
     import requests
-
     from trackboard import Client
 
     def cli(*args):
@@ -109,20 +100,8 @@ def test_tracking_server_runs_on_postgres(postgres_url, tmp_path):
                               check=True, timeout=120)
 
     token = cli("token", "create", "pg-tests", "--db", postgres_url).stdout.strip().splitlines()[-1]
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "trackboard.cli", "server", "--db", postgres_url, "--blobs", str(tmp_path / "blobs"),
-         "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if requests.get(f"{url}/api/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
+    with trackboard_process("server", "--db", postgres_url, "--blobs", str(tmp_path / "blobs"),
+                            ready_path="/api/health") as url:
         client = Client(token, host=url, directory=tmp_path / "local")
         experiment = client.get_or_create_project("pg-server").create_experiment("run", parameters={"lr": 0.01})
         for step in range(1000):
@@ -139,6 +118,3 @@ def test_tracking_server_runs_on_postgres(postgres_url, tmp_path):
         assert again.status == "SUCCESS"
         project_id = again.project.id
         assert requests.get(f"{url}/api/project/{project_id}", timeout=5).status_code == 401  # no token
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

@@ -5,55 +5,21 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator
+
+from live_process import trackboard_process, without_trackboard_env
 
 CHROMIUM = os.environ.get("TRACKBOARD_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def live_ui(directory: str | os.PathLike) -> Iterator[str]:
     """``trackboard ui`` on ``directory`` in a subprocess; yields its base URL."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKBOARD_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "trackboard.cli", "ui", "--dir", str(directory), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/ui/data/projects", timeout=2).read()
-                break
-            except OSError:
-                if process.poll() is not None:
-                    raise RuntimeError(f"trackboard ui exited: {process.stderr.read().decode()[-2000:]}") from None
-                if time.monotonic() > deadline:
-                    raise RuntimeError("trackboard ui did not answer within 30 s") from None
-                time.sleep(0.1)
+    with trackboard_process("ui", "--dir", str(directory), ready_path="/ui/data/projects",
+                            env=without_trackboard_env()) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 def css_string(text: str) -> str:

@@ -259,7 +259,7 @@ def test_page_shells_escape_names(data):
 
 
 def test_every_page_loads_its_module(data):
-    for path, module in ((f"/ui/", "projects"), (f"/ui/projects/{data.project}", "project"),
+    for path, module in (("/ui/", "projects"), (f"/ui/projects/{data.project}", "project"),
                          (f"/ui/experiments/{data.run}", "experiment"), (f"/ui/compare?ids={data.run}", "compare")):
         response = data.http.get(path)
         assert response.status_code == 200

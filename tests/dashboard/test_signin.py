@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from contextlib import contextmanager
-
 import pytest
-
-from dashhelpers import free_port, release
+from dashhelpers import release
+from live_process import trackboard_process
 from trackboard import Client, LogType
 from trackboard.server.auth import create_token
 from trackboard.store.sql import Store
@@ -19,32 +12,8 @@ from trackboard.store.sql import Store
 expect = pytest.importorskip("playwright.sync_api").expect
 
 
-@contextmanager
 def tracking_server(db: str, blobs: str):
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "trackboard.cli", "server", "--db", db, "--blobs", blobs, "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/ui/signin", timeout=2).read()
-                break
-            except urllib.error.HTTPError:
-                break  # it answers
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"trackboard server did not start: {process.stderr.read().decode()[-2000:] if process.poll() is not None else ''}") from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+    return trackboard_process("server", "--db", db, "--blobs", blobs, ready_path="/ui/signin")
 
 
 @pytest.fixture(scope="module")
