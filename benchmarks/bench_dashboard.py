@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "dashboard"))
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+sys.path[:0] = [str(TESTS / "dashboard"), str(TESTS)]  # the tests' live-server and browser helpers
 from dashhelpers import CHROMIUM, CHROMIUM_ARGS, live_ui  # noqa: E402
 
 from trackboard import Client, LogType  # noqa: E402
