@@ -11,7 +11,7 @@ import os
 import threading
 import weakref
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from .config import Settings
 from .logtype import LogType
@@ -99,48 +99,53 @@ class LocalBackend:
         self.store.after_fork()
         self.writer.restart_after_fork()
 
-    def close(self) -> None:
-        self.writer.close()
+    def close(self, timeout: float | None = 30.0) -> None:
+        try:
+            self.writer.close(timeout)
+        finally:
+            self.store.close()
 
 
-# One backend (and so one writer thread) per store directory per process.
-_local_backends: dict[Path, LocalBackend] = {}
+# One backend (and so one writer thread) per store per process, local or remote: the key says
+# which store. Every open backend is flushed at exit and restarted in forked children.
+_open: dict[tuple, Any] = {}
 _lock = threading.Lock()
 _all_backends: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
 
-def local_backend(directory: str | os.PathLike) -> LocalBackend:
-    key = Path(directory).expanduser().resolve()
+def shared_backend(key: tuple, open_backend: Callable[[], Any]) -> Any:
+    """This process's backend for ``key``, opened by ``open_backend()`` the first time."""
     with _lock:
-        backend = _local_backends.get(key)
+        backend = _open.get(key)
         if backend is None:
-            settings = Settings(directory=str(key), host=None, api_token=None, mode="online")
-            backend = _local_backends[key] = LocalBackend(Store.at_directory(key), settings)
-            register(backend)
+            backend = _open[key] = open_backend()
+            _all_backends.add(backend)
         return backend
 
 
-def release(directory: str | os.PathLike) -> None:
-    """Flush and close this process's backend of the store in ``directory`` (a later Client reopens it).
+def close_backend(backend: Any, timeout: float | None = 30.0) -> None:
+    """Flush and close ``backend`` and forget it (a later Client opens a new one).
 
-    For long-lived processes and test suites that open many stores: each open store holds a writer
-    thread and connections.
+    For long-lived processes and test suites: each open backend holds a writer thread and connections.
     """
-    key = Path(directory).expanduser().resolve()
     with _lock:
-        backend = _local_backends.pop(key, None)
-    if backend is None:
-        return
+        for key in [key for key, value in _open.items() if value is backend]:
+            del _open[key]
     _all_backends.discard(backend)
-    try:
-        backend.writer.close(timeout=30)
-    finally:
-        backend.store.close()
+    backend.close(timeout)
 
 
-def register(backend: Any) -> None:
-    """Flush this backend when the interpreter exits, and restart it in forked children."""
-    _all_backends.add(backend)
+def local_backend(directory: str | os.PathLike) -> LocalBackend:
+    path = Path(directory).expanduser().resolve()
+    settings = Settings(directory=str(path), host=None, api_token=None, mode="online")
+    return shared_backend(("local", path), lambda: LocalBackend(Store.at_directory(path), settings))
+
+
+def release(directory: str | os.PathLike) -> None:
+    """Flush and close this process's backend of the embedded store in ``directory``, if open."""
+    backend = _open.get(("local", Path(directory).expanduser().resolve()))
+    if backend is not None:
+        close_backend(backend)
 
 
 def _flush_all_at_exit() -> None:

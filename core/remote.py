@@ -34,7 +34,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from . import wire
-from .backend import register
+from .backend import close_backend, shared_backend
 from .config import Settings, resolve
 from .errors import (
     AlreadyExistsError,
@@ -673,37 +673,25 @@ class _Writer(BackgroundWriter):
 
 # -- one backend per server, directory and mode, per process ---------------------------------
 
-_backends: dict[tuple, RemoteBackend] = {}
-_backends_lock = threading.Lock()
-_live: "weakref.WeakSet[RemoteBackend]" = weakref.WeakSet()
+_live: "weakref.WeakSet[RemoteBackend]" = weakref.WeakSet()  # for the exit grace below
 
 
 def remote_backend(settings: Settings) -> RemoteBackend:
     """The process's backend for this server, token, store directory and mode (one writer thread)."""
-    key = (base_url(settings.host), settings.api_token, str(Path(settings.directory).expanduser().resolve()),
-           settings.mode)
-    with _backends_lock:
-        backend = _backends.get(key)
-        if backend is None:
-            backend = _backends[key] = RemoteBackend(settings)
-            register(backend)
-            _live.add(backend)
+    key = ("remote", base_url(settings.host), settings.api_token,
+           str(Path(settings.directory).expanduser().resolve()), settings.mode)
+
+    def open_backend() -> RemoteBackend:
+        backend = RemoteBackend(settings)
+        _live.add(backend)
         return backend
+
+    return shared_backend(key, open_backend)
 
 
 def release(backend: RemoteBackend, timeout: float | None = 30.0) -> None:
-    """Flush and close a remote backend, and forget it (a later Client opens a new one).
-
-    For long-lived processes and test suites: each backend holds a writer thread and connections.
-    """
-    from . import backend as backends
-
-    with _backends_lock:
-        for key in [key for key, value in _backends.items() if value is backend]:
-            del _backends[key]
-    backends._all_backends.discard(backend)
-    _live.discard(backend)
-    backend.close(timeout)
+    """Flush and close a remote backend, and forget it (a later Client opens a new one)."""
+    close_backend(backend, timeout)
 
 
 @atexit.register

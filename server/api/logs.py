@@ -16,13 +16,12 @@ import uuid
 from typing import Any, Mapping
 
 from fastapi import Query, Response
-
 from trackboard.errors import InvalidLogError, LogDataTypeError
 from trackboard.jsonable import NON_FINITE
 from trackboard.logtype import LogType
 from trackboard.normalise import normalise
 from trackboard.normalise.image import image_payload
-from trackboard.records import ImagePayload, Point, Record, StepValues
+from trackboard.records import ImagePayload, Record, add_to_columns
 from trackboard.store.sql import Store
 from trackboard.wire import safe_filename
 
@@ -210,31 +209,18 @@ def _image(store: Store, experiment_id: str, name: str, data: Any) -> ImagePaylo
 
 def _appended(record: Record, last_steps: dict[str, float | None]) -> dict:
     """The canonical data of the points ``record`` added (steps as the store assigned them)."""
-    data = record.data
-    if data.__class__ is Point:
-        step = data.step if data.step is not None else last_steps.get("")
-        return {"steps": [_step(step)], "values": [data.value], "times": [record.time]}
-    if data.__class__ is StepValues:
-        out = {}
-        for series, value in data.values.items():
-            step = data.step if data.step is not None else last_steps.get(series)
-            point = {"steps": [_step(step)], "values": [float(value)], "times": [record.time]}
-            if data.epoch is not None:
-                point["epochs"] = [data.epoch]
-            out[series] = point
-        return out
+    columns: dict = {}
+    add_to_columns(columns, record.data, record.time)
     out = {}
-    for series in data:
-        n = len(series.values)
-        if series.steps is not None:
-            steps = [_step(step) for step in series.steps]
-        else:
-            last = last_steps.get(series.name or "") or 0.0
-            steps = [_step(last - n + 1 + i) for i in range(n)]
-        points = {"steps": steps, "values": series.values, "times": series.times or [record.time] * n}
-        if series.epochs is not None:
-            points["epochs"] = series.epochs
-        out[series.name] = points
+    for name, (steps, values, times, epochs) in columns.items():
+        n = len(values)
+        if steps[0] is None:  # a record's steps are all given or all assigned: these end at last_step
+            last = last_steps.get(name or "") or 0.0
+            steps = [last - n + 1 + i for i in range(n)]
+        points = {"steps": [_step(step) for step in steps], "values": [float(v) for v in values], "times": times}
+        if any(epoch is not None for epoch in epochs):
+            points["epochs"] = epochs
+        out[name] = points
     return out[None] if None in out else out
 
 

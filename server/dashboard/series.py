@@ -13,16 +13,10 @@ from typing import Any
 import numpy as np
 
 from trackboard.store.points import downsample_index
+from trackboard.store.sql import steps_list
 
 DEFAULT_BUCKETS = 1000
 MAX_BUCKETS = 5000
-
-
-def steps_json(steps: np.ndarray) -> list:
-    """Steps as JSON numbers (ints when whole, which is the usual case and the compact one)."""
-    if len(steps) and np.all(np.mod(steps, 1) == 0) and np.all(np.abs(steps) < 2**53):
-        return steps.astype(np.int64).tolist()
-    return [s if np.isfinite(s) else None for s in steps.tolist()]
 
 
 def values_json(values: np.ndarray) -> list:
@@ -42,7 +36,7 @@ def series_json(name: str, steps: np.ndarray, values: np.ndarray, total: int, bu
     finite = np.isfinite(values)
     return {
         "name": name,
-        "steps": steps_json(shown_steps),
+        "steps": steps_list(shown_steps),  # stored steps are finite, within +-2**53
         "values": values_json(shown_values),
         "in_range": int(len(values)),  # points between step_min and step_max (all when no range)
         "total": total,  # points in the whole series
