@@ -287,7 +287,8 @@ def _predict(model: Any, loader: Any, num_labels: int) -> tuple[np.ndarray, np.n
     try:
         with torch.inference_mode():
             for batch in loader:
-                batch = {k: v.to(device) if hasattr(v, "to") else v for k, v in batch.items()}
+                # non_blocking: the copy queues behind the previous batch instead of waiting for it
+                batch = {k: v.to(device, non_blocking=True) if hasattr(v, "to") else v for k, v in batch.items()}
                 labels = batch.get("labels")
                 if labels is None:
                     raise KeyError("eval batches have no 'labels'")
