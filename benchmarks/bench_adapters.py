@@ -32,19 +32,18 @@ import sys
 import tempfile
 import time
 import warnings
-from pathlib import Path
 from typing import Callable
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 warnings.filterwarnings("ignore")
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from results_table import print_grid  # noqa: E402
+from tiny_fits import keras_fit, lightning_fit, transformers_fit  # noqa: E402
 
 from trackboard import Client  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-N_TRAIN, N_VAL, BATCH, EPOCHS = 4096, 64, 4, 2  # 2048 optimizer steps a fit (1024 for Hugging Face: 1 epoch)
+SAMPLES, BATCH, EPOCHS = 4096, 4, 2  # 2048 optimizer steps a fit (1024 for Hugging Face: 1 epoch)
 HOOK_CALLS = 20_000
 
 
@@ -58,121 +57,6 @@ def quiet_frameworks() -> None:
         if name.startswith(("lightning", "pytorch_lightning", "transformers")):
             logging.getLogger(name).setLevel(logging.ERROR)
     torch.set_num_threads(1)  # steadier timings; both sides run the same way
-
-
-def synthetic(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 8)).astype("float32")
-    return x, ((x[:, 0] > 0).astype("int64") + (x[:, 1] > 0.5))
-
-
-# -- one fit per framework, with or without its adapter ---------------------------------------------
-
-
-def lightning_fit(client: Client | None, noop_logger: bool = False) -> tuple[float, int]:
-    import lightning.pytorch as L
-    from torch.utils.data import DataLoader, TensorDataset
-
-    from trackboard.callbacks.lightning import ConfusionMatrixCallback, TrackboardLogger
-
-    class Module(L.LightningModule):
-        def __init__(self):
-            super().__init__()
-            self.net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
-
-        def forward(self, x):
-            return self.net(x)
-
-        def training_step(self, batch, _):
-            loss = torch.nn.functional.cross_entropy(self(batch[0]), batch[1])
-            self.log("train_loss", loss)
-            return loss
-
-        def validation_step(self, batch, _):
-            self.log("val_loss", torch.nn.functional.cross_entropy(self(batch[0]), batch[1]))
-
-        def configure_optimizers(self):
-            return torch.optim.SGD(self.parameters(), lr=0.05)
-
-    torch.manual_seed(0)
-    (x, y), (xv, yv) = synthetic(N_TRAIN, 0), synthetic(N_VAL, 1)
-    train = DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=BATCH)
-    val = DataLoader(TensorDataset(torch.from_numpy(xv), torch.from_numpy(yv)), batch_size=16)
-    class NoopLogger(L.loggers.Logger):
-        name, version = "noop", "0"
-
-        def log_metrics(self, metrics, step=None):
-            pass
-
-        def log_hyperparams(self, params, *args, **kwargs):
-            pass
-
-    if noop_logger:  # what Lightning itself spends feeding any logger, for reference
-        logger, callbacks = (NoopLogger() if client else False), []
-    else:
-        logger = TrackboardLogger(project="bench", client=client) if client else False
-        callbacks = [ConfusionMatrixCallback()] if client else []
-    with tempfile.TemporaryDirectory() as root:
-        trainer = L.Trainer(max_epochs=EPOCHS, logger=logger, callbacks=callbacks, log_every_n_steps=1,
-                            enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
-                            default_root_dir=root)
-        module = Module()
-        start = time.perf_counter()
-        trainer.fit(module, train, val)
-        return time.perf_counter() - start, trainer.global_step
-
-
-def keras_fit(client: Client | None) -> tuple[float, int]:
-    import keras
-
-    from trackboard.callbacks.keras import TrackboardCallback
-
-    keras.utils.set_random_seed(0)
-    (x, y), (xv, yv) = synthetic(N_TRAIN, 0), synthetic(N_VAL, 1)
-    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
-                              keras.layers.Dense(3, activation="softmax")])
-    model.compile(keras.optimizers.SGD(0.05), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    callbacks = [TrackboardCallback(project="bench", client=client, validation_data=(xv, yv),
-                                    log_every_n_steps=1)] if client else []
-    start = time.perf_counter()
-    model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, validation_data=(xv, yv), verbose=0, callbacks=callbacks)
-    return time.perf_counter() - start, int(model.optimizer.iterations.numpy())
-
-
-class _Tokens(torch.utils.data.Dataset):
-    def __init__(self, n: int, seed: int) -> None:
-        generator = torch.Generator().manual_seed(seed)
-        self.ids = torch.randint(0, 100, (n, 8), generator=generator)
-        self.labels = (self.ids[:, 0] >= 50).long()
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __getitem__(self, i: int) -> dict:
-        return {"input_ids": self.ids[i], "labels": self.labels[i]}
-
-
-def transformers_fit(client: Client | None) -> tuple[float, int]:
-    from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments
-    from transformers.trainer_callback import PrinterCallback
-
-    from trackboard.callbacks.transformers import TrackboardCallback
-
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=100, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=16, id2label={0: "neg", 1: "pos"},
-                        label2id={"neg": 0, "pos": 1})
-    with tempfile.TemporaryDirectory() as out:
-        args = TrainingArguments(out, per_device_train_batch_size=BATCH, num_train_epochs=1, logging_steps=1,
-                                 eval_strategy="epoch", save_strategy="no", report_to="none", use_cpu=True,
-                                 disable_tqdm=True, seed=0)
-        callbacks = [TrackboardCallback(project="bench", client=client)] if client else []
-        trainer = Trainer(BertForSequenceClassification(config), args, train_dataset=_Tokens(N_TRAIN, 0),
-                          eval_dataset=_Tokens(N_VAL, 1), callbacks=callbacks)
-        trainer.remove_callback(PrinterCallback)  # printing every log record would dwarf everything else
-        start = time.perf_counter()
-        trainer.train()
-        return time.perf_counter() - start, trainer.state.global_step
 
 
 # -- the hooks alone ------------------------------------------------------------------------------
@@ -222,11 +106,18 @@ def hook_cost_us(hook: Callable[[int], None]) -> float:
 # -- the table -------------------------------------------------------------------------------------
 
 
+# name -> (fit(client, tracking), hook(client)); the "with" side is "trackboard", "without" is
+# "none" but for the no-op Logger reference.
 FRAMEWORKS = {
-    "Lightning": (lightning_fit, lightning_hook),
-    "(Lightning, a no-op Logger)": (lambda client: lightning_fit(client, noop_logger=True), None),
-    "Keras 3 (torch)": (keras_fit, keras_hook),
-    "Hugging Face": (transformers_fit, transformers_hook),
+    "Lightning": (lambda client, tracking: lightning_fit(client, tracking, samples=SAMPLES, batch=BATCH,
+                                                         epochs=EPOCHS, accelerator="cpu"), lightning_hook),
+    "(Lightning, a no-op Logger)": (lambda client, tracking: lightning_fit(
+        client, "no-op" if tracking == "trackboard" else tracking, samples=SAMPLES, batch=BATCH, epochs=EPOCHS,
+        accelerator="cpu"), None),
+    "Keras 3 (torch)": (lambda client, tracking: keras_fit(client, tracking, samples=SAMPLES, batch=BATCH,
+                                                           epochs=EPOCHS), keras_hook),
+    "Hugging Face": (lambda client, tracking: transformers_fit(client, tracking, samples=SAMPLES, batch=BATCH,
+                                                               use_cpu=True), transformers_hook),
 }
 
 
@@ -236,14 +127,14 @@ def measure(fit: Callable, client: Client, repeats: int) -> dict[str, float]:
     The overhead is the median of paired differences (each with-fit against the without-fit run
     next to it), which cancels most of the drift of a machine shared with other work.
     """
-    fit(None), fit(client)  # warm-up: imports, first-call caches, the store's tables
+    fit(client, "none"), fit(client, "trackboard")  # warm-up: imports, first-call caches, the store's tables
     samples: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
     steps = 0
     for repeat in range(repeats):
         for with_adapter in ((True, False) if repeat % 2 == 0 else (False, True)):
             gc.collect()
             cpu = time.process_time()
-            seconds, steps = fit(client if with_adapter else None)
+            seconds, steps = fit(client, "trackboard" if with_adapter else "none")
             samples[with_adapter].append((seconds, time.process_time() - cpu))
     wall = {side: statistics.median(s for s, _ in samples[side]) for side in samples}
     cpu = {side: statistics.median(c for _, c in samples[side]) for side in samples}
@@ -283,13 +174,9 @@ def main() -> int:
                       f"{r['per_step']:+.1f} us", f"{r['cpu_overhead']:+.2f} %", f"{r['best_overhead']:+.2f} %",
                       f"{r['hook']:.2f} us" if ok is not None else "",
                       {True: "yes", False: "NO", None: ""}[ok]))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     print(f"median of {options.repeats} fits per side, {torch.get_num_threads()} torch thread(s), "
           f"{os.cpu_count()} CPUs; targets: overhead <= 3 %, <= 30 us per optimizer step")
-    for i, line in enumerate(lines):
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
-        if i == 0:
-            print("  ".join("-" * width for width in widths))
+    print_grid(lines[0], lines[1:])
     print("not measured here: extra device syncs on a GPU (benchmarks/check_device_syncs.py)")
     return 0
 

@@ -31,12 +31,14 @@ def rate(points: float) -> str:
     return f"{points:,.0f} pts/s"
 
 
+def print_grid(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Left-aligned columns under a header and a rule."""
+    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) for i in range(len(header))]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+
+
 def print_table() -> None:
-    widths = [max(len(HEADERS[i]), *(len(r[i]) for r in ROWS)) for i in range(len(HEADERS))]
-    line = "  ".join("-" * w for w in widths)
-    print(line)
-    print("  ".join(h.ljust(w) for h, w in zip(HEADERS, widths)))
-    print(line)
-    for r in ROWS:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
-    print(line)
+    print_grid(HEADERS, ROWS)
