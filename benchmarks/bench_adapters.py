@@ -1,6 +1,6 @@
 """What each framework adapter costs a training run; prints one table.
 
-    python benchmarks/bench_adapters.py              # about 4 minutes on 2 CPU cores
+    python benchmarks/bench_adapters.py              # about 6 minutes on 2 CPU cores
     python benchmarks/bench_adapters.py --repeats 3  # quicker, noisier
 
 For each framework the same tiny classifier fit runs with and without the adapter, in this one
@@ -15,9 +15,13 @@ embedded SQLite store. Targets: at most 3 % of the fit's wall time and 30 us per
 nothing, i.e. what Lightning itself spends feeding any logger (included in the Lightning row).
 "cpu overhead" compares CPU time of this process (all its threads, the store's writer included)
 and "best-of overhead" the fastest fit of each side: both move less with other work on a shared
-machine. "hook alone" is the adapter's per-step hook called in a tight loop with the metrics the
-framework passes it (median over blocks of calls, flushes to the store included); inside a real
-training loop the same call costs about twice as much (colder caches).
+machine. "hooks in fit" is the time spent inside the adapter's own hooks during a real fit (every
+hook the framework calls on it, timed one by one), per optimizer step: unlike the wall-clock
+difference it does not move with the fit-to-fit noise of a few tens of milliseconds, and leaves
+out the framework's own work around the hooks. "of which start/end" is the part in hooks called a
+few times a run (parameters, epoch ends, the final confusion matrix and flush): a fixed cost, the
+same for a longer fit. "hook alone" is the per-step hook called in a tight loop with the metrics
+the framework passes it (median over blocks of calls, flushes to the store included).
 
 Everything runs on the CPU; ``check_device_syncs.py`` counts device syncs on a GPU.
 """
@@ -25,6 +29,8 @@ Everything runs on the CPU; ``check_device_syncs.py`` counts device syncs on a G
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import gc
 import os
 import statistics
@@ -32,7 +38,7 @@ import sys
 import tempfile
 import time
 import warnings
-from typing import Callable
+from typing import Callable, Iterator
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 warnings.filterwarnings("ignore")
@@ -43,8 +49,11 @@ from tiny_fits import keras_fit, lightning_fit, transformers_fit  # noqa: E402
 
 from trackboard import Client  # noqa: E402
 
-SAMPLES, BATCH, EPOCHS = 4096, 4, 2  # 2048 optimizer steps a fit (1024 for Hugging Face: 1 epoch)
+SAMPLES, BATCH, EPOCHS = 4096, 4, 2  # 2048 optimizer steps a fit
 HOOK_CALLS = 20_000
+TIMED_FITS = 3  # extra fits with the adapter's hooks timed one by one
+# A Lightning Logger's entry points; every adapter's "on_*" methods are hooks too.
+LOGGER_ENTRY_POINTS = ("log_metrics", "log_hyperparams", "finalize", "save", "after_save_checkpoint")
 
 
 def quiet_frameworks() -> None:
@@ -103,21 +112,90 @@ def hook_cost_us(hook: Callable[[int], None]) -> float:
     return statistics.median(blocks)
 
 
+# -- the adapter's own code inside a real fit --------------------------------------------------
+
+
+@contextlib.contextmanager
+def timed_hooks(classes: tuple[type, ...]) -> Iterator[dict[str, list[int]]]:
+    """Time every hook the framework calls on the adapter: ``{"Class.hook": [calls, ns]}``.
+
+    The hooks are the ``on_*`` methods (and a Lightning Logger's entry points) that the adapter
+    classes define themselves; the framework's own work around them is not counted.
+    """
+    spent: dict[str, list[int]] = {}
+    originals = []
+    for cls in classes:
+        for name, hook in list(vars(cls).items()):
+            if callable(hook) and (name.startswith("on_") or name in LOGGER_ENTRY_POINTS):
+                originals.append((cls, name, hook))
+                setattr(cls, name, _timed(hook, spent.setdefault(f"{cls.__name__}.{name}", [0, 0])))
+    try:
+        yield spent
+    finally:
+        for cls, name, hook in originals:
+            setattr(cls, name, hook)
+
+
+def _timed(hook: Callable, cell: list[int]) -> Callable:
+    @functools.wraps(hook)
+    def timed(*args, **kwargs):
+        start = time.perf_counter_ns()
+        try:
+            return hook(*args, **kwargs)
+        finally:
+            cell[0] += 1
+            cell[1] += time.perf_counter_ns() - start
+
+    return timed
+
+
+def hooks_in_fit(fit: Callable, client: Client, classes: tuple[type, ...]) -> dict[str, float]:
+    """The adapter's hook time per optimizer step, and the part spent in hooks called a few times a
+    run (start, epoch ends, the final confusion matrix and flush), medians over a few fits."""
+    per_step, few = [], []
+    for _ in range(TIMED_FITS):
+        with timed_hooks(classes) as spent:
+            _, steps = fit(client, "trackboard")
+        per_step.append(sum(ns for _, ns in spent.values()) / steps / 1e3)
+        few.append(sum(ns for calls, ns in spent.values() if calls <= 2 * EPOCHS) / 1e6)
+    return {"in_fit": statistics.median(per_step), "fixed": statistics.median(few)}
+
+
 # -- the table -------------------------------------------------------------------------------------
 
 
-# name -> (fit(client, tracking), hook(client)); the "with" side is "trackboard", "without" is
-# "none" but for the no-op Logger reference.
+def lightning_adapter() -> tuple[type, ...]:
+    from trackboard.callbacks.lightning import ConfusionMatrixCallback, TrackboardLogger
+
+    return TrackboardLogger, ConfusionMatrixCallback
+
+
+def keras_adapter() -> tuple[type, ...]:
+    from trackboard.callbacks.keras import TrackboardCallback
+
+    return (TrackboardCallback,)
+
+
+def transformers_adapter() -> tuple[type, ...]:
+    from trackboard.callbacks.transformers import TrackboardCallback
+
+    return (TrackboardCallback,)
+
+
+# name -> (fit(client, tracking), hook(client), adapter classes); the "with" side is "trackboard",
+# "without" is "none", but for the no-op Logger reference.
 FRAMEWORKS = {
     "Lightning": (lambda client, tracking: lightning_fit(client, tracking, samples=SAMPLES, batch=BATCH,
-                                                         epochs=EPOCHS, accelerator="cpu"), lightning_hook),
+                                                         epochs=EPOCHS, accelerator="cpu"),
+                  lightning_hook, lightning_adapter),
     "(Lightning, a no-op Logger)": (lambda client, tracking: lightning_fit(
         client, "no-op" if tracking == "trackboard" else tracking, samples=SAMPLES, batch=BATCH, epochs=EPOCHS,
-        accelerator="cpu"), None),
+        accelerator="cpu"), None, None),
     "Keras 3 (torch)": (lambda client, tracking: keras_fit(client, tracking, samples=SAMPLES, batch=BATCH,
-                                                           epochs=EPOCHS), keras_hook),
+                                                           epochs=EPOCHS), keras_hook, keras_adapter),
     "Hugging Face": (lambda client, tracking: transformers_fit(client, tracking, samples=SAMPLES, batch=BATCH,
-                                                               use_cpu=True), transformers_hook),
+                                                               epochs=EPOCHS, use_cpu=True),
+                     transformers_hook, transformers_adapter),
 }
 
 
@@ -156,27 +234,30 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as directory:
         client = Client(directory=directory)
-        for name, (fit, hook) in FRAMEWORKS.items():
+        for name, (fit, hook, adapter) in FRAMEWORKS.items():
             if options.only and name != options.only:
                 continue
             print(f"... {name}", file=sys.stderr, flush=True)
             result = measure(fit, client, options.repeats)
-            result["hook"] = hook_cost_us(hook(client)) if hook else float("nan")
+            if hook is not None:
+                result["hook"] = hook_cost_us(hook(client))
+                result.update(hooks_in_fit(fit, client, adapter()))
             rows.append((name, result))
         client.flush()
 
     header = ("adapter", "steps", "fit without", "fit with", "overhead", "per step", "cpu overhead", "best-of overhead",
-              "hook alone", "ok")
-    lines = [header]
+              "hooks in fit", "of which start/end", "hook alone", "ok")
+    lines = []
     for name, r in rows:
-        ok = r["overhead"] <= 3.0 and r["per_step"] <= 30.0 if r["hook"] == r["hook"] else None
+        adapter = "hook" in r
+        ok = r["overhead"] <= 3.0 and r["per_step"] <= 30.0 if adapter else None
         lines.append((name, str(r["steps"]), f"{r['without']:.3f} s", f"{r['with']:.3f} s", f"{r['overhead']:+.2f} %",
                       f"{r['per_step']:+.1f} us", f"{r['cpu_overhead']:+.2f} %", f"{r['best_overhead']:+.2f} %",
-                      f"{r['hook']:.2f} us" if ok is not None else "",
-                      {True: "yes", False: "NO", None: ""}[ok]))
+                      f"{r['in_fit']:.1f} us/step" if adapter else "", f"{r['fixed']:.1f} ms" if adapter else "",
+                      f"{r['hook']:.2f} us" if adapter else "", {True: "yes", False: "NO", None: ""}[ok]))
     print(f"median of {options.repeats} fits per side, {torch.get_num_threads()} torch thread(s), "
           f"{os.cpu_count()} CPUs; targets: overhead <= 3 %, <= 30 us per optimizer step")
-    print_grid(lines[0], lines[1:])
+    print_grid(header, lines)
     print("not measured here: extra device syncs on a GPU (benchmarks/check_device_syncs.py)")
     return 0
 

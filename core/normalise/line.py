@@ -116,10 +116,13 @@ def _attribute(raw: Any, n: int, what: str, convert: Callable[[Any, str], Any]) 
         items = [items]
     if len(items) != n:
         raise InvalidLogError(f"{len(items)} {what} for {n} values; expected {n}")
+    # Plain numbers (what loops and adapters log in bulk) get one range check for the whole list.
     limit = _LIMITS.get(convert)
     if limit is not None and all(type(item) is float or type(item) is int for item in items):
-        # Plain numbers (what loops and adapters log in bulk): one vectorised range check.
         if bool(np.all(np.abs(np.asarray(items, dtype=np.float64)) <= limit)):  # NaN fails it too
+            return list(items)
+    elif convert is _epoch and all(type(item) is int for item in items):
+        if -MAX_EXACT_STEP <= min(items) and max(items) <= MAX_EXACT_STEP:  # exact, unlike float64
             return list(items)
     return [convert(item, f"{what}[{i}]") for i, item in enumerate(items)]
 

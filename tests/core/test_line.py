@@ -423,6 +423,16 @@ def test_epoch_outside_int64_is_refused_or_kept(experiment, epoch):
     assert line(experiment, "l").get("epochs") == [epoch]
 
 
+def test_bulk_epochs_are_checked_exactly(experiment):
+    """Lists of plain int epochs take a whole-list range check: it must be exact at 2**53."""
+    experiment.log("l", {"steps": [0, 1], "values": [1.0, 2.0], "epochs": [0, 2**53]}, "line")
+    for bad in ([0, 2**53 + 1], [-(2**53) - 1, 0], [0, True]):
+        with pytest.raises(TrackboardError, match=r"epochs\[\d\]"):
+            experiment.log("l", {"steps": [2, 3], "values": [1.0, 2.0], "epochs": bad}, "line")
+    experiment.flush()
+    assert line(experiment, "l")["epochs"] == [0, 2**53]
+
+
 @pytest.mark.parametrize("when", [1e300, -1e300, 1e17])
 def test_time_outside_the_storable_range_is_refused_or_kept(experiment, when):
     try:
