@@ -1,16 +1,17 @@
-"""The two guards every adapter hook wears: run on rank zero only, and never raise into training.
+"""The guards every adapter hook wears: run on rank zero only, and never raise into training.
 
-Both are decorators, so "only on rank 0" and "a failure is a warning" are said once at the top of
+They are decorators, so "only on rank 0" and "a failure is a warning" are said once at the top of
 a hook instead of being re-implemented inside it::
 
     class MyCallback:
         def _is_rank_zero(self, *args, **kwargs) -> bool:
             return int(os.environ.get("RANK", 0)) == 0
 
-        @rank_zero_only
-        @never_raises("log metrics")
+        @rank_zero_hook("log metrics")
         def on_epoch_end(self, epoch, logs=None):
             self._run.log_metrics(logs, step=epoch)
+
+``never_raises`` alone is for hooks every rank runs (a collective inside) and for helpers.
 """
 
 from __future__ import annotations
@@ -77,20 +78,28 @@ class FailureReporter:
         self._lock = threading.Lock()
 
 
-def rank_zero_only(hook: Hook) -> Hook:
-    """Run ``hook`` only where ``self._is_rank_zero(*args, **kwargs)`` is true; elsewhere return None.
+def rank_zero_hook(what: str) -> Callable[[Hook], Hook]:
+    """A framework hook: run only where ``self._is_rank_zero(*args, **kwargs)`` is true (else
+    return None), and report any exception through ``self._run.report(what, error)``.
 
     The predicate gets the hook's own arguments, because some frameworks say which rank this is
-    in the call itself (Hugging Face passes ``state.is_world_process_zero``).
+    in the call itself (Hugging Face passes ``state.is_world_process_zero``). Both guards live in
+    one wrapper: hooks run every training step, and each wrapper is a Python call more.
     """
 
-    @functools.wraps(hook)
-    def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if self._is_rank_zero(*args, **kwargs):
-            return hook(self, *args, **kwargs)
-        return None
+    def decorate(hook: Hook) -> Hook:
+        @functools.wraps(hook)
+        def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                if self._is_rank_zero(*args, **kwargs):
+                    return hook(self, *args, **kwargs)
+            except Exception as error:  # noqa: BLE001 - tracking must never stop training
+                self._run.report(what, error)
+            return None
 
-    return guarded  # type: ignore[return-value]
+        return guarded  # type: ignore[return-value]
+
+    return decorate
 
 
 def never_raises(what: str) -> Callable[[Hook], Hook]:

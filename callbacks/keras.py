@@ -62,7 +62,7 @@ import numpy as np  # noqa: E402
 from trackboard import Client, LogType  # noqa: E402
 
 from ._classification import align, class_names_for, classification_logs, confusion_counts, sample_rows  # noqa: E402
-from ._guards import never_raises, rank_zero_only  # noqa: E402
+from ._guards import never_raises, rank_zero_hook  # noqa: E402
 from ._run import TrackedRun  # noqa: E402
 
 __all__ = ["TrackboardCallback"]
@@ -153,8 +153,7 @@ class TrackboardCallback(keras.callbacks.Callback):
         self._rank = process_rank()
         self._begin_training()
 
-    @rank_zero_only
-    @never_raises("log hyperparameters")
+    @rank_zero_hook("log hyperparameters")
     def _begin_training(self) -> None:
         model = self.model
         self._optimizer = model.optimizer
@@ -164,8 +163,7 @@ class TrackboardCallback(keras.callbacks.Callback):
             names = class_names_for(0, self.class_names)
             self._run.log_records([("labelmap", names, LogType.LABELMAP)])
 
-    @rank_zero_only
-    @never_raises("read the optimizer step")
+    @rank_zero_hook("read the optimizer step")
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         self._epoch = epoch
         if self.log_every_n_steps and self._optimizer is not None:
@@ -173,8 +171,7 @@ class TrackboardCallback(keras.callbacks.Callback):
             raw = getattr(self._optimizer, "_iterations", None)
             self._batches_before_epoch = _to_int(raw if raw is not None else self._optimizer.iterations)
 
-    @rank_zero_only
-    @never_raises("log batch metrics")
+    @rank_zero_hook("log batch metrics")
     def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
         every = self.log_every_n_steps
         if not every or not logs:
@@ -186,8 +183,7 @@ class TrackboardCallback(keras.callbacks.Callback):
         # optimizer.iterations after this batch, computed rather than read: no device sync here.
         self._run.log_metrics(logs, batches // self._accumulation, self._epoch)
 
-    @rank_zero_only
-    @never_raises("log epoch metrics")
+    @rank_zero_hook("log epoch metrics")
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         logs = dict(logs or {})
         self._val_metrics = {k: v for k, v in logs.items() if k.startswith("val_")}
@@ -203,8 +199,7 @@ class TrackboardCallback(keras.callbacks.Callback):
         self._in_fit = False
         self._end_training()
 
-    @rank_zero_only
-    @never_raises("finish the experiment")
+    @rank_zero_hook("finish the experiment")
     def _end_training(self) -> None:
         if self.validation_data is not None:
             self._log_confusion()
@@ -214,8 +209,7 @@ class TrackboardCallback(keras.callbacks.Callback):
 
     # -- evaluate (outside fit) -------------------------------------------------------------
 
-    @rank_zero_only
-    @never_raises("log test metrics")
+    @rank_zero_hook("log test metrics")
     def on_test_end(self, logs: Mapping[str, Any] | None = None) -> None:
         if self._in_fit or not logs:  # inside fit these are the epoch's val_* metrics again
             return

@@ -36,7 +36,7 @@ from lightning_utilities.core.rank_zero import rank_zero_only as _lightning_rank
 from trackboard import Client
 
 from ._classification import align, class_names_for, classification_logs, confusion_counts, sample_rows
-from ._guards import never_raises, rank_zero_only
+from ._guards import rank_zero_hook
 from ._params import to_params
 from ._run import TrackedRun
 
@@ -134,13 +134,11 @@ class TrackboardLogger(Logger, Callback):
 
     # -- Logger hooks -----------------------------------------------------------------------
 
-    @rank_zero_only
-    @never_raises("log hyperparameters")
+    @rank_zero_hook("log hyperparameters")
     def log_hyperparams(self, params: Mapping[str, Any] | Namespace, *args: Any, **kwargs: Any) -> None:
         self._run.log_parameters(to_params(params))
 
-    @rank_zero_only
-    @never_raises("log metrics")
+    @rank_zero_hook("log metrics")
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         if step is None:  # a direct call without a step: stay at the last one
             step = self._last_step
@@ -151,15 +149,13 @@ class TrackboardLogger(Logger, Callback):
     def save(self) -> None:
         """Lightning calls this after every ``log_metrics``: nothing to do, points go out in batches."""
 
-    @rank_zero_only
-    @never_raises("finish the experiment")
+    @rank_zero_hook("finish the experiment")
     def finalize(self, status: str) -> None:
         if status == "success" and self._log_model is True:
             self._store_checkpoints(final=True)
         self._run.finish(_STATUSES.get(status))
 
-    @rank_zero_only
-    @never_raises("store checkpoints")
+    @rank_zero_hook("store checkpoints")
     def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
         if not self._log_model:
             return
@@ -184,8 +180,7 @@ class TrackboardLogger(Logger, Callback):
         if final and best and os.path.isfile(best) and os.path.basename(best) != "best.ckpt":
             self._run.store("best.ckpt", best)  # a stable name for "the best model" (same blob)
 
-    @rank_zero_only
-    @never_raises("log the confusion matrix")
+    @rank_zero_hook("log the confusion matrix")
     def _log_confusion(self, cm: np.ndarray, result: tuple, class_names: Any, metrics: Mapping[str, float],
                        max_samples: int) -> None:
         """Called by ConfusionMatrixCallback with the counts summed over ranks."""
@@ -204,8 +199,7 @@ class TrackboardLogger(Logger, Callback):
         # Lightning restores callbacks before it logs anything, so the experiment is not open yet.
         self._run.resume(state_dict)
 
-    @rank_zero_only
-    @never_raises("log the trainer settings")
+    @rank_zero_hook("log the trainer settings")
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._run.log_parameters({"trainer": _trainer_settings(trainer), "optimizers": _optimizers(trainer)})
 

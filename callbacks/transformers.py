@@ -38,7 +38,7 @@ except ImportError:  # pragma: no cover
 from trackboard import Client, LogType
 
 from ._classification import align, class_names_for, classification_logs, confusion_counts, sample_rows
-from ._guards import never_raises, rank_zero_only
+from ._guards import never_raises, rank_zero_hook
 from ._run import TrackedRun
 
 __all__ = ["TrackboardCallback"]
@@ -137,8 +137,7 @@ class TrackboardCallback(TrainerCallback, ExportableState):
         self._training = True  # on every rank: the confusion matrix is computed by all of them
         self._begin_training(args, state, control, model=model)
 
-    @rank_zero_only
-    @never_raises("log hyperparameters")
+    @rank_zero_hook("log hyperparameters")
     def _begin_training(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                         model: Any = None) -> None:
         self._run.resume(_checkpoint_state(state, type(self).__name__))
@@ -151,8 +150,7 @@ class TrackboardCallback(TrainerCallback, ExportableState):
         if labels:
             self._run.log_records([("labelmap", labels, LogType.LABELMAP)])
 
-    @rank_zero_only
-    @never_raises("log metrics")
+    @rank_zero_hook("log metrics")
     def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                logs: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         if not logs:
@@ -171,8 +169,7 @@ class TrackboardCallback(TrainerCallback, ExportableState):
             cm = self._confusion(state, model, eval_dataloader)  # every rank: the counts are summed
         self._after_evaluate(args, state, control, metrics=metrics, model=model, cm=cm)
 
-    @rank_zero_only
-    @never_raises("log the evaluation")
+    @rank_zero_hook("log the evaluation")
     def _after_evaluate(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                         metrics: Mapping[str, Any] | None = None, model: Any = None, cm: Any = None) -> None:
         # The metrics themselves were logged by on_log; they are kept for the EVALUATION record.
@@ -183,8 +180,7 @@ class TrackboardCallback(TrainerCallback, ExportableState):
         else:
             self._run.flush_lines()
 
-    @rank_zero_only
-    @never_raises("store the checkpoint")
+    @rank_zero_hook("store the checkpoint")
     def on_save(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
         if self.log_model != "all":
             return
@@ -197,8 +193,7 @@ class TrackboardCallback(TrainerCallback, ExportableState):
         cm = self._confusion(state, model, eval_dataloader)  # every rank: the counts are summed
         self._end_training(args, state, control, model=model, cm=cm)
 
-    @rank_zero_only
-    @never_raises("finish the experiment")
+    @rank_zero_hook("finish the experiment")
     def _end_training(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                       model: Any = None, cm: Any = None) -> None:
         if cm is not None:
@@ -212,8 +207,7 @@ class TrackboardCallback(TrainerCallback, ExportableState):
 
     # -- after training ---------------------------------------------------------------------
 
-    @rank_zero_only
-    @never_raises("log test metrics")
+    @rank_zero_hook("log test metrics")
     def on_predict(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                    metrics: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         if metrics:

@@ -28,7 +28,7 @@ from trackboard.callbacks._classification import (
     metrics_from_confusion,
 )
 from trackboard.callbacks._experiment import ExperimentChoice, default_project_name
-from trackboard.callbacks._guards import FailureReporter, TrackingWarning, never_raises, rank_zero_only
+from trackboard.callbacks._guards import FailureReporter, TrackingWarning, never_raises, rank_zero_hook
 from trackboard.callbacks._lines import LineBuffer
 from trackboard.callbacks._params import sanitize, to_params
 from trackboard.callbacks._run import TrackedRun
@@ -373,8 +373,7 @@ def test_guards_skip_other_ranks_and_turn_errors_into_warnings():
         def _is_rank_zero(self, *args, **kwargs):
             return self.rank == 0
 
-        @rank_zero_only
-        @never_raises("do the thing")
+        @rank_zero_hook("do the thing")
         def hook(self, fail=False):
             self.calls += 1
             if fail:
