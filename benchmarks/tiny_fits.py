@@ -7,7 +7,9 @@ Each fit trains on synthetic data (no download) with per-step logging on (Lightn
 - ``"none"``: no logger at all;
 - ``"no-op"``: a logger or callback that does nothing, i.e. what the framework itself spends
   feeding any logger (Lightning turns logged tensors into numbers before calling a logger);
-- ``"trackboard"``: trackboard's adapter, with its final confusion matrix.
+- ``"trackboard"``: trackboard's adapter, with its final confusion matrix;
+- Lightning only, for reference: ``"csv"`` and ``"tensorboard"``, Lightning's own CSVLogger and
+  TensorBoardLogger (through tensorboardX where TensorBoard is not installed).
 
 Each returns (seconds in ``fit``, optimizer steps). The scripts in this folder run as
 ``python benchmarks/X.py``, so this module is imported by its plain name.
@@ -79,12 +81,15 @@ def lightning_fit(client: Client | None, tracking: str, *, samples: int, batch: 
     (x, y), (xv, yv) = synthetic(samples, 0), synthetic(VALIDATION_SAMPLES, 1)
     train = DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=batch)
     val = DataLoader(TensorDataset(torch.from_numpy(xv), torch.from_numpy(yv)), batch_size=16)
-    logger, callbacks = {
-        "none": lambda: (False, []),
-        "no-op": lambda: (NoopLogger(), []),
-        "trackboard": lambda: (TrackboardLogger(project="bench", client=client), [ConfusionMatrixCallback()]),
-    }[tracking]()
     with tempfile.TemporaryDirectory() as root:
+        logger, callbacks = {
+            "none": lambda: (False, []),
+            "no-op": lambda: (NoopLogger(), []),
+            "trackboard": lambda: (TrackboardLogger(project="bench", client=client), [ConfusionMatrixCallback()]),
+            # Lightning's own loggers, as references
+            "csv": lambda: (L.loggers.CSVLogger(root), []),
+            "tensorboard": lambda: (L.loggers.TensorBoardLogger(root), []),
+        }[tracking]()
         trainer = L.Trainer(accelerator=accelerator, devices=1, max_epochs=epochs, logger=logger, callbacks=callbacks,
                             log_every_n_steps=1, enable_progress_bar=False, enable_model_summary=False,
                             enable_checkpointing=False, default_root_dir=root)
