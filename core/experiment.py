@@ -13,7 +13,7 @@ from .errors import InvalidLogError, LogTypeConflictError, NotFoundError
 from .log import Artifact, Log
 from .logtype import LogType
 from .normalise import check_name, normalise
-from .records import Record, has_named_series
+from .records import has_named_series, to_queue
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -77,7 +77,7 @@ class Experiment:
             if log_type is LogType.IMAGE and data.content is None and not self._backend.has_blob(data.meta["sha256"]):
                 raise InvalidLogError(f"IMAGE {name!r}: no stored image with sha256 {data.meta['sha256']}")
             kinds[name] = (log_type, None)
-        self._put(Record(self.id, name, log_type, data, replace, _now()))
+        self._put(to_queue(self.id, name, log_type, data, replace, _now()))
 
     def _load_kinds(self) -> dict[str, tuple[LogType, bool | None]]:
         with self._kinds_lock:

@@ -62,6 +62,42 @@ class Record(NamedTuple):
     time: float
 
 
+# -- the writer's queue -------------------------------------------------------------------------
+#
+# The queue may hold millions of records between two commits. A NamedTuple, or any tuple holding an
+# enum member, stays tracked by the garbage collector: millions of them, promoted to its oldest
+# generation, set off full collections of the whole process (a quarter of a second each in a
+# process that imported torch). A plain tuple of plain values is dropped from tracking at its
+# first collection, so a compact LINE point (the per-step hot path) is queued as one, and the
+# writer thread turns it back into a Record.
+
+Queued = Record | tuple
+
+
+def to_queue(experiment_id: str, name: str, log_type: LogType, data: Any, replace: bool, time: float) -> Queued:
+    """The item one ``log()`` call puts on the writer's queue (``from_queue`` gives the Record back).
+
+    >>> item = to_queue("e1", "loss", LogType.LINE, Point(3, 0.5), False, 1.0)
+    >>> type(item) is tuple, from_queue(item) == Record("e1", "loss", LogType.LINE, Point(3, 0.5), False, 1.0)
+    (True, True)
+    """
+    kind = data.__class__
+    if kind is Point:
+        return (experiment_id, name, data.step, None, data.value, None, replace, time)
+    if kind is StepValues:  # names and values as tuples: a tuple holding a dict stays tracked
+        values = data.values
+        return (experiment_id, name, data.step, tuple(values), tuple(values.values()), data.epoch, replace, time)
+    return Record(experiment_id, name, log_type, data, replace, time)
+
+
+def from_queue(item: Queued) -> Record:
+    if item.__class__ is not tuple:
+        return item
+    experiment_id, name, step, names, values, epoch, replace, time = item
+    data = Point(step, values) if names is None else StepValues(dict(zip(names, values)), step, epoch)
+    return Record(experiment_id, name, LogType.LINE, data, replace, time)
+
+
 # Points queued for one series, as parallel lists: steps (None: to be assigned), values, times,
 # epochs (None: no epoch). The store and the wire both gather LINE records into these.
 Columns = tuple[list, list, list, list]

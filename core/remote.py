@@ -28,7 +28,7 @@ import uuid
 import warnings
 import weakref
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -48,7 +48,7 @@ from .errors import (
     WriteError,
 )
 from .logtype import LogType
-from .records import Record
+from .records import Record, from_queue
 from .spool import Spool
 from .writer import BackgroundWriter
 
@@ -336,7 +336,7 @@ class RemoteBackend:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def _sink(self, records: Sequence[Record]) -> _Failures:
+    def _sink(self, records: Iterable[Record]) -> _Failures:
         failures: _Failures = []
         for batch in wire.batches(records):
             failures.extend(self.sender.deliver(batch.body(), batch.groups))
@@ -666,7 +666,7 @@ class _Writer(BackgroundWriter):
         pop = self._queue.popleft
         try:
             while True:
-                taken.append(pop())
+                taken.append(from_queue(pop()))
         except IndexError:
             return taken
 

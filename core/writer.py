@@ -12,15 +12,15 @@ import logging
 import threading
 import time
 import warnings
-from typing import Callable, Sequence
+from typing import Callable, Iterable
 
 from .errors import FlushTimeoutError, TrackboardError, WriteError
-from .records import Record
+from .records import Queued, Record, from_queue
 
 logger = logging.getLogger("trackboard")
 
-# A sink commits a batch and returns the records it refused with the reason.
-Sink = Callable[[Sequence[Record]], list[tuple[Record, Exception]]]
+# A sink commits a batch (reading it once, in order) and returns the records it refused with the reason.
+Sink = Callable[[Iterable[Record]], list[tuple[Record, Exception]]]
 
 INTERVAL_S = 0.1  # how often the writer looks for new records when nobody flushes
 MAX_BATCH = 200_000  # records per commit; bounds a transaction's memory
@@ -34,9 +34,10 @@ class BackgroundWriter:
         self._sink = sink
         self._interval = interval
         self._name = name
-        self._queue: collections.deque[Record] = collections.deque()
-        # put(record) is the deque's own append: the hot path is one C call, no lock, no wake-up.
-        self.put: Callable[[Record], None] = self._queue.append
+        self._queue: collections.deque[Queued] = collections.deque()
+        # put(item) is the deque's own append: the hot path is one C call, no lock, no wake-up.
+        # Items are Records or their compact form (records.to_queue), expanded on this thread.
+        self.put: Callable[[Queued], None] = self._queue.append
         self._start()
 
     def _start(self) -> None:
@@ -97,7 +98,7 @@ class BackgroundWriter:
             if self._closed and not self._queue:
                 return
 
-    def _drain(self) -> list[Record]:
+    def _drain(self) -> list[Queued]:
         batch = []
         pop = self._queue.popleft
         with self._progress:
@@ -109,7 +110,7 @@ class BackgroundWriter:
             self._enqueued += len(batch)
         return batch
 
-    def _commit(self, batch: list[Record]) -> None:
+    def _commit(self, batch: list[Queued]) -> None:
         failures = self._commit_with_retries(batch)
         if failures:
             # One warning per kind of failure: a store that stays broken must not flood the output.
@@ -124,10 +125,12 @@ class BackgroundWriter:
             self._committed += len(batch)
             self._progress.notify_all()
 
-    def _commit_with_retries(self, batch: list[Record]) -> list[tuple[Record, Exception]]:
+    def _commit_with_retries(self, batch: list[Queued]) -> list[tuple[Record, Exception]]:
         for attempt, delay in enumerate((*RETRY_DELAYS_S, None)):
             try:
-                return self._sink(batch)
+                # Records made one at a time as the sink reads them: none outlives its turn, so
+                # none is promoted to the collector's old generation (see records.to_queue).
+                return self._sink(map(from_queue, batch))
             except Exception as error:  # locked, full, unreachable...: retry with backoff
                 if delay is None:
                     break
@@ -135,7 +138,8 @@ class BackgroundWriter:
                 time.sleep(delay)
         # Still failing: commit record by record so one bad record cannot sink the others.
         failures = []
-        for record in batch:
+        for item in batch:
+            record = from_queue(item)
             try:
                 failures.extend(self._sink([record]))
             except Exception as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +19,21 @@ from trackboard.records import Record
 from trackboard.writer import BackgroundWriter
 
 
+def test_queued_points_leave_the_garbage_collectors_care():
+    """The queue may hold millions of points: tracked, they would set off full collections of the
+    whole process. The compact items of the per-step forms are untracked after one collection, and
+    the writer gets the same records back."""
+    from trackboard.normalise import normalise
+    from trackboard.records import from_queue, to_queue
+
+    datas = [normalise("loss", LogType.LINE, 0.5), normalise("m", LogType.LINE, {"steps": 3, "loss": 0.1, "acc": 1})]
+    items = [to_queue("exp", "loss", LogType.LINE, data, False, 1.0) for data in datas]
+    gc.collect()  # the collector lets go of a tuple once it has let go of what the tuple holds:
+    gc.collect()  # the names and values first, the item at the next (young) collection
+    assert [gc.is_tracked(item) for item in items] == [False, False]
+    assert [from_queue(item) for item in items] == [Record("exp", "loss", LogType.LINE, d, False, 1.0) for d in datas]
+
+
 def record(i: int, name: str = "r") -> Record:
     return Record("exp", name, LogType.VALUE, i, False, float(i))
 
@@ -32,6 +48,7 @@ class ListSink:
         self.lock = threading.Lock()
 
     def __call__(self, batch):
+        batch = list(batch)  # a sink reads its batch once
         self.calls += 1
         if self.delay:
             time.sleep(self.delay)
