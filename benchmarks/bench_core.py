@@ -128,8 +128,9 @@ def bench_per_call(repeats: int) -> None:
             row(f"caller cost {stat}: {label}", us(mine), f"{us(theirs)} add_scalar",
                 f"{theirs / mine:.1f}x faster; target <= {targets[stat] / 1e3:g} us", mine <= targets[stat])
         row("  slowest single call (median over runs)", us(ours["max"]), us(tbx["max"]))
-    # Diagnostic: the mean's outliers are full (generation-2) garbage collections set off by the
-    # tracked objects each log() leaves in the queue; without the collector they disappear.
+    # Diagnostic: the same with the garbage collector off. Queued points are plain tuples the
+    # collector lets go of (records.to_queue), so logging sets off no full collection of the heap
+    # (tensorboardX's and numpy's objects included) and the two means should be close.
     no_gc = summarise(lambda: per_call_trackboard("scalar", gc_off=True))
     row('  diagnostic: mean of log("loss", x, LINE) with gc disabled', us(no_gc["mean"]), "", "",
         None)
