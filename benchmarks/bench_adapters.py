@@ -13,7 +13,9 @@ embedded SQLite store. Targets: at most 3 % of the fit's wall time and 30 us per
 
 The rows in parentheses are references, not trackboard: the same Lightning fit with a Logger that
 does nothing, i.e. what Lightning itself spends feeding any logger (included in the Lightning
-row), and with Lightning's own CSVLogger and TensorBoardLogger.
+row), and with Lightning's own CSVLogger and TensorBoardLogger; the same Hugging Face fit with a
+TrainerCallback that does nothing (Trainer calls every event of every callback, each with a dozen
+keyword arguments: included in the Hugging Face row).
 "cpu overhead" compares CPU time of this process (all its threads, the store's writer included)
 and "best-of overhead" the fastest fit of each side: both move less with other work on a shared
 machine. "hooks in fit" is the time spent inside the adapter's own hooks during a real fit (every
@@ -203,6 +205,9 @@ FRAMEWORKS = {
     "Hugging Face": (lambda client, tracking: transformers_fit(client, tracking, samples=SAMPLES, batch=BATCH,
                                                                epochs=EPOCHS, use_cpu=True),
                      transformers_hook, transformers_adapter),
+    "(Hugging Face, a no-op callback)": (lambda client, tracking: transformers_fit(
+        client, "no-op" if tracking == "trackboard" else tracking, samples=SAMPLES, batch=BATCH, epochs=EPOCHS,
+        use_cpu=True), None, None),
 }
 
 
@@ -234,7 +239,7 @@ def measure(fit: Callable, client: Client, repeats: int) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=9, help="timed fits per side (default 9)")
-    parser.add_argument("--only", choices=list(FRAMEWORKS), help="one row")
+    parser.add_argument("--only", choices=list(FRAMEWORKS), action="append", help="these rows only (repeatable)")
     options = parser.parse_args()
     quiet_frameworks()
 
@@ -242,7 +247,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as directory:
         client = Client(directory=directory)
         for name, (fit, hook, adapter) in FRAMEWORKS.items():
-            if options.only and name != options.only:
+            if options.only and name not in options.only:
                 continue
             print(f"... {name}", file=sys.stderr, flush=True)
             result = measure(fit, client, options.repeats)
