@@ -24,8 +24,8 @@ class Series(NamedTuple):
 class Point(NamedTuple):
     """One point of a log's single unnamed series (``step`` None: the series' last step + 1).
 
-    The compact form of ``log("loss", x, LINE)``: a single object of plain numbers, which the
-    garbage collector soon stops tracking, because the queue may hold millions of them.
+    The compact form of ``log("loss", x, LINE)``: two plain numbers, queued as a plain tuple
+    (see ``to_queue``) because the queue may hold millions of them.
     """
 
     step: int | None
@@ -67,9 +67,10 @@ class Record(NamedTuple):
 # The queue may hold millions of records between two commits. A NamedTuple, or any tuple holding an
 # enum member, stays tracked by the garbage collector: millions of them, promoted to its oldest
 # generation, set off full collections of the whole process (a quarter of a second each in a
-# process that imported torch). A plain tuple of plain values is dropped from tracking at its
-# first collection, so a compact LINE point (the per-step hot path) is queued as one, and the
-# writer thread turns it back into a Record.
+# process that imported torch). The collector stops tracking a plain tuple once it holds nothing
+# tracked (at its first young collection, or its second when it holds tuples), so a compact LINE
+# point (the per-step hot path) is queued as one, and the writer thread turns it back into a
+# Record as the sink reads it.
 
 Queued = Record | tuple
 

@@ -386,6 +386,11 @@ def test_guards_skip_other_ranks_and_turn_errors_into_warnings():
         assert adapter.hook(fail=True) is None
     adapter.rank = 1
     assert adapter.hook(fail=True) is None and adapter.calls == 2
+    adapter.rank = None  # a rank that cannot be read (a framework's state not set up yet)
+    adapter._is_rank_zero = lambda *args, **kwargs: {0: True}[adapter.rank]
+    adapter._run = type("Run", (), {"report": FailureReporter().report})()
+    with pytest.warns(TrackingWarning, match="could not do the thing .KeyError"):
+        assert adapter.hook() is None and adapter.calls == 2
 
 
 def test_a_users_log_of_another_type_is_never_replaced(experiment):
