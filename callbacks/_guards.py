@@ -86,20 +86,7 @@ def rank_zero_hook(what: str) -> Callable[[Hook], Hook]:
     in the call itself (Hugging Face passes ``state.is_world_process_zero``). Both guards live in
     one wrapper: hooks run every training step, and each wrapper is a Python call more.
     """
-
-    def decorate(hook: Hook) -> Hook:
-        @functools.wraps(hook)
-        def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
-            try:
-                if self._is_rank_zero(*args, **kwargs):
-                    return hook(self, *args, **kwargs)
-            except Exception as error:  # noqa: BLE001 - tracking must never stop training
-                self._run.report(what, error)
-            return None
-
-        return guarded  # type: ignore[return-value]
-
-    return decorate
+    return _guard(what, rank_zero=True)
 
 
 def never_raises(what: str) -> Callable[[Hook], Hook]:
@@ -107,15 +94,19 @@ def never_raises(what: str) -> Callable[[Hook], Hook]:
 
     ``what`` completes "could not ..." in the warning: ``@never_raises("log metrics")``.
     """
+    return _guard(what, rank_zero=False)
 
+
+def _guard(what: str, rank_zero: bool) -> Callable[[Hook], Hook]:
     def decorate(hook: Hook) -> Hook:
         @functools.wraps(hook)
         def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
             try:
-                return hook(self, *args, **kwargs)
+                if not rank_zero or self._is_rank_zero(*args, **kwargs):
+                    return hook(self, *args, **kwargs)
             except Exception as error:  # noqa: BLE001 - tracking must never stop training
                 self._run.report(what, error)
-                return None
+            return None
 
         return guarded  # type: ignore[return-value]
 
