@@ -135,6 +135,15 @@ def close_backend(backend: Any, timeout: float | None = 30.0) -> None:
     backend.close(timeout)
 
 
+def close_all(timeout: float | None = 30.0) -> None:
+    """Flush and close every backend this process opened: the last step of a command-line tool.
+
+    Closing the last connection to a SQLite store checkpoints it and removes its -wal/-shm files.
+    """
+    for backend in list(_open.values()):
+        close_backend(backend, timeout)
+
+
 def local_backend(directory: str | os.PathLike) -> LocalBackend:
     path = Path(directory).expanduser().resolve()
     settings = Settings(directory=str(path), host=None, api_token=None, mode="online")

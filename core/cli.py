@@ -1,4 +1,8 @@
-"""The ``trackboard`` command: ls, export, ui, server, token, sync."""
+"""The ``trackboard`` command: ls, export, ui, server, token, sync.
+
+Handlers raise; ``main`` turns every error a user can cause into one line (``foreseen_error``), so a
+new subcommand needs no error handling of its own.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,21 @@ import csv
 import json
 import os
 import sys
+import uuid
+from pathlib import Path
 from typing import Sequence, TextIO
 
+import sqlalchemy as sa
+
+from . import __version__
+from .backend import close_all
 from .client import Client
-from .errors import TrackboardError
+from .config import resolve
+from .errors import NotFoundError, TrackboardError
+from .experiment import Experiment
 from .jsonable import json_safe
 from .logtype import LogType
+from .store.sql import DATABASE_FILE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,16 +36,54 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return args.handler(args) or 0
-    except TrackboardError as error:
-        print(f"trackboard: {error}", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:  # Ctrl-C: stop quietly, as a shell tool does
+        return 130
     except BrokenPipeError:  # `trackboard export ... | head`: the reader left, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as error:
+        message = foreseen_error(error, args)
+        if message is None:
+            raise  # a bug: the traceback is what a bug report needs
+        print(f"trackboard: {message}", file=sys.stderr)
+        return 1
+    finally:
+        close_all()  # checkpoint and close every store this command opened (no -wal/-shm left)
+
+
+def foreseen_error(error: BaseException, args: argparse.Namespace) -> str | None:
+    """The one-line message for an error the command line can foresee, or None for a bug.
+
+    Every command gets this for free: a handler raises, ``main`` prints the line and exits 1.
+    """
+    where = getattr(args, "db", None) or getattr(args, "store", None) or "the store"
+    if isinstance(error, TrackboardError):
+        return str(error)
+    if isinstance(error, sa.exc.DBAPIError):  # unreadable, corrupt, locked, refused connection...
+        return f"cannot use the database {where}: {str(error.orig).strip().splitlines()[0]}"
+    if isinstance(error, sa.exc.NoSuchModuleError) and "postgres" in str(error):
+        return f"{error}: install the driver with pip install 'trackboard[postgres]'"
+    if isinstance(error, sa.exc.ArgumentError):
+        return f"{error} (expected e.g. sqlite:////srv/trackboard/db.sqlite or postgresql+psycopg://user@host/db)"
+    if isinstance(error, ModuleNotFoundError) and error.name:
+        extra = EXTRA_OF_MODULE.get(error.name.split(".")[0])
+        if extra:
+            return f"this command needs the {extra} extra ({error.name} is missing): pip install 'trackboard[{extra}]'"
+        return None
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    return None
+
+
+# What `pip install trackboard` leaves out, by the extra that brings it.
+EXTRA_OF_MODULE = {"fastapi": "server", "uvicorn": "server", "starlette": "server", "plotly": "server",
+                   "multipart": "server", "python_multipart": "server", "PIL": "images",
+                   "psycopg": "postgres", "boto3": "s3"}
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trackboard", description="Experiment tracking for training loops.")
+    parser.add_argument("--version", action="version", version=f"trackboard {__version__}")
     commands = parser.add_subparsers(title="commands")
 
     ls = commands.add_parser("ls", help="list projects, a project's experiments, or an experiment's logs")
@@ -42,14 +93,15 @@ def _parser() -> argparse.ArgumentParser:
     ls.set_defaults(handler=_ls)
 
     export = commands.add_parser("export", help="write an experiment's logs as JSON or CSV")
-    export.add_argument("experiment_id")
+    export.add_argument("experiment", metavar="EXPERIMENT", help="the experiment's id or name")
+    export.add_argument("--project", default=None, help="the project of a named experiment (needed when several have it)")
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     _store_options(export)
     export.set_defaults(handler=_export)
 
     ui = commands.add_parser("ui", help="open the dashboard on the embedded store (127.0.0.1, no token)")
-    ui.add_argument("--dir", dest="directory", default=None, help="store directory (default: TRACKBOARD_DIR or ./.trackboard)")
+    _store_options(ui)
     ui.add_argument("--port", type=int, default=8080)
     ui.set_defaults(handler=_ui)
 
@@ -59,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument("--host", default="127.0.0.1")
     server.add_argument("--port", type=int, default=8080)
     server.add_argument("--workers", type=int, default=1)
+    server.add_argument("--access-log", action="store_true", help="print one line per request")
     server.set_defaults(handler=_server)
 
     token = commands.add_parser("token", help="manage the server's API tokens")
@@ -80,11 +133,29 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _store_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dir", dest="directory", default=None, help="store directory (default: TRACKBOARD_DIR or ./.trackboard)")
+    parser.add_argument("--dir", dest="directory", default=None,
+                        help="the store, or the folder holding .trackboard (default: TRACKBOARD_DIR or ./.trackboard)")
+
+
+def existing_store(directory: str | None) -> Path:
+    """The embedded store a read-only command reads: ``directory`` itself or its ``.trackboard``.
+
+    Never creates one: a wrong folder is an error that says where it looked and how to point elsewhere.
+    """
+    given = Path(resolve(directory=directory).directory).expanduser().resolve()
+    for candidate in (given, given / ".trackboard"):
+        if (candidate / DATABASE_FILE).is_file():
+            return candidate
+    raise TrackboardError(f"no trackboard store at {given}: pass --dir with the folder that holds .trackboard "
+                          "(or the store itself), or set TRACKBOARD_DIR")
 
 
 def _client(args: argparse.Namespace) -> Client:
-    return Client(directory=args.directory)
+    """A client for a read-only command: the server of TRACKBOARD_HOST, or an existing embedded store."""
+    if resolve().host:
+        return Client()
+    args.store = existing_store(args.directory)
+    return Client(directory=args.store)
 
 
 def _ls(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
@@ -104,7 +175,7 @@ def _ls(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    experiment = _client(args).get_experiment_by_id(args.experiment_id)
+    experiment = find_experiment(_client(args), args.experiment, args.project)
     out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
     try:
         if args.format == "json":
@@ -114,6 +185,43 @@ def _export(args: argparse.Namespace) -> None:
     finally:
         if args.output:
             out.close()
+
+
+def find_experiment(client: Client, key: str, project: str | None = None) -> Experiment:
+    """The experiment whose id or name is ``key`` (in ``project`` if given, else in the one project that has it)."""
+    if project is not None:
+        found = client.get_project(project)
+        try:
+            return found.get_experiment(key)
+        except NotFoundError:
+            if not _is_uuid(key):
+                raise
+            return found.get_experiment_by_id(key)
+    if _is_uuid(key):
+        try:
+            return client.get_experiment_by_id(key)
+        except NotFoundError:
+            pass
+    named = []
+    for candidate in client.list_projects():
+        try:
+            named.append(candidate.get_experiment(key))
+        except NotFoundError:
+            continue
+    if len(named) == 1:
+        return named[0]
+    if not named:
+        raise NotFoundError(f"no experiment with id or name {key!r} (`trackboard ls PROJECT` lists them)")
+    projects = ", ".join(repr(e.project.name) for e in named)
+    raise NotFoundError(f"several projects have an experiment named {key!r} ({projects}): pass --project NAME")
+
+
+def _is_uuid(key: str) -> bool:
+    try:
+        uuid.UUID(key)
+        return True
+    except ValueError:
+        return False
 
 
 def _export_json(experiment, out: TextIO) -> None:
@@ -147,16 +255,17 @@ def _export_csv(experiment, out: TextIO) -> None:
 
 
 def _ui(args: argparse.Namespace) -> None:
-    from .config import resolve
+    args.store = existing_store(args.directory)
     from .server.serve import run_ui
 
-    run_ui(resolve(directory=args.directory).directory, port=args.port)
+    run_ui(str(args.store), port=args.port)
 
 
 def _server(args: argparse.Namespace) -> None:
     from .server.serve import run_server
 
-    run_server(args.db, args.blobs or "./blobs", host=args.host, port=args.port, workers=args.workers)
+    run_server(args.db, args.blobs or "./blobs", host=args.host, port=args.port, workers=args.workers,
+               access_log=args.access_log)
 
 
 def _token(args: argparse.Namespace) -> None:
@@ -164,15 +273,18 @@ def _token(args: argparse.Namespace) -> None:
     from .store.sql import Store
 
     store = Store(args.db, args.blobs or "./blobs")
-    if args.action == "create":
-        print(f"token for {args.name!r} (shown once; store it safely):", file=sys.stderr)
-        print(auth.create_token(store, args.name))
-    elif args.action == "list":
-        for row in auth.list_tokens(store):
-            print(f"{row['name']}\t{'revoked' if row['revoked_at'] else 'active'}")
-    else:
-        auth.revoke_token(store, args.name)
-        print(f"revoked {args.name!r}")
+    try:
+        if args.action == "create":
+            print(f"token for {args.name!r} (shown once; store it safely):", file=sys.stderr)
+            print(auth.create_token(store, args.name))
+        elif args.action == "list":
+            for row in auth.list_tokens(store):
+                print(f"{row['name']}\t{'revoked' if row['revoked_at'] else 'active'}")
+        else:
+            auth.revoke_token(store, args.name)
+            print(f"revoked {args.name!r}")
+    finally:
+        store.close()
 
 
 def _sync(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ from .blobs import BlobStore
 from .engine import create_engine, read_transaction, write_transaction
 from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, downsample_index, encode
 
+DATABASE_FILE = "trackboard.db"  # the embedded store's database, in its directory
 SINGLE = ""  # the series name of a LINE log with one unnamed series
 
 
@@ -55,7 +56,7 @@ class Store:
         """The embedded store in ``directory`` (created if missing)."""
         root = Path(directory).expanduser().resolve()
         root.mkdir(parents=True, exist_ok=True)
-        return cls(f"sqlite:///{root / 'trackboard.db'}", root / "blobs")
+        return cls(f"sqlite:///{root / DATABASE_FILE}", root / "blobs")
 
     def after_fork(self) -> None:
         """Drop connections inherited from a parent process (they must not be shared)."""
