@@ -12,7 +12,6 @@ label map and evaluation, and the trained model.
 from __future__ import annotations
 
 import os
-import sys
 
 os.environ.setdefault("KERAS_BACKEND", "torch")  # before keras is imported
 
@@ -62,12 +61,9 @@ def main() -> None:
 
     experiment = tracker.experiment
     accuracy = experiment.get_log("evaluation").data["metrics"]["accuracy"]
-    experiment.log("accuracy", accuracy, "value")
+    experiment.log("validation_accuracy", accuracy, "value")
     print(f"logged to keras/{experiment.name}: validation accuracy {accuracy:.3f}")
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except KeyboardInterrupt:  # Ctrl-C: the run is marked FAILED with what it logged; no traceback
-        sys.exit(130)
+    main()

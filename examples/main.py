@@ -20,6 +20,15 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = ["quickstart.py", "lightning_example.py", "keras_example.py", "transformers_example.py"]
+# Runs a script as `python SCRIPT` does, but a Ctrl-C that reaches it (during an import too) ends it
+# without a traceback: the exit status still says SIGINT, and a run it had started is marked FAILED.
+QUIET_CTRL_C = """
+import runpy, sys
+default_hook = sys.excepthook
+sys.excepthook = lambda kind, value, tb: None if issubclass(kind, KeyboardInterrupt) else default_hook(kind, value, tb)
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
 
 
 def main() -> int:
@@ -28,10 +37,19 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8080, help="the dashboard's port (default 8080)")
     args = parser.parse_args()
 
+    if not args.no_ui:  # before training, not a minute later
+        from trackboard.errors import TrackboardError
+        from trackboard.server.serve import check_port_free
+
+        try:
+            check_port_free("127.0.0.1", args.port)
+        except TrackboardError as error:
+            print(f"examples/main.py: {error} (or --no-ui)", file=sys.stderr)
+            return 1
     env = {**os.environ, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "torch")}
     for script in EXAMPLES:
         print(f"--- {script}", flush=True)
-        code = run([sys.executable, str(HERE / script)], env)
+        code = run([sys.executable, "-c", QUIET_CTRL_C, str(HERE / script)], env)
         if code != 0:
             if code != 130:
                 print(f"{script} failed with exit code {code}", file=sys.stderr)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
 
 from fastapi import FastAPI
 
@@ -14,12 +16,18 @@ def create_app(store: Store, *, require_token: bool = True) -> FastAPI:
     from .api import router as api_router
     from .dashboard import router as dashboard_router
 
-    app = FastAPI(title="trackboard", version="0.1.0")
+    app = FastAPI(title="trackboard", version="0.1.0", lifespan=_close_store_on_shutdown)
     app.state.store = store
     app.state.require_token = require_token
     app.include_router(api_router)
     app.include_router(dashboard_router)
     return app
+
+
+@asynccontextmanager
+async def _close_store_on_shutdown(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.store.close()  # the last connection to a SQLite store checkpoints it: no -wal/-shm left
 
 
 def app_from_env() -> FastAPI:
