@@ -153,7 +153,7 @@ def existing_store(directory: str | None) -> Path:
 def _client(args: argparse.Namespace) -> Client:
     """A client for a read-only command: the server of TRACKBOARD_HOST, or an existing embedded store."""
     if resolve().host:
-        return Client()
+        return Client(directory=args.directory)
     args.store = existing_store(args.directory)
     return Client(directory=args.store)
 

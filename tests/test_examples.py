@@ -201,6 +201,7 @@ def test_ctrl_c_while_training_exits_cleanly(tmp_path):
     assert "keras_example.py" not in out  # it stopped, and did not go on to the next example
 
 
+@pytest.mark.slow  # trains five tiny models (about 1 min alone, more on a shared machine)
 def test_main_job_trains_a_project_per_framework_and_serves_the_dashboard(tmp_path):
     """main.py as the quick start runs it, through to the dashboard, stopped with a real Ctrl-C."""
     store = tmp_path / "store"
