@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .errors import AlreadyExistsError, NotFoundError
+from .errors import AlreadyExistsError, NotFoundError, TrackboardError
 from .experiment import Experiment
 from .logtype import LogType
 from .names import run_name
@@ -50,7 +51,13 @@ class Project:
         return experiment
 
     def _new_named_run(self, description: str | None) -> dict:
-        number = len(self._backend.list_experiments(self.id)) + 1
+        settings = self._backend.settings
+        try:
+            if settings is not None and settings.mode == "offline":
+                raise TrackboardError("offline: the project's runs cannot be counted")
+            number = len(self._backend.list_experiments(self.id)) + 1
+        except TrackboardError:  # offline, or the server is away: a random number keeps names apart
+            number = random.randrange(1000, 10000)
         for attempt in range(100):  # another process may take the same number meanwhile
             try:
                 return self._backend.create_experiment(self.id, run_name(number + attempt), description)
