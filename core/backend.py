@@ -7,6 +7,7 @@ objects validate and normalise, the backend stores. Both backends share the back
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import threading
 import weakref
@@ -165,6 +166,11 @@ def _flush_all_at_exit() -> None:
             import warnings
 
             warnings.warn(f"trackboard: could not flush at exit: {error}", RuntimeWarning, stacklevel=1)
+    for backend in list(_all_backends):
+        store = getattr(backend, "store", None)
+        if store is not None:
+            with contextlib.suppress(Exception):
+                store.close()  # the last connection checkpoints a SQLite store: no -wal/-shm files left
 
 
 def _restart_after_fork() -> None:

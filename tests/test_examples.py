@@ -66,6 +66,7 @@ def test_readme_first_snippet_runs_twice_and_starts_two_runs(tmp_path):
         result = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, env=env,
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr[-3000:]
+    assert [p.name for p in (tmp_path / ".trackboard").iterdir() if p.name.startswith("trackboard.db")] == ["trackboard.db"]
     runs = Client(directory=tmp_path / ".trackboard").get_project("My awesome Project").list_experiments()
     assert len(runs) == 2 and runs[0].name != runs[1].name
     assert all(RUN_NAME.fullmatch(run.name) for run in runs), [run.name for run in runs]
