@@ -9,6 +9,7 @@ history, not the last value), user tags trackboard tags (``key=value``), the run
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -26,6 +27,8 @@ def read_experiments(tracking_uri: str, experiment: str | None = None) -> Iterat
         from mlflow.tracking import MlflowClient
     except ImportError:
         raise ImportError("importing from MLflow needs the mlflow client: pip install 'trackboard[mlflow]'") from None
+    # Reading an old ./mlruns file store is what an importer is for; MLflow 3 refuses it by default.
+    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     client = MlflowClient(tracking_uri=tracking_uri)
     for mlflow_experiment in _experiments(client, experiment):
         runs = (_source_run(client, tracking_uri, run) for run in _runs(client, mlflow_experiment.experiment_id))

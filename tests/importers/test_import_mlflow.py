@@ -20,14 +20,15 @@ T0_MS = 1_700_000_000_000
 
 def log_history(client, run_id, key, steps, start=0):
     """Metric points at known steps and millisecond timestamps; returns (step, value, seconds)."""
-    points = [(step, 1.0 / (step + 1 + start), T0_MS + 250 * (step + start)) for step in steps]
+    points = [(step, 1.0 / (i + 1 + start), T0_MS + 250 * (i + start)) for i, step in enumerate(steps)]
     client.log_batch(run_id, metrics=[Metric(key, value, when, step) for step, value, when in points])
     return [(step, value, when / 1000) for step, value, when in points]
 
 
 @pytest.fixture(params=["sqlite", "file"])
-def tracking(request, tmp_path):
+def tracking(request, tmp_path, monkeypatch):
     """A tracking store of two experiments with finished, failed and still running runs."""
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 writes a file store only when asked
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}" if request.param == "sqlite" else str(tmp_path / "mlruns")
     client = MlflowClient(tracking_uri=uri)
     truth = {}
@@ -89,7 +90,7 @@ def test_import_again_is_idempotent_and_takes_new_points(tracking, store_dir):
     assert len(client.get_project("vision").list_experiments()) == 2
 
     # The live run logs more and finishes; importing again takes exactly the new points.
-    more = log_history(mlflow_client, truth["live"]["id"], "loss", range(10, 25), start=0)
+    more = log_history(mlflow_client, truth["live"]["id"], "loss", range(10, 25), start=10)
     mlflow_client.set_terminated(truth["live"]["id"], status="FINISHED", end_time=T0_MS + 60_000)
     resumed = import_mlflow(client, uri, experiment="audio")
     assert (resumed.created, resumed.updated, resumed.unchanged, resumed.points) == (0, 1, 0, 15)
