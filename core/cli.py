@@ -1,4 +1,4 @@
-"""The ``trackboard`` command: ls, export, ui, server, token, sync.
+"""The ``trackboard`` command: ls, export, ui, server, token, import, sync.
 
 Handlers raise; ``main`` turns every error a user can cause into one line (``foreseen_error``), so a
 new subcommand needs no error handling of its own.
@@ -123,6 +123,20 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--db", required=True, help="the server's SQLAlchemy URL")
         sub.add_argument("--blobs", default=None, help="the server's blob directory (unused by tokens)")
         sub.set_defaults(handler=_token, action=name)
+
+    importer = commands.add_parser("import", help="import runs from TensorBoard or MLflow (idempotent)")
+    sources = importer.add_subparsers(title="sources", required=True)
+    tensorboard = sources.add_parser("tensorboard", help="every folder of event files under LOGDIR becomes an experiment")
+    tensorboard.add_argument("logdir")
+    tensorboard.add_argument("--project", default=None, help="project to import into (default: LOGDIR's folder name)")
+    _store_options(tensorboard)
+    tensorboard.set_defaults(handler=_import, source="tensorboard")
+    mlflow = sources.add_parser("mlflow", help="every run of an MLflow tracking store becomes an experiment")
+    mlflow.add_argument("tracking_uri", help="e.g. sqlite:///mlflow.db, ./mlruns, http://mlflow:5000")
+    mlflow.add_argument("--experiment", default=None, help="only this MLflow experiment (default: all)")
+    mlflow.add_argument("--project", default=None, help="project to import into (default: each MLflow experiment's name)")
+    _store_options(mlflow)
+    mlflow.set_defaults(handler=_import, source="mlflow")
 
     sync = commands.add_parser("sync", help="send logs spooled while the server was unreachable (or offline)")
     _store_options(sync)
@@ -285,6 +299,17 @@ def _token(args: argparse.Namespace) -> None:
             print(f"revoked {args.name!r}")
     finally:
         store.close()
+
+
+def _import(args: argparse.Namespace) -> None:
+    from . import importers
+
+    client, progress = Client(directory=args.directory), sys.stderr.isatty()  # a write: creates the store
+    if args.source == "tensorboard":
+        summary = importers.import_tensorboard(client, args.logdir, args.project, progress=progress)
+    else:
+        summary = importers.import_mlflow(client, args.tracking_uri, args.experiment, args.project, progress=progress)
+    print(summary)
 
 
 def _sync(args: argparse.Namespace) -> int:

@@ -31,7 +31,11 @@ experiments = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("finished_at", sa.Float, nullable=True),
+    # Where an imported run came from ("mlflow:<uri>#<run id>", "tensorboard:<folder>"): importing
+    # again updates this experiment instead of adding another.
+    sa.Column("source", sa.String(1024), nullable=True),
     sa.UniqueConstraint("project_id", "name"),
+    sa.Index("ix_experiments_source", "project_id", "source"),
 )
 
 logs = sa.Table(
