@@ -18,6 +18,7 @@ from .numbers import (
     describe,
     unwrap,
 )
+from .text import check_text
 
 # Times are stored as whole microseconds in an int64.
 MAX_TIME_S = 9.0e9
@@ -67,8 +68,8 @@ def _per_step_dict(data: dict) -> Point | StepValues | None:
     if not values:
         return None
     for name, value in values.items():
-        if (type(value) is not float and type(value) is not int) or type(name) is not str or not name:
-            return None
+        if (type(value) is not float and type(value) is not int) or type(name) is not str or not name.isprintable():
+            return None  # (NUL and lone surrogates are not printable: the general path refuses them)
     return StepValues(values, step, epoch)
 
 
@@ -163,6 +164,7 @@ def _several(data: Mapping) -> tuple[Series, ...]:
     for name in names:
         if not isinstance(name, str) or not name:
             raise LogDataTypeError(f"series names must be non-empty strings, got {describe(name)}")
+        check_text(name, "a series name", nul=False)
         series = data[name]
         if isinstance(series, Mapping):
             out.append(_series(name, series, shared))
