@@ -23,6 +23,7 @@ from trackboard.errors import AlreadyExistsError, NotFoundError, TrackboardError
 from trackboard.store.sql import Store
 from trackboard.wire import decode_entry
 
+from .bounds import batch_line_work, check_line_work
 from .deps import StoreDep, api_router, checked_name
 from .errors import MAX_BODY, MiB, responses, status_for
 from .schemas import BatchIn, BatchResult, ExperimentOp, ProjectOp, StatusOp
@@ -37,6 +38,7 @@ router = api_router(tags=["trackboard"])
 @router.post("/api/trackboard/batches", response_model=BatchResult, responses=responses(400, 413),
              openapi_extra={MAX_BODY: MAX_BATCH_BYTES}, summary="Apply a batch of logs once per idempotency key")
 def post_batch(body: BatchIn, request: Request, store: StoreDep) -> dict:
+    check_line_work(*batch_line_work(body.logs))
     who = principal_of(request)
     ids: dict[str, str] = {}
     renamed: dict[str, str] = {}

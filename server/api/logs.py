@@ -26,6 +26,7 @@ from trackboard.store.sql import Store
 from trackboard.wire import safe_filename
 
 from . import queries
+from .bounds import canonical_line_work, check_line_work
 from .deps import PageDep, StoreDep, api_router, checked_name, safe
 from .errors import ApiError, responses
 from .schemas import Ids, Items, LogAppend, LogIn, LogOut, LogUpdate
@@ -128,6 +129,8 @@ def write_log(store: Store, experiment_id: str, name: str, log_type: LogType, da
         canonical: Any = _image(store, experiment_id, name, data)
     else:
         canonical = _normalise(name, log_type, data)
+        if log_type is LogType.LINE:
+            check_line_work(*canonical_line_work(canonical))
     head = queries.log_head(store, experiment_id, name)
     replace = (
         mode == "update"

@@ -116,6 +116,16 @@ def server(tmp_path_factory):
     process.stop()
 
 
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory):
+    """A running server of the module's own (e.g. to measure its memory), with an admin token."""
+    process = ServerProcess(tmp_path_factory.mktemp("own-server"))
+    process.token = process.create_token("admin", "--role", "admin")
+    process.start()
+    yield process
+    process.stop()
+
+
 @pytest.fixture
 def api(server):
     """A ``requests.Session`` carrying the token; ``api.url`` is the server's address."""

@@ -65,15 +65,15 @@ def send_unread_body(port: int, head: str, size: int, answers: list, chunk: int 
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory):
-    """A server of this module's own (its memory is measured), with an admin token."""
-    from conftest import ServerProcess
+def target(own_server):
+    """This module's own server (its memory is measured): the batch cap is the default 100 MiB."""
+    return own_server
 
-    process = ServerProcess(tmp_path_factory.mktemp("security"), TRACKBOARD_MAX_BATCH_BYTES=str(100 * MiB))
-    process.token = process.create_token("admin", "--role", "admin")
-    process.start()
-    yield process
-    process.stop()
+
+def close_remote(client: Client) -> None:
+    from trackboard.remote import release
+
+    release(client._backend, timeout=30)
 
 
 # -- High 1, 2: nothing is read before the token (or signature) is checked -----------------------------
@@ -224,16 +224,12 @@ def test_a_batch_with_one_bad_record_stores_the_others(target):
     assert [item["index"] for item in result["refused"]] == [0, 2]
     assert all(item["status"] == 400 for item in result["refused"])
     assert experiment.get_log("good").data == 2
-    from conftest import close_remote
-
     close_remote(client)
 
 
 def test_a_poisoned_spooled_batch_is_dropped_and_sync_goes_on(target, tmp_path, cli):
     """A spool written by an older client holds a record the server refuses: sync reports it,
     stores everything else, and the spool is empty afterwards (nothing waits behind it forever)."""
-    from conftest import close_remote
-
     directory = tmp_path / "offline"
     client = Client(target.token, host=target.url, directory=directory, mode="offline")
     experiment = client.create_project(f"spool-{uuid.uuid4().hex[:6]}").create_experiment("e")
@@ -256,3 +252,190 @@ def test_a_poisoned_spooled_batch_is_dropped_and_sync_goes_on(target, tmp_path, 
     assert {log.name: log.data for log in stored.list_logs() if log.type is LogType.VALUE} == \
         {"before": 1.0, "beside": 2, "after": 3.0}
     close_remote(reader)
+
+
+# -- Medium 5: one request's work is bounded -------------------------------------------------------------
+
+
+def test_one_request_cannot_hold_the_write_lock_for_long(target):
+    from trackboard import wire
+
+    headers = {"Authorization": f"Bearer {target.token}"}
+    client = Client(target.token, host=target.url, directory=target.root / "client-bounds")
+    experiment = client.create_project(f"bounds-{uuid.uuid4().hex[:6]}").create_experiment("e")
+    with pytest.raises(InvalidLogError, match="at most 500"):
+        experiment.log("wide", {f"s{i}": [1.0] for i in range(501)}, LogType.LINE)
+    # The batch route refuses more series or points than one request may touch, naming the cap.
+    columns = [{"name": f"s{i}", "values": wire.pack([1.0])} for i in range(1001)]
+    body = {"key": uuid.uuid4().hex, "logs": [{"experiment_id": experiment.id, "name": "wide", "type": "LINE",
+                                               "time": time.time(), "series": columns}]}
+    answer = requests.post(f"{target.url}/api/trackboard/batches", json=body, headers=headers)
+    assert answer.status_code == 413 and "at most 1000" in answer.json()["message"]
+    many = [{"name": None, "values": wire.pack([0.0] * 1_000_001)}]
+    body["logs"][0]["series"] = many
+    answer = requests.post(f"{target.url}/api/trackboard/batches", json=body, headers=headers)
+    assert answer.status_code == 413 and "points" in answer.json()["message"]
+    # A client that logs many wide calls has them split into requests the server takes.
+    for call in range(6):
+        experiment.log("metrics", {f"m{call}_{i}": [float(i)] for i in range(400)}, LogType.LINE)
+    experiment.flush()
+    assert len(experiment.get_log("metrics").data) == 2400
+    close_remote(client)
+
+
+# -- Low ----------------------------------------------------------------------------------------------------
+
+
+def test_sign_in_and_sign_out_refuse_other_origins(target):
+    for path in ("/ui/signin", "/ui/signout"):
+        answer = requests.post(f"{target.url}{path}", data={"token": target.token},
+                               headers={"Origin": "http://attacker.example"}, allow_redirects=False)
+        assert answer.status_code == 403, path
+        answer = requests.post(f"{target.url}{path}", data={"token": target.token},
+                               headers={"Sec-Fetch-Site": "cross-site"}, allow_redirects=False)
+        assert answer.status_code == 403, path
+    same = requests.post(f"{target.url}/ui/signin", data={"token": target.token},
+                         headers={"Origin": target.url}, allow_redirects=False)
+    assert same.status_code == 303
+
+
+def test_pages_forbid_framing_and_foreign_scripts(target):
+    for path in ("/ui/signin", "/ui/"):
+        headers = requests.get(f"{target.url}{path}", headers={"Authorization": f"Bearer {target.token}"}).headers
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        assert headers["X-Frame-Options"] == "DENY"
+
+
+def _upload_url(target, headers, experiment_id: str, kind: str = "ARTIFACT", filename: str = "a.txt") -> tuple[str, str]:
+    organization = org(target.url, headers)
+    connector = requests.get(f"{target.url}/api/organization/{organization}", headers=headers).json()["default_connector_id"]
+    name = requests.post(f"{target.url}/api/organization/{organization}/connector/{connector}/generate_object_name",
+                         json={"filename": filename, "type": kind, "context": {"experiment_id": experiment_id}},
+                         headers=headers).json()["object_name"]
+    url = requests.post(f"{target.url}/api/object-storage/{connector}/generate_presigned_url",
+                        json={"object_name": name}, headers=headers).json()["presigned_url_data"]["url"]
+    return name, url
+
+
+def _experiment(target, token: str, name: str = "e") -> str:
+    headers = {"Authorization": f"Bearer {token}"}
+    organization = org(target.url, headers)
+    project = requests.post(f"{target.url}/api/organization/{organization}/projects",
+                            json={"name": f"p-{uuid.uuid4().hex[:8]}"}, headers=headers).json()
+    return requests.post(f"{target.url}/api/project/{project['id']}/experiments", json={"name": name},
+                         headers=headers).json()["id"]
+
+
+def test_an_upload_url_works_once(target):
+    headers = {"Authorization": f"Bearer {target.token}"}
+    name, url = _upload_url(target, headers, _experiment(target, target.token))
+    assert requests.put(url, data=b"first").status_code == 200
+    again = requests.put(url, data=b"second")
+    assert again.status_code == 409 and "already used" in again.json()["message"]
+
+
+def test_a_download_url_stops_working_when_its_token_is_revoked(target, cli):
+    token = target.create_token(f"downloader-{uuid.uuid4().hex[:6]}")
+    name = next(row.split("\t")[0] for row in cli("token", "list", "--db", target.db).stdout.splitlines()
+                if row.startswith("downloader-") and row.endswith("active"))
+    headers = {"Authorization": f"Bearer {token}"}
+    experiment_id = _experiment(target, token)
+    object_name, url = _upload_url(target, headers, experiment_id)
+    assert requests.put(url, data=b"artifact bytes").status_code == 200
+    artifact = requests.post(f"{target.url}/api/experiment/{experiment_id}/artifacts",
+                             json={"name": "a", "filename": "a.txt", "object_name": object_name}, headers=headers).json()
+    assert requests.get(artifact["presigned_url"]).content == b"artifact bytes"
+    cli("token", "revoke", name, "--db", target.db)
+    assert requests.get(artifact["presigned_url"]).status_code == 403
+
+
+def test_a_blob_digest_attaches_nothing_to_another_experiment(target):
+    headers = {"Authorization": f"Bearer {target.token}"}
+    owner = _experiment(target, target.token, "owner")
+    object_name, url = _upload_url(target, headers, owner)
+    assert requests.put(url, data=b"secret bytes").status_code == 200
+    stored = requests.post(f"{target.url}/api/experiment/{owner}/artifacts",
+                           json={"name": "a", "filename": "a.txt", "object_name": object_name}, headers=headers).json()
+    thief = _experiment(target, target.token, "thief")
+    answer = requests.post(f"{target.url}/api/experiment/{thief}/artifacts",
+                           json={"name": "stolen", "filename": "s.txt", "object_name": stored["object_name"]},
+                           headers=headers)
+    assert answer.status_code == 404
+    # Its own experiment may name it again (the SDK re-sends what it read).
+    again = requests.post(f"{target.url}/api/experiment/{owner}/artifacts", params={"replace": "true"},
+                          json={"name": "a", "filename": "a.txt", "object_name": stored["object_name"]}, headers=headers)
+    assert again.status_code == 201
+
+
+def test_the_open_switch_is_gone(make_server):
+    server = make_server(TRACKBOARD_SERVER_OPEN="1")
+    with pytest.raises(RuntimeError, match="TRACKBOARD_SERVER_OPEN is no longer supported"):
+        server.start(timeout=20)
+
+
+def test_a_deeply_nested_table_is_refused(target):
+    headers = {"Authorization": f"Bearer {target.token}"}
+    experiment_id = _experiment(target, target.token)
+    nested: dict = {"leaf": 1}
+    for _ in range(300):
+        nested = {"n": nested}
+    answer = requests.post(f"{target.url}/api/experiment/{experiment_id}/logs",
+                           json={"name": "deep", "type": "TABLE", "data": nested}, headers=headers)
+    assert answer.status_code == 400 and "nested more than 32" in answer.json()["message"]
+    assert requests.get(f"{target.url}/api/experiment/{experiment_id}/logs/find", params={"name": "deep"},
+                        headers=headers).status_code == 404  # nothing stored
+
+
+def test_a_static_path_with_nul_is_not_found(target):
+    assert requests.get(f"{target.url}/ui/static/css/dashboard.css%00.png").status_code == 404
+
+
+def test_batch_op_ids_must_be_uuids(target):
+    headers = {"Authorization": f"Bearer {target.token}"}
+    for bad in ("x" * 10_000, "a/b", "../../etc"):
+        body = {"key": uuid.uuid4().hex, "ops": [{"op": "project", "id": bad, "name": f"ops-{uuid.uuid4().hex[:6]}"}]}
+        answer = requests.post(f"{target.url}/api/trackboard/batches", json=body, headers=headers)
+        assert answer.status_code == 422, answer.text
+
+
+def test_images_with_too_many_pixels_are_refused(target, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "bomb.png"
+    Image.new("1", (12_000, 10_000)).save(path, optimize=True)  # 120 megapixels
+    assert path.stat().st_size < 200_000
+    client = Client(target.token, host=target.url, directory=target.root / "client-pixels")
+    experiment = client.create_project(f"pixels-{uuid.uuid4().hex[:6]}").create_experiment("e")
+    with pytest.raises(InvalidLogError, match="pixels"):
+        experiment.log("bomb", str(path), LogType.IMAGE)
+    headers = {"Authorization": f"Bearer {target.token}"}
+    object_name, url = _upload_url(target, headers, experiment.id, kind="LOG_IMAGE", filename="bomb.png")
+    answer = requests.put(url, data=path.read_bytes())
+    assert answer.status_code == 400 and "pixels" in answer.json()["message"]
+    close_remote(client)
+
+
+def test_a_damaged_database_is_reported_at_start_and_by_doctor(tmp_path, cli, make_server):
+    directory = tmp_path / "store"
+    client = Client(directory=directory)
+    experiment = client.create_project("p").create_experiment("e")
+    experiment.log("loss", [float(i) for i in range(20_000)], LogType.LINE)
+    experiment.close()
+    assert cli("doctor", "--dir", str(directory)).stdout.strip().endswith("no problems found")
+    database = directory / "trackboard.db"
+    import sqlite3
+
+    with sqlite3.connect(database) as conn:  # move everything from the WAL into the file
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    with open(database, "r+b") as handle:  # scribble over the pages in the second half of the file
+        handle.seek(pages // 2 * 4096)
+        handle.write(b"\xff" * 4096 * (pages - pages // 2))
+    report = cli("doctor", "--dir", str(directory), check=False)
+    assert report.returncode == 1 and "problem: database" in report.stdout
+    server = make_server()
+    server.db = f"sqlite:///{database}"
+    server.start()
+    server.stop()
+    assert "WARNING: the database" in server.log() and "trackboard doctor" in server.log()
