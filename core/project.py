@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from .errors import AlreadyExistsError, NotFoundError
 from .experiment import Experiment
 from .logtype import LogType
-from .normalise import check_name, normalise
+from .normalise import check_name, check_text, normalise
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -31,6 +31,8 @@ class Project:
     ) -> Experiment:
         """A new RUNNING experiment; ``parameters`` become its TABLE log ``parameters``."""
         check_name(name, "an experiment name")
+        if description is not None:
+            check_text(description, "a description", nul=False)
         if parameters:  # validate before anything is created, so a bad call leaves no experiment behind
             normalise("parameters", LogType.TABLE, parameters)
         experiment = Experiment(self._backend, self._backend.create_experiment(self.id, name, description), self)

@@ -65,6 +65,22 @@ def check_experiment(request: Request, store: Store, experiment_id: str) -> None
         raise NotFoundError(f"no experiment with id {experiment_id[:64]!r}")
 
 
+def check_blob(request: Request, store: Store, sha256: str) -> None:
+    """NotFoundError unless a token limited to projects may see the blob ``sha256`` (held by an
+    artifact or image of one of its experiments); an unscoped token sees every blob."""
+    if principal(request).projects is None:
+        return
+    from .api import queries
+
+    for experiment_id in queries.experiments_with_blob(store, sha256):
+        try:
+            check_experiment(request, store, experiment_id)
+            return
+        except NotFoundError:
+            continue
+    raise NotFoundError("no stored blob with that digest")
+
+
 def visible(request: Request, projects: Iterable[Mapping]) -> list:
     """The project rows the request's token may see."""
     who = principal(request)

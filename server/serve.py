@@ -41,4 +41,5 @@ def run_ui(directory: str, host: str = "127.0.0.1", port: int = 8080) -> None:
     store = Store.at_directory(directory)
     _integrity_warning(str(store.engine.url))
     print(f"trackboard dashboard on http://{host}:{port}  (store: {Path(directory).resolve()})", flush=True)
-    uvicorn.run(create_app(store, require_token=False, allowed_hosts=loopback_hosts(port)), host=host, port=port, log_level="warning")
+    app = create_app(store, require_token=False, allowed_hosts=loopback_hosts(port))
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -17,6 +17,8 @@ import os
 from fastapi import Request
 
 from trackboard.server.auth import Principal
+from trackboard.logtype import LogType
+from trackboard.server.scope import check_blob
 from trackboard.server.scope import principal as principal_of
 
 from trackboard.errors import AlreadyExistsError, NotFoundError, TrackboardError
@@ -65,6 +67,8 @@ def post_batch(body: BatchIn, request: Request, store: StoreDep) -> dict:
                 raise NotFoundError(f"no experiment with id {experiment_id[:64]!r}")
             checked_name(entry.name)
             record = decode_entry(entry.model_dump(), experiment_id)
+            if record.type is LogType.IMAGE and record.data.content is None:
+                check_blob(request, store, record.data.meta["sha256"])  # a digest alone shows nothing out of scope
         except TrackboardError as error:
             refused.append({"index": index, "status": status_for(error), "message": str(error)})
             continue

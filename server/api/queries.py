@@ -138,6 +138,15 @@ def complete_upload(store: Store, object_name: str, sha256: str, size: int) -> b
     return result.rowcount == 1
 
 
+def experiments_with_blob(store: Store, sha256: str) -> set[str]:
+    """Ids of the experiments whose artifacts or IMAGE logs hold the blob ``sha256``."""
+    artifacts = sa.select(t.artifacts.c.experiment_id).where(t.artifacts.c.sha256 == sha256)
+    images = sa.select(t.logs.c.experiment_id).where(t.logs.c.type == "IMAGE",
+                                                     t.logs.c.data.contains(f'"sha256":"{sha256}"'))
+    with read_transaction(store.engine) as conn:
+        return {row[0] for row in conn.execute(artifacts.union(images))}
+
+
 def artifacts_with_blob(store: Store, sha256: str) -> list[dict]:
     """(experiment_id, size, filename) of the artifacts whose content is the blob ``sha256``."""
     query = sa.select(t.artifacts.c.experiment_id, t.artifacts.c.size, t.artifacts.c.filename).where(

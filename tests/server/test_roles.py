@@ -168,3 +168,32 @@ def test_pages_carry_the_role_for_the_dashboard_to_hide_what_it_may_not_do(serve
         assert f'data-role="{role}"' in page.text
     css = requests.get(f"{server.url}/ui/static/css/dashboard.css").text
     assert 'body[data-role="read"] [data-requires="write"]' in css
+
+
+def test_a_scoped_token_cannot_reach_other_projects_blobs_by_digest(server, tokens, tmp_path):
+    from PIL import Image
+
+    from trackboard import Client, LogType
+    from trackboard.remote import release
+
+    suffix = uuid.uuid4().hex[:6]
+    path = tmp_path / "secret.png"
+    Image.new("RGB", (4, 4), (200, 10, 10)).save(path)
+    owner = Client(tokens["admin"], host=server.url, directory=tmp_path / "owner")
+    secret = owner.create_project(f"secret-{suffix}").create_experiment("e")
+    secret.log("img", str(path), LogType.IMAGE)
+    meta = secret.get_log("img").data
+    release(owner._backend)
+    scoped = server.create_token(f"blob-scoped-{suffix}", "--project", f"own-{suffix}")
+    sha256 = meta["sha256"]
+    assert requests.get(f"{server.url}/api/trackboard/blobs/{sha256}", headers=bearer(scoped)).status_code == 404
+    assert requests.get(f"{server.url}/api/trackboard/blobs/{sha256}/exists", headers=bearer(scoped)).json() == {"exists": False}
+    assert requests.get(f"{server.url}/api/trackboard/blobs/{sha256}", headers=bearer(tokens["read"])).status_code == 200
+    organization = _org(server.url, scoped)
+    own = requests.post(f"{server.url}/api/organization/{organization}/projects", json={"name": f"own-{suffix}"},
+                        headers=bearer(scoped)).json()
+    experiment = requests.post(f"{server.url}/api/project/{own['id']}/experiments", json={"name": "e"},
+                               headers=bearer(scoped)).json()
+    answer = requests.post(f"{server.url}/api/experiment/{experiment['id']}/logs",
+                           json={"name": "stolen", "type": "IMAGE", "data": meta}, headers=bearer(scoped))
+    assert answer.status_code == 404
