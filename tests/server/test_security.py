@@ -131,7 +131,6 @@ def ui(tmp_path_factory):
     directory = tmp_path_factory.mktemp("ui-store")
     client = Client(directory=directory)
     client.create_project("kept").create_experiment("run").close()
-    from trackboard.remote import release  # noqa: F401  (embedded client: nothing to release)
 
     with trackboard_process("ui", "--dir", str(directory), ready_path="/api/health",
                             env=without_trackboard_env()) as base:
