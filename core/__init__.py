@@ -15,6 +15,7 @@ from .errors import (
     LogTypeConflictError,
     NotFoundError,
     TrackboardError,
+    TrackingWarning,
     WriteError,
 )
 from .experiment import Experiment
@@ -32,6 +33,7 @@ __all__ = [
     "Artifact",
     "LogType",
     "TrackboardError",
+    "TrackingWarning",
     "InvalidLogError",
     "LogDataTypeError",
     "LogTypeConflictError",

@@ -120,6 +120,12 @@ def _parser() -> argparse.ArgumentParser:
         sub = token_commands.add_parser(name, help=help_text)
         if name != "list":
             sub.add_argument("name")
+        if name == "create":
+            sub.add_argument("--role", choices=("read", "write", "admin"), default="write",
+                             help="read: only reads; write: also creates and logs (default); admin: also deletes")
+            sub.add_argument("--project", dest="projects", action="append", default=None, metavar="NAME",
+                             help="limit the token to this project (repeat for several; default: all projects)")
+            sub.add_argument("--expires-in", default=None, metavar="DURATION", help="e.g. 30d, 12h (default: never)")
         sub.add_argument("--db", required=True, help="the server's SQLAlchemy URL")
         sub.add_argument("--blobs", default=None, help="the server's blob directory (unused by tokens)")
         sub.set_defaults(handler=_token, action=name)
@@ -137,6 +143,11 @@ def _parser() -> argparse.ArgumentParser:
     mlflow.add_argument("--project", default=None, help="project to import into (default: each MLflow experiment's name)")
     _store_options(mlflow)
     mlflow.set_defaults(handler=_import, source="mlflow")
+    doctor = commands.add_parser("doctor", help="check a store's database and blobs for damage")
+    _store_options(doctor)
+    doctor.add_argument("--db", default=None, help="a server's SQLAlchemy URL instead of --dir")
+    doctor.add_argument("--blobs", default=None, help="the server's blob directory (with --db)")
+    doctor.set_defaults(handler=_doctor)
 
     sync = commands.add_parser("sync", help="send logs spooled while the server was unreachable (or offline)")
     _store_options(sync)
@@ -289,11 +300,16 @@ def _token(args: argparse.Namespace) -> None:
     store = Store(args.db, args.blobs or "./blobs")
     try:
         if args.action == "create":
+            expires = None if args.expires_in is None else auth.parse_duration(args.expires_in)
+            token = auth.create_token(store, args.name, args.role, args.projects, expires)
             print(f"token for {args.name!r} (shown once; store it safely):", file=sys.stderr)
-            print(auth.create_token(store, args.name))
+            print(token)
         elif args.action == "list":
+            print("name\trole\tprojects\texpires\tstate")
             for row in auth.list_tokens(store):
-                print(f"{row['name']}\t{'revoked' if row['revoked_at'] else 'active'}")
+                projects = ",".join(row["projects"]) if row["projects"] else "*"
+                expires = "never" if row["expires_at"] is None else _when(row["expires_at"])
+                print(f"{row['name']}\t{row['role']}\t{projects}\t{expires}\t{auth.token_state(row)}")
         else:
             auth.revoke_token(store, args.name)
             print(f"revoked {args.name!r}")
@@ -310,6 +326,27 @@ def _import(args: argparse.Namespace) -> None:
     else:
         summary = importers.import_mlflow(client, args.tracking_uri, args.experiment, args.project, progress=progress)
     print(summary)
+
+
+def _when(seconds: float) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .store.doctor import check_store
+
+    if args.db:
+        db, blobs = args.db, args.blobs or "./blobs"
+    else:
+        root = existing_store(args.directory)
+        db, blobs = f"sqlite:///{root / DATABASE_FILE}", str(root / "blobs")
+    problems = check_store(db, blobs)
+    for problem in problems:
+        print(f"problem: {problem}")
+    print("trackboard doctor: " + (f"{len(problems)} problem(s) found" if problems else "no problems found"))
+    return 1 if problems else 0
 
 
 def _sync(args: argparse.Namespace) -> int:

@@ -7,6 +7,10 @@ Catch ``TrackboardError`` for all of them, or the built-in base (``ValueError`` 
 from __future__ import annotations
 
 
+class TrackingWarning(RuntimeWarning):
+    """Base class of every warning trackboard issues (tracking trouble that does not stop training)."""
+
+
 class TrackboardError(Exception):
     """Base class of every trackboard error."""
 

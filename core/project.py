@@ -9,7 +9,7 @@ from .errors import AlreadyExistsError, NotFoundError, TrackboardError
 from .experiment import Experiment
 from .logtype import LogType
 from .names import run_name
-from .normalise import check_name, normalise
+from .normalise import check_name, check_text, normalise
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -38,6 +38,8 @@ class Project:
         """
         if name is not None:
             check_name(name, "an experiment name")
+        if description is not None:
+            check_text(description, "a description", nul=False)
         if parameters:  # validate before anything is created, so a bad call leaves no experiment behind
             normalise("parameters", LogType.TABLE, parameters)
         if name is None:

@@ -10,6 +10,7 @@ import copy
 import errno
 import os
 import socket
+import sys
 import threading
 import time
 import urllib.request
@@ -22,9 +23,19 @@ import uvicorn.config
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from trackboard.errors import TrackboardError
+from trackboard.store.doctor import quick_check
 from trackboard.store.sql import Store
 
 from .app import create_app
+from .guard import loopback_hosts
+
+
+def _integrity_warning(url: str) -> None:
+    """Say loudly when the database has damaged pages (the server still starts: reads may work)."""
+    problems = quick_check(url)
+    if problems:
+        print(f"trackboard: WARNING: the database {url} is damaged: {'; '.join(problems[:3])}. "
+              "Run `trackboard doctor` on it and restore a backup.", file=sys.stderr, flush=True)
 
 
 def run_server(db: str, blobs: str, host: str = "127.0.0.1", port: int = 8080, workers: int = 1,
@@ -35,6 +46,7 @@ def run_server(db: str, blobs: str, host: str = "127.0.0.1", port: int = 8080, w
         blobs = str(Path(blobs).expanduser().resolve())
         Path(blobs).mkdir(parents=True, exist_ok=True)
     Store(db, blobs).close()  # create the schema once, before any worker starts
+    _integrity_warning(db)
     os.environ.update(TRACKBOARD_SERVER_DB=db, TRACKBOARD_SERVER_BLOBS=blobs)
     announce_when_ready(host, port, [
         f"trackboard server on {url(host, port)}",
@@ -56,13 +68,16 @@ def run_ui(directory: str, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Serve the embedded store at ``directory`` on this machine only, without tokens."""
     check_port_free(host, port)
     store = Store.at_directory(directory)
+    _integrity_warning(str(store.engine.url))
     try:
         announce_when_ready(host, port, [
             f"trackboard dashboard on {url(host, port)}  (store: {Path(directory).resolve()})",
             "Ctrl-C stops it.",
         ])
-        _serve(uvicorn.Config(create_app(store, require_token=False), host=host, port=port,
-                              log_config=log_config(access_log=False)))
+        # Only requests whose Host is this loopback address answer (DNS rebinding), and
+        # state-changing requests from pages of other origins are refused (see ``guard``).
+        app = create_app(store, require_token=False, allowed_hosts=loopback_hosts(port))
+        _serve(uvicorn.Config(app, host=host, port=port, log_config=log_config(access_log=False)))
     finally:
         store.close()  # checkpoints the SQLite store: no -wal/-shm files left behind
 

@@ -101,6 +101,21 @@ tokens = sa.Table(
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("revoked_at", sa.Float, nullable=True),
+    # What the token may do (read, write, admin) and where (a JSON list of project names; NULL: all).
+    sa.Column("role", sa.String(16), nullable=False, server_default="write"),
+    sa.Column("projects", sa.Text, nullable=True),
+    sa.Column("expires_at", sa.Float, nullable=True),  # NULL: never
+)
+
+# Dashboard sign-ins: the cookie holds a random session id, of which only the hash is stored.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("token_name", sa.String(128), sa.ForeignKey("tokens.name", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("revoked_at", sa.Float, nullable=True),
 )
 
 applied_batches = sa.Table(
