@@ -133,7 +133,7 @@ def test_token_create_makes_the_database_folder(tmp_path):
     created = cli("token", "create", "alice", "--db", url)
     assert created.returncode == 0 and created.stdout.startswith("tb_"), created.stderr
     listed = cli("token", "list", "--db", url)
-    assert listed.stdout.split() == ["alice", "active"]
+    assert listed.stdout.splitlines()[1].split() == ["alice", "write", "*", "never", "active"]
     assert sorted(p.name for p in (tmp_path / "srv" / "trackboard").iterdir()) == ["db.sqlite"]
 
 

@@ -114,13 +114,16 @@ def test_readme_server_commands_run_as_printed(tmp_path):
     srv = tmp_path / "srv" / "trackboard"
     commands = [c.replace("/srv/trackboard", str(srv)).replace("0.0.0.0", "127.0.0.1").replace("8080", str(port))
                 for c in readme_commands(readme_blocks("bash", "trackboard token create alice"))]
-    token_command, server_command = commands
-    assert not srv.exists()
-    created = subprocess.run([sys.executable, "-m", "trackboard.cli", *token_command.split()[1:]], cwd=tmp_path,
-                             env=without_trackboard_env(), capture_output=True, text=True, timeout=60)
-    assert created.returncode == 0, created.stderr
-    token = created.stdout.strip()
-    assert token.startswith("tb_") and (srv / "db.sqlite").is_file()
+    *token_commands, server_command = commands
+    assert not srv.exists() and len(token_commands) == 2
+    tokens = []
+    for token_command in token_commands:
+        created = subprocess.run([sys.executable, "-m", "trackboard.cli", *token_command.split()[1:]], cwd=tmp_path,
+                                 env=without_trackboard_env(), capture_output=True, text=True, timeout=60)
+        assert created.returncode == 0, created.stderr
+        tokens.append(created.stdout.strip())
+    token = tokens[0]
+    assert all(t.startswith("tb_") for t in tokens) and (srv / "db.sqlite").is_file()
 
     server = start(server_command, tmp_path)
     try:
