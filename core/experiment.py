@@ -52,7 +52,7 @@ class Experiment:
         another type under the same name is replaced only with ``replace=True``. Returns at once:
         the data is validated here and written by a background thread (see ``flush``).
         """
-        log_type = _parse(type)
+        log_type = type if type.__class__ is LogType else _parse(type)
         kinds = self._kinds if self._kinds is not None else self._load_kinds()
         known = kinds.get(name)
         if known is None:

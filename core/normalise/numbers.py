@@ -85,27 +85,32 @@ def as_array(value: Any) -> np.ndarray | None:
     return None
 
 
-def as_float_list(values: Any, what: str) -> list[float]:
-    """A list of floats from a list/tuple/array/tensor of numbers."""
+def plain_numbers(items: list | tuple) -> bool:
+    """Whether every item is a plain int or float (no bool, str or numpy scalar), checked in C."""
+    types = list(map(type, items))
+    floats = types.count(float)
+    return floats == len(types) or floats + types.count(int) == len(types)
+
+
+def as_float_array(values: Any, what: str) -> np.ndarray:
+    """A new 1-d float64 array from a list/tuple/array/tensor of numbers.
+
+    Plain lists and arrays are converted in one numpy call; anything else item by item, so an
+    error names the item that is wrong.
+    """
     array = as_array(values)
     if array is not None:
         if array.dtype.kind not in "iuf":
             raise LogDataTypeError(f"{what} must be numbers, got an array of {array.dtype}")
         if array.ndim > 1:
             raise InvalidLogError(f"{what} must be 1-dimensional, got shape {tuple(array.shape)}")
-        return array.astype(np.float64, copy=False).ravel().tolist()
+        return np.array(array, dtype=np.float64).ravel()  # a copy: the caller may change theirs
     if not isinstance(values, (list, tuple)):
         raise LogDataTypeError(f"{what} must be a list of numbers, got {describe(values)}")
-    out = []
-    for index, item in enumerate(values):
-        kind = type(item)
-        if kind is float:
-            out.append(item)
-        elif kind is int:
-            out.append(float(item))
-        else:
-            out.append(float(as_number(item, f"{what}[{index}]")))
-    return out
+    if plain_numbers(values):
+        return np.fromiter(values, np.float64, len(values))
+    return np.array([float(as_number(item, f"{what}[{index}]")) for index, item in enumerate(values)],
+                    dtype=np.float64)
 
 
 def check_step(step: float, what: str) -> int | float:
