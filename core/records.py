@@ -26,12 +26,13 @@ class Series(NamedTuple):
 class Point(NamedTuple):
     """One point of a log's single unnamed series (``step`` None: the series' last step + 1).
 
-    The compact form of ``log("loss", x, LINE)``: two plain numbers, queued as a plain tuple
-    (see ``to_queue``) because the queue may hold millions of them.
+    The compact form of ``log("loss", x, LINE)`` and ``{'steps': s, 'values': v, 'epochs': e}``:
+    plain numbers, queued as a plain tuple (see ``to_queue``) because the queue may hold millions.
     """
 
     step: int | None
     value: float
+    epoch: int | None = None
 
 
 class StepValues(NamedTuple):
@@ -77,6 +78,7 @@ class Record(NamedTuple):
 # Record as the sink reads it.
 
 Queued = Record | tuple
+_new_tuple = tuple.__new__
 
 
 def to_queue(experiment_id: str, name: str, log_type: LogType, data: Any, replace: bool, time: float) -> Queued:
@@ -88,17 +90,17 @@ def to_queue(experiment_id: str, name: str, log_type: LogType, data: Any, replac
     """
     kind = data.__class__
     if kind is Point:
-        return (experiment_id, name, data.step, None, data.value, None, replace, time)
+        return (experiment_id, name, data.step, None, data.value, data.epoch, replace, time)
     if kind is StepValues:  # names and values are tuples: a tuple holding a dict stays tracked
         return (experiment_id, name, data.step, data.names, data.values, data.epoch, replace, time)
-    return Record(experiment_id, name, log_type, data, replace, time)
+    return _new_tuple(Record, (experiment_id, name, log_type, data, replace, time))  # Record(...), without its Python __new__
 
 
 def from_queue(item: Queued) -> Record:
     if item.__class__ is not tuple:
         return item
     experiment_id, name, step, names, values, epoch, replace, time = item
-    data = Point(step, values) if names is None else StepValues(names, values, step, epoch)
+    data = Point(step, values, epoch) if names is None else StepValues(names, values, step, epoch)
     return Record(experiment_id, name, LogType.LINE, data, replace, time)
 
 
@@ -112,6 +114,14 @@ def points_of(data: Any) -> int:
     if kind is tuple:
         return sum(len(series.values) for series in data)
     return 1
+
+
+def weight(item: Queued) -> int:
+    """How many points a queued item holds (the writer's queue is bounded in points)."""
+    if item.__class__ is tuple:
+        names = item[3]
+        return 1 if names is None else len(names)
+    return points_of(item.data) if item.type is LogType.LINE else 1
 
 
 class Columns:
@@ -175,7 +185,7 @@ def add_to_columns(columns: dict[str | None, Columns], data: Any, when: float) -
         series.steps.append(data.step)
         series.values.append(data.value)
         series.times.append(when)
-        series.epochs.append(None)
+        series.epochs.append(data.epoch)
         return 1
     if kind is StepValues:
         step, epoch = data.step, data.epoch

@@ -6,10 +6,12 @@ from itertools import chain
 from typing import Any, Mapping
 
 from ..errors import InvalidLogError, LogDataTypeError
-from .numbers import as_number, as_number_matrix, as_scalar, describe, unwrap
+from .numbers import as_number, as_number_matrix, as_scalar, describe, plain_numbers, unwrap
 
 
 def _keys(data: Any, required: tuple[str, ...], kind: str) -> Mapping:
+    if type(data) is dict and len(data) == len(required) and all(map(data.__contains__, required)):
+        return data
     if not isinstance(data, Mapping):
         raise LogDataTypeError(f"a {kind} must be a mapping with keys {list(required)}, got {describe(data)}")
     missing = [key for key in required if key not in data]
@@ -56,8 +58,8 @@ def normalise_heatmap(data: Any) -> dict[str, list]:
     categories, rows = data["categories"], data["values"]
     if (type(categories) is list and type(rows) is list and categories and len(rows) - len(categories) in (0, 1)
             and set(map(type, categories)) == _STR and set(map(type, rows)) == _LIST
-            and set(map(len, rows)) == {len(rows)} and set(map(type, chain.from_iterable(rows))) <= _NUMBERS):
-        return {"categories": list(categories), "values": [list(row) for row in rows]}  # nothing to convert
+            and set(map(len, rows)) == {len(rows)} and plain_numbers(list(chain.from_iterable(rows)))):
+        return {"categories": list(categories), "values": list(map(list, rows))}  # nothing to convert
     categories = unwrap(categories)
     if not isinstance(categories, (list, tuple)) or not categories:
         raise InvalidLogError(f"'categories' must be a non-empty list of names, got {describe(categories)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from operator import itemgetter
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -52,23 +53,50 @@ def normalise_line(data: Any) -> tuple[Series, ...] | Point | StepValues:
 
 def _per_step_dict(data: dict) -> Point | StepValues | None:
     """The dicts a training loop logs every step, with one point per series, checked without the
-    general machinery: ``{'steps'?: s, 'values': v}``, ``{'steps'?: s, 'epochs'?: e, 'loss': v,
+    general machinery: ``{'steps'?: s, 'values': v, 'epochs'?: e}``, ``{'steps'?: s, 'epochs'?: e, 'loss': v,
     'acc': v...}`` and ``{'loss': {'steps'?: s, 'values': v, 'epochs'?: e}, ...}``, where each s, e
     and v is a plain int/float or a list of one. None means "not that simple": the general path
     decides (and words any error).
     """
     if "values" in data:
-        if "times" in data or "epochs" in data or len(data) > 2 or (len(data) == 2 and "steps" not in data):
+        if "times" in data or len(data) - ("steps" in data) - ("epochs" in data) != 1:
             return None
-        value, step = _one_number(data["values"]), _one_step(data.get("steps"))
-        if value is None or step is False:
+        value, step, epoch = _one_number(data["values"]), _one_step(data.get("steps")), _one_step(data.get("epochs"))
+        if value is None or step is False or epoch is False:
             return None
-        return Point(step, value)
+        return Point(step, value, epoch)
     if "times" in data:
         return None
     shared_step, shared_epoch = _one_step(data.get("steps")), _one_step(data.get("epochs"))
     if shared_step is False or shared_epoch is False:
         return None
+    # Names and values checked a column at a time, in C: this runs for every step of a training loop.
+    names, values = list(data), list(data.values())
+    for key in ("steps", "epochs"):
+        if key in data:
+            index = names.index(key)
+            del names[index], values[index]
+    if not names or set(map(type, names)) != _STR or "" in data:
+        return None
+    types = set(map(type, values))
+    if types == _LIST and set(map(len, values)) == _ONE:  # {'loss': [v], ...}
+        values = list(map(_first, values))
+        types = set(map(type, values))
+    if types <= _NUMBERS:
+        if int in types:
+            values = map(float, values)  # an OverflowError here is the general path's error too
+        return StepValues(tuple(names), tuple(values), shared_step, shared_epoch)
+    return _nested_points(data, shared_step, shared_epoch)
+
+
+_STR, _LIST, _ONE = {str}, {list}, {1}
+_NUMBERS = frozenset((float, int))
+_first = itemgetter(0)
+
+
+def _nested_points(data: dict, shared_step: int | None, shared_epoch: int | None) -> StepValues | None:
+    """``{'loss': {'steps'?: s, 'values': v, 'epochs'?: e}, ...}`` (possibly mixed with plain
+    values) when every series has one point at the same step and epoch."""
     names, values = [], []
     step = epoch = ...  # every series must have the same step and epoch: those of the first one
     for name, value in data.items():
@@ -76,24 +104,29 @@ def _per_step_dict(data: dict) -> Point | StepValues | None:
             continue
         if type(name) is not str or not name:
             return None
-        kind = type(value)
-        if kind is float:  # the common cases inline: this loop runs for every metric of every step
-            number = value
-        elif kind is int:
-            number = float(value)  # an OverflowError here is the general path's error too
-        else:
-            number = _one_number(value)
-        own_step, own_epoch = shared_step, shared_epoch
-        if number is None:  # a nested series {'steps'?: s, 'values': v, 'epochs'?: e}
-            if type(value) is not dict or "values" not in value or not value.keys() <= _NESTED_KEYS:
+        # The common cases inline: this loop runs for every metric of every step.
+        number, kind, own_step, own_epoch = value, type(value), shared_step, shared_epoch
+        if kind is list and len(value) == 1:
+            number = value[0]
+            kind = type(number)
+        elif kind is dict:  # a nested series {'steps'?: s, 'values': v, 'epochs'?: e}
+            if "values" not in value or not value.keys() <= _NESTED_KEYS:
                 return None
-            number = _one_number(value["values"])
             if "steps" in value:
                 own_step = _one_step(value["steps"])
             if "epochs" in value:
                 own_epoch = _one_step(value["epochs"])
-            if number is None or own_step is False or own_epoch is False:
+            if own_step is False or own_epoch is False:
                 return None
+            number = value["values"]
+            kind = type(number)
+            if kind is list and len(number) == 1:
+                number = number[0]
+                kind = type(number)
+        if kind is int:
+            number = float(number)  # an OverflowError here is the general path's error too
+        elif kind is not float:
+            return None
         if step is ...:
             step, epoch = own_step, own_epoch
         elif own_step != step or own_epoch != epoch:

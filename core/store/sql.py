@@ -25,7 +25,7 @@ from ..records import Columns, Record, add_to_columns, has_named_series
 from . import schema as t
 from .blobs import BlobStore
 from .engine import create_engine, read_transaction, write_transaction
-from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, downsample_index, encode
+from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, decode_many, downsample_index, encode, times_at
 
 SINGLE = ""  # the series name of a LINE log with one unnamed series
 
@@ -238,10 +238,18 @@ class Store:
         step_min: float | None = None, step_max: float | None = None,
     ) -> dict[str, Points]:
         """Like ``get_points``, keeping first, last, min and max of ``buckets`` runs per series."""
-        series = self.get_points(experiment_id, name, step_min, step_max)
-        return {key: points.take(downsample_index(points.values, buckets)) for key, points in series.items()}
+        with read_transaction(self.engine) as conn:
+            row = conn.execute(_log_query(experiment_id, name)).first()
+            if row is None:
+                raise NotFoundError(f"no log named {name!r} in this experiment")
+            if row.type != LogType.LINE.value:
+                raise InvalidLogError(f"log {name!r} is a {row.type}, not a LINE")
+            return self._read_series(conn, row.id, step_min, step_max, buckets)
 
-    def _read_series(self, conn: sa.Connection, log_id: str, step_min, step_max) -> dict[str, Points]:
+    def _read_series(self, conn: sa.Connection, log_id: str, step_min, step_max,
+                     buckets: int | None = None) -> dict[str, Points]:
+        """Points per series within the step range; downsampled to ``buckets`` runs if given (then
+        only the kept points' times and epochs are decoded)."""
         series_rows = conn.execute(
             sa.select(t.series.c.id, t.series.c.name).where(t.series.c.log_id == log_id).order_by(t.series.c.position)
         ).all()
@@ -252,11 +260,19 @@ class Store:
                 query = query.where(t.chunks.c.step_max >= step_min)
             if step_max is not None:
                 query = query.where(t.chunks.c.step_min <= step_max)
-            points = Points.concat([decode(chunk) for chunk in conn.execute(query.order_by(t.chunks.c.seq))])
+            chunks = conn.execute(query.order_by(t.chunks.c.seq)).all()
+            points = decode_many(chunks, with_times=buckets is None)
+            index = None
             if step_min is not None or step_max is not None:
                 low = -math.inf if step_min is None else step_min
                 high = math.inf if step_max is None else step_max
-                points = points.take(np.flatnonzero((points.steps >= low) & (points.steps <= high)))
+                index = np.flatnonzero((points.steps >= low) & (points.steps <= high))
+            if buckets is not None:
+                kept = downsample_index(points.values if index is None else points.values[index], buckets)
+                index = kept if index is None else index[kept]
+                points = Points(points.steps[index], points.values[index], *times_at(chunks, index))
+            elif index is not None:
+                points = points.take(index)
             out[series_row.name] = points
         return out
 
