@@ -50,7 +50,11 @@ class BackgroundWriter:
         """Queue a Record or its compact form (records.to_queue), expanded on the writer's thread."""
         queue = self._queue
         queue.append(item)
-        extra = 0 if item.__class__ is tuple and item[3] is None else weight(item) - 1  # a Point: no lock
+        if item.__class__ is tuple:  # a compact LINE item (records.to_queue): a Point or StepValues
+            names = item[3]
+            extra = 0 if names is None else len(names) - 1
+        else:
+            extra = weight(item) - 1
         if extra:
             with self._extra_lock:
                 self._extra += extra

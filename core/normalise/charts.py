@@ -58,7 +58,7 @@ def normalise_heatmap(data: Any) -> dict[str, list]:
     categories, rows = data["categories"], data["values"]
     if (type(categories) is list and type(rows) is list and categories and len(rows) - len(categories) in (0, 1)
             and set(map(type, categories)) == _STR and set(map(type, rows)) == _LIST
-            and set(map(len, rows)) == {len(rows)} and plain_numbers(list(chain.from_iterable(rows)))):
+            and set(map(len, rows)) == {len(rows)} and plain_numbers(chain.from_iterable(rows))):
         return {"categories": list(categories), "values": list(map(list, rows))}  # nothing to convert
     categories = unwrap(categories)
     if not isinstance(categories, (list, tuple)) or not categories:

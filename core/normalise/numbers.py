@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -85,11 +85,17 @@ def as_array(value: Any) -> np.ndarray | None:
     return None
 
 
-def plain_numbers(items: list | tuple) -> bool:
+def plain_numbers(items: Iterable) -> bool:
     """Whether every item is a plain int or float (no bool, str or numpy scalar), checked in C."""
     types = list(map(type, items))
-    floats = types.count(float)
-    return floats == len(types) or floats + types.count(int) == len(types)
+    if not types:
+        return True
+    # list.count is fast when the items are the very object counted: count the first item's type first.
+    first = types[0]
+    if first is not float and first is not int:
+        return False
+    same = types.count(first)
+    return same == len(types) or same + types.count(int if first is float else float) == len(types)
 
 
 def as_float_array(values: Any, what: str) -> np.ndarray:

@@ -356,7 +356,7 @@ class _Log:
     def __init__(self, log_id: str, log_type: str, stored_type: str | None) -> None:
         self.id, self.type, self.stored_type = log_id, log_type, stored_type
         self.created_at = self.updated_at = 0.0
-        self.data: str | None = None
+        self.data: Any = None  # the canonical data to store as JSON (None for LINE)
         self.dirty = False  # the row is inserted (stored_type None) or updated at the end
         self.clear_points = False  # the stored series of this log are deleted at the end
         self.named: bool | None = ... if stored_type == LogType.LINE.value else None  # ...: not yet read
@@ -433,9 +433,9 @@ class _Batch:
                 self.store.blobs.put_bytes(content)
             elif not self.store.blobs.exists(meta["sha256"]):
                 raise NotFoundError(f"IMAGE {record.name!r}: no stored image with sha256 {meta['sha256']}")
-            data = dumps(meta)
+            data = meta
         elif record.type is not LogType.LINE:
-            data = dumps(record.data)
+            data = record.data  # turned into JSON at the end, once, if no later record replaces it
         if log is None:
             log = self.logs[(experiment_id, record.name)] = _Log(new_id(), log_type, None)
             log.created_at = record.time
@@ -469,14 +469,14 @@ class _Batch:
         if cleared:
             self.store._delete_points(conn, cleared)
         inserts = [
-            {"id": log.id, "experiment_id": experiment_id, "name": name, "type": log.type, "data": log.data,
+            {"id": log.id, "experiment_id": experiment_id, "name": name, "type": log.type, "data": _json(log),
              "created_at": log.created_at, "updated_at": log.updated_at}
             for (experiment_id, name), log in self.logs.items() if log.dirty and log.stored_type is None
         ]
         if inserts:
             conn.execute(t.logs.insert(), inserts)
         updates = [
-            {"b_id": log.id, "b_type": log.type, "b_data": log.data, "b_updated_at": log.updated_at}
+            {"b_id": log.id, "b_type": log.type, "b_data": _json(log), "b_updated_at": log.updated_at}
             for log in self.logs.values() if log.dirty and log.stored_type is not None
         ]
         if updates:
@@ -537,6 +537,10 @@ class _Batch:
                 sa.tuple_(t.chunks.c.series_id, t.chunks.c.seq).in_(rewritten[start:start + _KEYS_PER_STATEMENT])))
         conn.execute(t.chunks.insert(), new_chunks)
         conn.execute(_UPDATE_SERIES, changed)
+
+
+def _json(log: _Log) -> str | None:
+    return None if log.type == LogType.LINE.value else dumps(log.data)
 
 
 _KEYS_PER_STATEMENT = 400  # (series, seq) pairs per IN list, well under SQLite's bound-parameter limit
