@@ -535,7 +535,7 @@ QUEUE_SCRIPT = textwrap.dedent("""
     experiment.flush()
     # Another process's long transaction stalls the store: it holds the write lock until the
     # producer is done or has been held up by back-pressure for a second.
-    lock = sqlite3.connect(f"{directory}/trackboard.db", isolation_level=None, timeout=60)
+    lock = sqlite3.connect(f"{directory}/trackboard.db", isolation_level=None, timeout=60, check_same_thread=False)
     lock.execute("BEGIN IMMEDIATE")
     progress = [0, False]
     def release():
