@@ -79,6 +79,7 @@ class Record(NamedTuple):
 
 Queued = Record | tuple
 _new_tuple = tuple.__new__
+_LINE = LogType.LINE
 
 
 def to_queue(experiment_id: str, name: str, log_type: LogType, data: Any, replace: bool, time: float) -> Queued:
@@ -100,8 +101,9 @@ def from_queue(item: Queued) -> Record:
     if item.__class__ is not tuple:
         return item
     experiment_id, name, step, names, values, epoch, replace, time = item
-    data = Point(step, values, epoch) if names is None else StepValues(names, values, step, epoch)
-    return Record(experiment_id, name, LogType.LINE, data, replace, time)
+    # The NamedTuples made without their Python __new__: the writer runs this for every point.
+    data = _new_tuple(Point, (step, values, epoch)) if names is None else _new_tuple(StepValues, (names, values, step, epoch))
+    return _new_tuple(Record, (experiment_id, name, _LINE, data, replace, time))
 
 
 def points_of(data: Any) -> int:

@@ -232,7 +232,7 @@ def _checked(items: np.ndarray | list | tuple, convert: Callable[[Any, str], Any
     """The float64 column of plain numbers when all of them pass ``convert``'s check, else None."""
     if convert is _epoch:  # whole numbers within +-2**53, compared exactly for ints
         if isinstance(items, np.ndarray) and items.dtype.kind in "iu" or not isinstance(items, np.ndarray) \
-                and all(type(item) is int for item in items):
+                and list(map(type, items)).count(int) == len(items):
             if -MAX_EXACT_STEP <= min(items) and max(items) <= MAX_EXACT_STEP:
                 return _float64(items)
             return None

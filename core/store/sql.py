@@ -412,7 +412,7 @@ class _Batch:
         experiment_id = record.experiment_id
         log = self._log(experiment_id, record.name)
         self.touched[experiment_id] = record.time
-        log_type = record.type.value
+        log_type = _TYPE_NAMES[record.type]  # Enum's .value is slow for a per-record path
         if log is not None and log.type != log_type and not record.replace:
             raise LogTypeConflictError(
                 f"{log_type} {record.name!r}: a {log.type} log of that name exists; pass replace=True to replace it"
@@ -537,6 +537,9 @@ class _Batch:
                 sa.tuple_(t.chunks.c.series_id, t.chunks.c.seq).in_(rewritten[start:start + _KEYS_PER_STATEMENT])))
         conn.execute(t.chunks.insert(), new_chunks)
         conn.execute(_UPDATE_SERIES, changed)
+
+
+_TYPE_NAMES = {member: member.value for member in LogType}
 
 
 def _json(log: _Log) -> str | None:
