@@ -13,7 +13,7 @@ from .errors import InvalidLogError, LogTypeConflictError, NotFoundError
 from .log import Artifact, Log
 from .logtype import LogType
 from .normalise import check_name, normalise
-from .records import has_named_series, to_queue
+from .records import Point, StepValues, to_queue
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -52,14 +52,15 @@ class Experiment:
         another type under the same name is replaced only with ``replace=True``. Returns at once:
         the data is validated here and written by a background thread (see ``flush``).
         """
-        log_type = _parse(type)
+        log_type = type if type.__class__ is LogType else _parse(type)
         kinds = self._kinds if self._kinds is not None else self._load_kinds()
         known = kinds.get(name)
         if known is None:
             check_name(name)
         if log_type is LogType.LINE:
             data = normalise(name, log_type, data)
-            named = has_named_series(data)
+            kind = data.__class__  # has_named_series, inline: this runs every step
+            named = kind is StepValues or (kind is not Point and data[0].name is not None)
             if known is not None and not replace:
                 if known[0] is not LogType.LINE:
                     self._conflict(name, log_type, known[0])
@@ -76,7 +77,8 @@ class Experiment:
             data = normalise(name, log_type, data)
             if log_type is LogType.IMAGE and data.content is None and not self._backend.has_blob(data.meta["sha256"]):
                 raise InvalidLogError(f"IMAGE {name!r}: no stored image with sha256 {data.meta['sha256']}")
-            kinds[name] = (log_type, None)
+            if known is None or known[0] is not log_type:
+                kinds[name] = (log_type, None)
         self._put(to_queue(self.id, name, log_type, data, replace, _now()))
 
     def _load_kinds(self) -> dict[str, tuple[LogType, bool | None]]:

@@ -26,6 +26,9 @@ class LogType(str, Enum):
     def __str__(self) -> str:
         return self.value
 
+    # Hashed as its name in C (Enum's own __hash__ is Python code): every log() looks a type up.
+    __hash__ = str.__hash__
+
     @classmethod
     def parse(cls, value: "LogType | str") -> "LogType":
         """The LogType for an enum member or a case-insensitive name."""

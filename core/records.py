@@ -4,42 +4,47 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from .logtype import LogType
 
 
 class Series(NamedTuple):
-    """Points to append to one series of a LINE log.
+    """Points to append to one series of a LINE log, as float64 columns (no per-point objects).
 
     ``name`` is None for a log's single unnamed series. ``steps`` None means "continue from the
-    series' last step"; ``times`` None means "the record's time"; ``epochs`` may hold None items.
+    series' last step"; ``times`` None means "the record's time"; in ``epochs`` NaN means "no epoch".
     """
 
     name: str | None
-    steps: list[int | float] | None
-    values: list[float]
-    times: list[float] | None
-    epochs: list[int | None] | None
+    steps: np.ndarray | None
+    values: np.ndarray
+    times: np.ndarray | None
+    epochs: np.ndarray | None
 
 
 class Point(NamedTuple):
     """One point of a log's single unnamed series (``step`` None: the series' last step + 1).
 
-    The compact form of ``log("loss", x, LINE)``: two plain numbers, queued as a plain tuple
-    (see ``to_queue``) because the queue may hold millions of them.
+    The compact form of ``log("loss", x, LINE)`` and ``{'steps': s, 'values': v, 'epochs': e}``:
+    plain numbers, queued as a plain tuple (see ``to_queue``) because the queue may hold millions.
     """
 
     step: int | None
     value: float
+    epoch: int | None = None
 
 
 class StepValues(NamedTuple):
     """One point for each of several named series, at one shared step and epoch.
 
-    The compact form of the per-step dict a training loop logs (``{'loss': 0.3, 'acc': 0.9}``):
-    one object instead of a Series per metric, because the queue may hold millions of them.
+    The compact form of the per-step dicts a training loop logs (``{'loss': 0.3, 'acc': 0.9}``,
+    ``{'loss': [0.3], 'acc': [0.9]}``): one object instead of a Series per metric, because the
+    queue may hold millions of them. ``names`` and ``values`` are parallel tuples.
     """
 
-    values: dict[str, float | int]
+    names: tuple[str, ...]
+    values: tuple[float | int, ...]
     step: int | None
     epoch: int | None
 
@@ -73,6 +78,8 @@ class Record(NamedTuple):
 # Record as the sink reads it.
 
 Queued = Record | tuple
+_new_tuple = tuple.__new__
+_LINE = LogType.LINE
 
 
 def to_queue(experiment_id: str, name: str, log_type: LogType, data: Any, replace: bool, time: float) -> Queued:
@@ -84,24 +91,84 @@ def to_queue(experiment_id: str, name: str, log_type: LogType, data: Any, replac
     """
     kind = data.__class__
     if kind is Point:
-        return (experiment_id, name, data.step, None, data.value, None, replace, time)
-    if kind is StepValues:  # names and values as tuples: a tuple holding a dict stays tracked
-        values = data.values
-        return (experiment_id, name, data.step, tuple(values), tuple(values.values()), data.epoch, replace, time)
-    return Record(experiment_id, name, log_type, data, replace, time)
+        return (experiment_id, name, data.step, None, data.value, data.epoch, replace, time)
+    if kind is StepValues:  # names and values are tuples: a tuple holding a dict stays tracked
+        return (experiment_id, name, data.step, data.names, data.values, data.epoch, replace, time)
+    return _new_tuple(Record, (experiment_id, name, log_type, data, replace, time))  # Record(...), without its Python __new__
 
 
 def from_queue(item: Queued) -> Record:
     if item.__class__ is not tuple:
         return item
     experiment_id, name, step, names, values, epoch, replace, time = item
-    data = Point(step, values) if names is None else StepValues(dict(zip(names, values)), step, epoch)
-    return Record(experiment_id, name, LogType.LINE, data, replace, time)
+    # The NamedTuples made without their Python __new__: the writer runs this for every point.
+    data = _new_tuple(Point, (step, values, epoch)) if names is None else _new_tuple(StepValues, (names, values, step, epoch))
+    return _new_tuple(Record, (experiment_id, name, _LINE, data, replace, time))
 
 
-# Points queued for one series, as parallel lists: steps (None: to be assigned), values, times,
-# epochs (None: no epoch). The store and the wire both gather LINE records into these.
-Columns = tuple[list, list, list, list]
+def points_of(data: Any) -> int:
+    """How many points normalised LINE ``data`` holds (1 for other types' data)."""
+    kind = data.__class__
+    if kind is Point:
+        return 1
+    if kind is StepValues:
+        return len(data.names)
+    if kind is tuple:
+        return sum(len(series.values) for series in data)
+    return 1
+
+
+def weight(item: Queued) -> int:
+    """How many points a queued item holds (the writer's queue is bounded in points)."""
+    if item.__class__ is tuple:
+        names = item[3]
+        return 1 if names is None else len(names)
+    return points_of(item.data) if item.type is LogType.LINE else 1
+
+
+class Columns:
+    """Points queued for one series: steps (NaN: to be assigned), values, times, epochs (NaN: none).
+
+    Single points are appended to lists, whole series as arrays, in the order they came; the store
+    and the wire both gather LINE records into these and read them back with ``arrays()``.
+    """
+
+    __slots__ = ("steps", "values", "times", "epochs", "parts")
+
+    def __init__(self) -> None:
+        self.steps: list = []
+        self.values: list = []
+        self.times: list = []
+        self.epochs: list = []
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return len(self.values) + sum(len(part[1]) for part in self.parts)
+
+    def extend(self, series: Series, when: float) -> int:
+        self._close_lists()
+        values = series.values
+        n = len(values)
+        steps = series.steps if series.steps is not None else np.full(n, np.nan)
+        times = series.times if series.times is not None else np.full(n, when)
+        epochs = series.epochs if series.epochs is not None else np.full(n, np.nan)
+        self.parts.append((steps, values, times, epochs))
+        return n
+
+    def _close_lists(self) -> None:
+        if self.values:
+            self.parts.append(tuple(np.array(column, dtype=np.float64)  # None -> NaN
+                                    for column in (self.steps, self.values, self.times, self.epochs)))
+            self.steps, self.values, self.times, self.epochs = [], [], [], []
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(steps, values, times, epochs) as float64 arrays; NaN steps/epochs: assigned later / none."""
+        self._close_lists()
+        if len(self.parts) == 1:
+            return self.parts[0]
+        if not self.parts:
+            return tuple(np.empty(0) for _ in range(4))
+        return tuple(np.concatenate([part[i] for part in self.parts]) for i in range(4))
 
 
 def has_named_series(data: Any) -> bool:
@@ -114,28 +181,29 @@ def add_to_columns(columns: dict[str | None, Columns], data: Any, when: float) -
     """Append the points of normalised LINE ``data`` logged at ``when``; returns how many."""
     kind = data.__class__
     if kind is Point:
-        steps, values, times, epochs = columns.get(None) or columns.setdefault(None, ([], [], [], []))
-        steps.append(data.step)
-        values.append(data.value)
-        times.append(when)
-        epochs.append(None)
+        series = columns.get(None)
+        if series is None:
+            series = columns[None] = Columns()
+        series.steps.append(data.step)
+        series.values.append(data.value)
+        series.times.append(when)
+        series.epochs.append(data.epoch)
         return 1
     if kind is StepValues:
         step, epoch = data.step, data.epoch
-        for name, value in data.values.items():
-            steps, values, times, epochs = columns.get(name) or columns.setdefault(name, ([], [], [], []))
-            steps.append(step)
-            values.append(value)
-            times.append(when)
-            epochs.append(epoch)
-        return len(data.values)
+        for name, value in zip(data.names, data.values):
+            series = columns.get(name)
+            if series is None:
+                series = columns[name] = Columns()
+            series.steps.append(step)
+            series.values.append(value)
+            series.times.append(when)
+            series.epochs.append(epoch)
+        return len(data.names)
     added = 0
-    for series in data:
-        steps, values, times, epochs = columns.get(series.name) or columns.setdefault(series.name, ([], [], [], []))
-        n = len(series.values)
-        values.extend(series.values)
-        steps.extend(series.steps or [None] * n)
-        times.extend(series.times or [when] * n)
-        epochs.extend(series.epochs or [None] * n)
-        added += n
+    for part in data:
+        series = columns.get(part.name)
+        if series is None:
+            series = columns[part.name] = Columns()
+        added += series.extend(part, when)
     return added

@@ -49,7 +49,7 @@ from .errors import (
     WriteError,
 )
 from .logtype import LogType
-from .records import Record, from_queue
+from .records import Record
 from .spool import Spool
 from .writer import BackgroundWriter
 
@@ -666,16 +666,7 @@ class RemoteBackend:
 
 
 class _Writer(BackgroundWriter):
-    """The background writer, plus a way to take what it has not started on (for ``_rescue``)."""
-
-    def take_queued(self) -> list[Record]:
-        taken = []
-        pop = self._queue.popleft
-        try:
-            while True:
-                taken.append(from_queue(pop()))
-        except IndexError:
-            return taken
+    """The background writer; ``take_queued`` takes what it has not started on (for ``_rescue``)."""
 
 
 # -- one backend per server, directory and mode, per process ---------------------------------

@@ -34,7 +34,7 @@ from .logtype import LogType
 from .normalise import check_name, normalise
 from .normalise.image import image_payload
 from .normalise.numbers import MAX_EXACT_STEP
-from .records import ImagePayload, Record, Series, add_to_columns, has_named_series
+from .records import Columns, ImagePayload, Record, Series, add_to_columns, has_named_series
 from .store.points import NO_EPOCH, Points
 
 _F8 = np.dtype("<f8")
@@ -125,8 +125,7 @@ class _Line:
         self.experiment_id, self.name = record.experiment_id, record.name
         self.replace, self.named = record.replace, named
         self.time = record.time
-        # series name -> (steps, values, times, epochs); None steps/epochs become NaN when packed
-        self.series: dict[str | None, tuple[list, list, list, list]] = {}
+        self.series: dict[str | None, Columns] = {}  # series name -> its points
         self.records: list[Record] = []
 
     def add(self, record: Record) -> int:
@@ -137,15 +136,14 @@ class _Line:
 
     def entry(self) -> dict:
         series = []
-        for name, (steps, values, times, epochs) in self.series.items():
-            step_array = np.array(steps, dtype=_F8)  # None -> NaN
-            epoch_array = np.array(epochs, dtype=_F8)
+        for name, columns in self.series.items():
+            steps, values, times, epochs = columns.arrays()  # NaN steps/epochs: assigned / none
             series.append({
                 "name": name,
                 "values": pack(values),
-                "steps": None if np.isnan(step_array).all() else pack(step_array),
+                "steps": None if np.isnan(steps).all() else pack(steps),
                 "times": pack(times),
-                "epochs": None if np.isnan(epoch_array).all() else pack(epoch_array),
+                "epochs": None if np.isnan(epochs).all() else pack(epochs),
             })
         return {"experiment_id": self.experiment_id, "name": self.name, "type": "LINE",
                 "replace": self.replace, "time": self.time, "series": series}
@@ -365,10 +363,10 @@ def _decode_series(column: Any, when: float) -> Series:
             raise InvalidLogError(f"{where}epochs must be whole numbers (NaN: no epoch)")
     return Series(
         name,
-        None if steps is None or np.isnan(steps).all() else steps.tolist(),
-        values.tolist(),
-        [when] * n if times is None else times.tolist(),
-        None if epochs is None or np.isnan(epochs).all() else epochs.tolist(),
+        None if steps is None or np.isnan(steps).all() else steps,
+        values,
+        np.full(n, when) if times is None else times,
+        None if epochs is None or np.isnan(epochs).all() else epochs,
     )
 
 

@@ -1,8 +1,12 @@
 """The background writer: the caller's thread only enqueues; one daemon thread commits batches.
 
-``put`` is a deque append (no lock, no wake-up): the writer wakes on a short timer or when someone
-flushes, drains everything queued, and hands it to its sink in one batch. ``flush`` waits until
-everything put before it has been committed, and raises if any of it was refused.
+``put`` is a deque append (no wake-up): the writer wakes on a short timer or when someone flushes,
+drains everything queued, and hands it to its sink in batches. ``flush`` waits until everything
+put before it has been committed, and raises if any of it was refused.
+
+The queue is bounded: when a producer outruns the store (a store locked by another process, a
+slow disk) and MAX_QUEUED_POINTS points wait, ``put`` blocks until the writer has taken some
+(back-pressure), so memory stays bounded instead of growing until the process is killed.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import warnings
 from typing import Callable, Iterable
 
 from .errors import FlushTimeoutError, TrackboardError, TrackingWarning, WriteError
-from .records import Queued, Record, from_queue
+from .records import Queued, Record, from_queue, weight
 
 logger = logging.getLogger("trackboard")
 
@@ -23,7 +27,8 @@ logger = logging.getLogger("trackboard")
 Sink = Callable[[Iterable[Record]], list[tuple[Record, Exception]]]
 
 INTERVAL_S = 0.1  # how often the writer looks for new records when nobody flushes
-MAX_BATCH = 200_000  # records per commit; bounds a transaction's memory
+MAX_BATCH = 200_000  # points per commit; bounds a transaction's memory
+MAX_QUEUED_POINTS = 1_000_000  # points waiting for the writer before put() waits for room (~200 MB)
 RETRY_DELAYS_S = (0.05, 0.5, 2.0)
 
 
@@ -35,10 +40,35 @@ class BackgroundWriter:
         self._interval = interval
         self._name = name
         self._queue: collections.deque[Queued] = collections.deque()
-        # put(item) is the deque's own append: the hot path is one C call, no lock, no wake-up.
-        # Items are Records or their compact form (records.to_queue), expanded on this thread.
-        self.put: Callable[[Queued], None] = self._queue.append
+        # Points queued = len(queue) + the extra points of items holding more than one; only
+        # those items take the lock, so a one-point put is an append and a length check.
+        self._extra = 0
+        self._extra_lock = threading.Lock()
         self._start()
+
+    def put(self, item: Queued) -> None:
+        """Queue a Record or its compact form (records.to_queue), expanded on the writer's thread."""
+        queue = self._queue
+        queue.append(item)
+        if item.__class__ is tuple:  # a compact LINE item (records.to_queue): a Point or StepValues
+            names = item[3]
+            extra = 0 if names is None else len(names) - 1
+        else:
+            extra = weight(item) - 1
+        if extra:
+            with self._extra_lock:
+                self._extra += extra
+        if len(queue) + self._extra > MAX_QUEUED_POINTS:
+            self._wait_for_room()
+
+    def _wait_for_room(self) -> None:
+        """Back-pressure: hold the producer until the writer has taken what is over the bound."""
+        self._wake.set()
+        with self._progress:
+            while (len(self._queue) + self._extra > MAX_QUEUED_POINTS and self._thread.is_alive()
+                   and not self._closed and threading.current_thread() is not self._thread):
+                self._progress.wait(0.05)
+                self._wake.set()
 
     def _start(self) -> None:
         self._wake = threading.Event()
@@ -54,7 +84,21 @@ class BackgroundWriter:
     def restart_after_fork(self) -> None:
         """In a forked child: drop the parent's queued records (the parent writes them) and restart."""
         self._queue.clear()
+        self._extra = 0
+        self._extra_lock = threading.Lock()
         self._start()
+
+    def take_queued(self) -> list[Record]:
+        """Take every record the writer has not started on (they are then the caller's to store)."""
+        taken = []
+        pop = self._queue.popleft
+        try:
+            while True:
+                taken.append(pop())
+        except IndexError:
+            pass
+        self._taken_points(sum(weight(item) for item in taken) - len(taken))
+        return [from_queue(item) for item in taken]
 
     def flush(self, timeout: float | None = None) -> None:
         """Return once everything put before this call is committed; raise WriteError if any was refused."""
@@ -101,14 +145,24 @@ class BackgroundWriter:
     def _drain(self) -> list[Queued]:
         batch = []
         pop = self._queue.popleft
+        points = 0
         with self._progress:
             try:
-                while len(batch) < MAX_BATCH:
-                    batch.append(pop())
+                while points < MAX_BATCH:
+                    item = pop()
+                    batch.append(item)
+                    points += 1 if item.__class__ is tuple and item[3] is None else weight(item)
             except IndexError:
                 pass
             self._enqueued += len(batch)
+            self._taken_points(points - len(batch))
+            self._progress.notify_all()  # producers waiting for room go on while this batch commits
         return batch
+
+    def _taken_points(self, extra: int) -> None:
+        if extra:
+            with self._extra_lock:
+                self._extra -= extra
 
     def _commit(self, batch: list[Queued]) -> None:
         failures = self._commit_with_retries(batch)

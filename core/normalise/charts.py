@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any, Mapping
 
 from ..errors import InvalidLogError, LogDataTypeError
-from .numbers import as_number, as_number_matrix, as_scalar, describe, unwrap
+from .numbers import as_number, as_number_matrix, as_scalar, describe, plain_numbers, unwrap
 from .text import check_text
 
 
 def _keys(data: Any, required: tuple[str, ...], kind: str) -> Mapping:
+    if type(data) is dict and len(data) == len(required) and all(map(data.__contains__, required)):
+        return data
     if not isinstance(data, Mapping):
         raise LogDataTypeError(f"a {kind} must be a mapping with keys {list(required)}, got {describe(data)}")
     missing = [key for key in required if key not in data]
@@ -20,10 +23,20 @@ def _keys(data: Any, required: tuple[str, ...], kind: str) -> Mapping:
     return data
 
 
+# Types of plain data the fast paths pass through as they are (bool is not a number here).
+_STR, _LIST = {str}, {list}
+_NUMBERS = frozenset((int, float))
+_LABELS = frozenset((str, int, float))
+
+
 def normalise_bar(data: Any) -> dict[str, list]:
     """``{'x': [labels], 'y': [numbers]}`` of equal, non-zero length."""
     data = _keys(data, ("x", "y"), "BAR")
-    x, y = unwrap(data["x"]), unwrap(data["y"])
+    x, y = data["x"], data["y"]
+    if (type(x) is list and type(y) is list and x and len(x) == len(y)
+            and set(map(type, x)) <= _LABELS and set(map(type, y)) <= _NUMBERS):
+        return {"x": list(x), "y": list(y)}  # plain labels and numbers: nothing to convert
+    x, y = unwrap(x), unwrap(y)
     for key, items in (("x", x), ("y", y)):
         if not isinstance(items, (list, tuple)):
             raise LogDataTypeError(f"'{key}' must be a list, got {describe(items)}")
@@ -43,7 +56,12 @@ def normalise_bar(data: Any) -> dict[str, list]:
 def normalise_heatmap(data: Any) -> dict[str, list]:
     """``{'categories': N names, 'values': N x N or (N+1) x (N+1) numbers}``."""
     data = _keys(data, ("categories", "values"), "HEATMAP")
-    categories = unwrap(data["categories"])
+    categories, rows = data["categories"], data["values"]
+    if (type(categories) is list and type(rows) is list and categories and len(rows) - len(categories) in (0, 1)
+            and set(map(type, categories)) == _STR and set(map(type, rows)) == _LIST
+            and set(map(len, rows)) == {len(rows)} and plain_numbers(chain.from_iterable(rows))):
+        return {"categories": list(categories), "values": list(map(list, rows))}  # nothing to convert
+    categories = unwrap(categories)
     if not isinstance(categories, (list, tuple)) or not categories:
         raise InvalidLogError(f"'categories' must be a non-empty list of names, got {describe(categories)}")
     for i, category in enumerate(categories):

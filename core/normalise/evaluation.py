@@ -9,6 +9,8 @@ from .numbers import as_number, as_scalar, describe, unwrap
 from .text import check_text
 
 KEYS = ("metrics", "per_class", "samples", "split")
+_STR = {str}
+_NUMBERS = frozenset((int, float))  # bool is not a metric
 
 
 def normalise_evaluation(data: Any) -> dict[str, Any]:
@@ -40,6 +42,8 @@ def normalise_evaluation(data: Any) -> dict[str, Any]:
 
 
 def _metrics(metrics: Any, what: str) -> dict[str, int | float]:
+    if type(metrics) is dict and set(map(type, metrics)) <= _STR and set(map(type, metrics.values())) <= _NUMBERS:
+        return dict(metrics)  # plain names and numbers: nothing to convert
     if not isinstance(metrics, Mapping):
         raise LogDataTypeError(f"{what} must be a mapping name -> number, got {describe(metrics)}")
     out = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from operator import itemgetter
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -12,10 +13,11 @@ from ..records import Point, Series, StepValues
 from .numbers import (
     MAX_EXACT_STEP,
     as_array,
-    as_float_list,
+    as_float_array,
     as_number,
     check_step,
     describe,
+    plain_numbers,
     unwrap,
 )
 from .text import check_text
@@ -33,11 +35,16 @@ SHARED_KEYS = frozenset(("steps", "times", "epochs"))
 
 
 def normalise_line(data: Any) -> tuple[Series, ...] | Point | StepValues:
-    """The points of ``data``: a tuple of Series (one unnamed series, or named ones), or for the
-    common one-point-per-call forms a compact Point (unnamed series) or StepValues (named ones)."""
+    """The points of ``data``: a tuple of Series (one unnamed series, or named ones) of float64
+    columns, or for the forms that log one point per series and call a compact Point (unnamed
+    series) or StepValues (named ones)."""
     kind = type(data)
     if kind is float or kind is int:  # the hot path: one number per step
         return Point(None, float(data))
+    if kind is list and len(data) == 1:
+        value = _one_number(data)
+        if value is not None:
+            return Point(None, value)
     if kind is dict:
         fast = _per_step_dict(data)
         if fast is not None:
@@ -50,42 +57,129 @@ def normalise_line(data: Any) -> tuple[Series, ...] | Point | StepValues:
 
 
 def _per_step_dict(data: dict) -> Point | StepValues | None:
-    """The forms a training loop logs every step, checked without the general machinery.
-
-    ``{'steps': [s], 'values': [v]}`` and ``{'steps'?: s, 'epochs'?: e, 'loss': v, 'acc': v...}``
-    with plain ints and floats; None means "not that simple": the general path decides.
+    """The dicts a training loop logs every step, with one point per series, checked without the
+    general machinery: ``{'steps'?: s, 'values': v, 'epochs'?: e}``, ``{'steps'?: s, 'epochs'?: e, 'loss': v,
+    'acc': v...}`` and ``{'loss': {'steps'?: s, 'values': v, 'epochs'?: e}, ...}``, where each s, e
+    and v is a plain int/float or a list of one. None means "not that simple": the general path
+    decides (and words any error).
     """
     if "values" in data:
-        steps, values = data.get("steps"), data["values"]
-        if (len(data) == 2 and type(values) is list and type(steps) is list and len(values) == 1
-                and len(steps) == 1 and type(values[0]) in _PLAIN and type(steps[0]) is int
-                and -MAX_EXACT_STEP <= steps[0] <= MAX_EXACT_STEP):
-            return Point(steps[0], float(values[0]))
+        if "times" in data or len(data) - ("steps" in data) - ("epochs" in data) != 1:
+            return None
+        value, step, epoch = _one_number(data["values"]), _one_step(data.get("steps")), _one_step(data.get("epochs"))
+        if value is None or step is False or epoch is False:
+            return None
+        return Point(step, value, epoch)
+    if "times" in data:
         return None
-    step = data.get("steps")
-    epoch = data.get("epochs")
-    if step is not None and (type(step) is not int or not -MAX_EXACT_STEP <= step <= MAX_EXACT_STEP):
+    shared_step, shared_epoch = _one_step(data.get("steps")), _one_step(data.get("epochs"))
+    if shared_step is False or shared_epoch is False:
         return None
-    if (epoch is not None and (type(epoch) is not int or not -MAX_EXACT_STEP <= epoch <= MAX_EXACT_STEP)) or "times" in data:
-        return None
-    values = dict(data) if step is None and epoch is None else {k: v for k, v in data.items() if k not in SHARED_KEYS}
-    if not values:
-        return None
-    for name, value in values.items():
-        if (type(value) is not float and type(value) is not int) or type(name) is not str or not name.isprintable():
-            return None  # (NUL and lone surrogates are not printable: the general path refuses them)
-    return StepValues(values, step, epoch)
+    # Names and values checked a column at a time, in C: this runs for every step of a training loop.
+    names, values = list(data), list(data.values())
+    for key in ("steps", "epochs"):
+        if key in data:
+            index = names.index(key)
+            del names[index], values[index]
+    if not names or set(map(type, names)) != _STR or "" in data or not "".join(names).isprintable():
+        return None  # (NUL and lone surrogates are not printable: the general path refuses them)
+    types = set(map(type, values))
+    if types == _LIST and set(map(len, values)) == _ONE:  # {'loss': [v], ...}
+        values = list(map(_first, values))
+        types = set(map(type, values))
+    if types <= _NUMBERS:
+        if int in types:
+            values = map(float, values)  # an OverflowError here is the general path's error too
+        return StepValues(tuple(names), tuple(values), shared_step, shared_epoch)
+    return _nested_points(data, shared_step, shared_epoch)
 
 
-_PLAIN = (float, int)
+_STR, _LIST, _ONE = {str}, {list}, {1}
+_NUMBERS = frozenset((float, int))
+_first = itemgetter(0)
 
 
-def _values(data: Any, what: str) -> list[float]:
+def _nested_points(data: dict, shared_step: int | None, shared_epoch: int | None) -> StepValues | None:
+    """``{'loss': {'steps'?: s, 'values': v, 'epochs'?: e}, ...}`` (possibly mixed with plain
+    values) when every series has one point at the same step and epoch."""
+    names, values = [], []
+    step = epoch = ...  # every series must have the same step and epoch: those of the first one
+    for name, value in data.items():
+        if name in SHARED_KEYS:
+            continue
+        if type(name) is not str or not name:
+            return None
+        # The common cases inline: this loop runs for every metric of every step.
+        number, kind, own_step, own_epoch = value, type(value), shared_step, shared_epoch
+        if kind is list and len(value) == 1:
+            number = value[0]
+            kind = type(number)
+        elif kind is dict:  # a nested series {'steps'?: s, 'values': v, 'epochs'?: e}
+            if "values" not in value or not value.keys() <= _NESTED_KEYS:
+                return None
+            if "steps" in value:
+                own_step = _one_step(value["steps"])
+            if "epochs" in value:
+                own_epoch = _one_step(value["epochs"])
+            if own_step is False or own_epoch is False:
+                return None
+            number = value["values"]
+            kind = type(number)
+            if kind is list and len(number) == 1:
+                number = number[0]
+                kind = type(number)
+        if kind is int:
+            number = float(number)  # an OverflowError here is the general path's error too
+        elif kind is not float:
+            return None
+        if step is ...:
+            step, epoch = own_step, own_epoch
+        elif own_step != step or own_epoch != epoch:
+            return None
+        names.append(name)
+        values.append(number)
+    if not names:
+        return None
+    return StepValues(tuple(names), tuple(values), step, epoch)
+
+
+_NESTED_KEYS = frozenset(("steps", "values", "epochs"))
+
+
+def _one_number(value: Any) -> float | None:
+    """A plain int or float, or the one item of a list of one, as a float; else None."""
+    kind = type(value)
+    if kind is list:
+        if len(value) != 1:
+            return None
+        value = value[0]
+        kind = type(value)
+    if kind is float:
+        return value
+    if kind is int:
+        return float(value)  # an OverflowError here is the general path's error too
+    return None
+
+
+def _one_step(value: Any) -> int | None | bool:
+    """A plain int within +-2**53 (or a list of one), None when absent; False: not that simple."""
+    if value is None:
+        return None
+    if type(value) is list:
+        if len(value) != 1:
+            return False
+        value = value[0]
+    if type(value) is not int or not -MAX_EXACT_STEP <= value <= MAX_EXACT_STEP:
+        return False
+    return value
+
+
+def _values(data: Any, what: str) -> np.ndarray:
     if isinstance(data, (list, tuple)) or as_array(data) is not None:
-        values = as_float_list(data, what)
+        values = as_float_array(data, what)
     else:
-        values = [float(as_number(data, what))]
-    if not values:
+        values = np.array([float(as_number(data, what))])
+    if not len(values):
         raise InvalidLogError(f"{what} is empty")
     return values
 
@@ -104,7 +198,7 @@ def _series(name: str | None, data: Mapping, shared: Mapping) -> Series:
     return _with_attributes(name, values, merged, where)
 
 
-def _with_attributes(name: str | None, values: list[float], extra: Mapping, where: str) -> Series:
+def _with_attributes(name: str | None, values: np.ndarray, extra: Mapping, where: str) -> Series:
     n = len(values)
     steps = _attribute(extra.get("steps"), n, f"{where}steps", _step)
     times = _attribute(extra.get("times"), n, f"{where}times", _time)
@@ -112,24 +206,52 @@ def _with_attributes(name: str | None, values: list[float], extra: Mapping, wher
     return Series(name, steps, values, times, epochs)
 
 
-def _attribute(raw: Any, n: int, what: str, convert: Callable[[Any, str], Any]) -> list | None:
-    """One per-point attribute (steps, times, epochs): a list of n items, or one item when n == 1."""
+def _attribute(raw: Any, n: int, what: str, convert: Callable[[Any, str], Any]) -> np.ndarray | None:
+    """One per-point attribute (steps, times, epochs) as float64: n items, or one item when n == 1.
+
+    Numeric arrays and lists of plain numbers get one vectorised check; anything else (or a
+    column that fails it) is checked item by item, so the error names the item.
+    """
     if raw is None:
         return None
+    array = as_array(raw)
+    if array is not None and array.ndim == 1 and array.dtype.kind in "iuf":
+        if len(array) != n:
+            raise InvalidLogError(f"{len(array)} {what} for {n} values; expected {n}")
+        column = _checked(array, convert)
+        if column is not None:
+            return column
     items = unwrap(raw)
     if not isinstance(items, (list, tuple)):
         items = [items]
     if len(items) != n:
         raise InvalidLogError(f"{len(items)} {what} for {n} values; expected {n}")
-    # Plain numbers (what loops and adapters log in bulk) get one range check for the whole list.
-    limit = _LIMITS.get(convert)
-    if limit is not None and all(type(item) is float or type(item) is int for item in items):
-        if bool(np.all(np.abs(np.asarray(items, dtype=np.float64)) <= limit)):  # NaN fails it too
-            return list(items)
-    elif convert is _epoch and all(type(item) is int for item in items):
-        if -MAX_EXACT_STEP <= min(items) and max(items) <= MAX_EXACT_STEP:  # exact, unlike float64
-            return list(items)
-    return [convert(item, f"{what}[{i}]") for i, item in enumerate(items)]
+    if plain_numbers(items):
+        column = _checked(items, convert)
+        if column is not None:
+            return column
+    return np.array([convert(item, f"{what}[{i}]") for i, item in enumerate(items)], dtype=np.float64)
+
+
+def _checked(items: np.ndarray | list | tuple, convert: Callable[[Any, str], Any]) -> np.ndarray | None:
+    """The float64 column of plain numbers when all of them pass ``convert``'s check, else None."""
+    if convert is _epoch:  # whole numbers within +-2**53, compared exactly for ints
+        if isinstance(items, np.ndarray) and items.dtype.kind in "iu" or not isinstance(items, np.ndarray) \
+                and list(map(type, items)).count(int) == len(items):
+            if -MAX_EXACT_STEP <= min(items) and max(items) <= MAX_EXACT_STEP:
+                return _float64(items)
+            return None
+        column = _float64(items)
+        return column if bool(np.all((np.abs(column) <= MAX_EXACT_STEP) & (column == np.floor(column)))) else None
+    column = _float64(items)
+    limit = MAX_EXACT_STEP if convert is _step else MAX_TIME_S
+    return column if bool(np.all(np.abs(column) <= limit)) else None  # NaN fails it too
+
+
+def _float64(items: np.ndarray | list | tuple) -> np.ndarray:
+    if isinstance(items, np.ndarray):
+        return np.array(items, dtype=np.float64)  # a copy: the caller may change theirs
+    return np.fromiter(items, np.float64, len(items))
 
 
 def _step(value: Any, what: str) -> int | float:
@@ -141,9 +263,6 @@ def _time(value: Any, what: str) -> float:
     if not math.isfinite(seconds) or abs(seconds) > MAX_TIME_S:
         raise InvalidLogError(f"{what} must be seconds since the epoch within +-{MAX_TIME_S:.0e}, got {seconds!r}")
     return seconds
-
-
-_LIMITS = {_step: MAX_EXACT_STEP, _time: MAX_TIME_S}  # per-point checks with a vectorised twin
 
 
 def _epoch(value: Any, what: str) -> int | None:

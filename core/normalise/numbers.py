@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -86,27 +86,38 @@ def as_array(value: Any) -> np.ndarray | None:
     return None
 
 
-def as_float_list(values: Any, what: str) -> list[float]:
-    """A list of floats from a list/tuple/array/tensor of numbers."""
+def plain_numbers(items: Iterable) -> bool:
+    """Whether every item is a plain int or float (no bool, str or numpy scalar), checked in C."""
+    types = list(map(type, items))
+    if not types:
+        return True
+    # list.count is fast when the items are the very object counted: count the first item's type first.
+    first = types[0]
+    if first is not float and first is not int:
+        return False
+    same = types.count(first)
+    return same == len(types) or same + types.count(int if first is float else float) == len(types)
+
+
+def as_float_array(values: Any, what: str) -> np.ndarray:
+    """A new 1-d float64 array from a list/tuple/array/tensor of numbers.
+
+    Plain lists and arrays are converted in one numpy call; anything else item by item, so an
+    error names the item that is wrong.
+    """
     array = as_array(values)
     if array is not None:
         if array.dtype.kind not in "iuf":
             raise LogDataTypeError(f"{what} must be numbers, got an array of {array.dtype}")
         if array.ndim > 1:
             raise InvalidLogError(f"{what} must be 1-dimensional, got shape {tuple(array.shape)}")
-        return array.astype(np.float64, copy=False).ravel().tolist()
+        return np.array(array, dtype=np.float64).ravel()  # a copy: the caller may change theirs
     if not isinstance(values, (list, tuple)):
         raise LogDataTypeError(f"{what} must be a list of numbers, got {describe(values)}")
-    out = []
-    for index, item in enumerate(values):
-        kind = type(item)
-        if kind is float:
-            out.append(item)
-        elif kind is int:
-            out.append(float(item))
-        else:
-            out.append(float(as_number(item, f"{what}[{index}]")))
-    return out
+    if plain_numbers(values):
+        return np.fromiter(values, np.float64, len(values))
+    return np.array([float(as_number(item, f"{what}[{index}]")) for index, item in enumerate(values)],
+                    dtype=np.float64)
 
 
 def check_step(step: float, what: str) -> int | float:

@@ -27,7 +27,13 @@ def normalise_table(data: Any) -> dict[str, Any]:
         raise InvalidLogError("the table is empty")
     if _is_matrix(data):
         return _matrix(data)
+    if type(data) is dict and set(map(type, data)) == _STR and set(map(type, data.values())) <= _LEAVES:
+        return dict(data)  # plain keys and leaves (a table of metrics or parameters): nothing to convert
     return _mapping(data, "")
+
+
+_STR = {str}
+_LEAVES = frozenset((str, int, float, bool, type(None)))
 
 
 def _is_matrix(data: Mapping) -> bool:
@@ -85,6 +91,8 @@ def _cell(value: Any, what: str, depth: int) -> Any:
 
 def normalise_labelmap(data: Any) -> dict[str, str]:
     """``{id: name}`` or a list of names -> ``{'0': 'cat', ...}``."""
+    if type(data) is list and data and set(map(type, data)) == _STR:  # the usual form: a list of names
+        return dict(zip(map(str, range(len(data))), data))
     if isinstance(data, (list, tuple)):
         data = dict(enumerate(data))
     if not isinstance(data, Mapping):

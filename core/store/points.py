@@ -91,6 +91,69 @@ def decode(row, with_times: bool = True) -> Points:
     return Points(steps, values, times, epochs)
 
 
+def decode_many(rows: list, with_times: bool = True) -> Points:
+    """The points of consecutive chunk rows of one series, as one set of arrays.
+
+    The same as concatenating ``decode`` of each row, but each chunk is decoded straight into
+    its place in the result (a million points are some 250 chunks: no per-chunk arrays to join).
+    Whole steps and times are summed from their deltas in float64, which is exact: every partial
+    sum is a stored step or time, a whole number within +-2**53. Without times, the times and
+    epochs are left empty (``times_at`` reads them for chosen points).
+    """
+    n = sum(row.count for row in rows)
+    steps, values = np.empty(n), np.empty(n)
+    times = np.empty(n if with_times else 0)
+    epochs = None
+    start = 0
+    for row in rows:
+        where = slice(start, start + row.count)
+        step_data = memoryview(row.step_data)
+        if step_data[:1] == b"i":
+            np.cumsum(np.frombuffer(zlib.decompress(step_data[1:]), dtype=np.int64), dtype=np.float64, out=steps[where])
+        else:
+            steps[where] = np.frombuffer(step_data[1:], dtype=np.float64)
+        values[where] = np.frombuffer(row.value_data, dtype=np.float64)
+        if with_times:
+            np.cumsum(np.frombuffer(zlib.decompress(row.time_data), dtype=np.int64), dtype=np.float64, out=times[where])
+            if row.epoch_data is not None:
+                if epochs is None:
+                    epochs = np.full(n, NO_EPOCH, dtype=np.int64)
+                epochs[where] = _unpack_ints(bytes(row.epoch_data))
+        start += row.count
+    times /= 1e6
+    if epochs is None:
+        epochs = np.full(len(times), NO_EPOCH, dtype=np.int64)
+    return Points(steps, values, times, epochs)
+
+
+def times_at(rows: list, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(times, epochs) of the points at sorted positions ``index`` of ``decode_many(rows)``.
+
+    A delta-encoded value is a prefix sum: one ``add.reduceat`` per chunk sums the deltas up to
+    each chosen point, without the running sum of every point.
+    """
+    times = np.empty(len(index))
+    epochs = np.full(len(index), NO_EPOCH, dtype=np.int64)
+    start, done = 0, 0
+    for row in rows:
+        stop = start + row.count
+        taken = int(np.searchsorted(index, stop)) - done
+        if taken:
+            local = index[done:done + taken] - start
+            times[done:done + taken] = _prefix_sums(zlib.decompress(row.time_data), local) / 1e6
+            if row.epoch_data is not None:
+                epochs[done:done + taken] = _prefix_sums(zlib.decompress(row.epoch_data), local)
+            done += taken
+        start = stop
+    return times, epochs
+
+
+def _prefix_sums(raw: bytes, local: np.ndarray) -> np.ndarray:
+    """The running sums of the int64 deltas in ``raw`` at the sorted, distinct positions ``local``."""
+    deltas = np.frombuffer(raw, dtype=np.int64)[: local[-1] + 1]
+    return np.cumsum(np.add.reduceat(deltas, np.concatenate([[0], local[:-1] + 1])))
+
+
 def downsample_index(values: np.ndarray, buckets: int) -> np.ndarray:
     """Indices to keep so a chart of ``buckets`` columns looks like the full series.
 
@@ -104,11 +167,21 @@ def downsample_index(values: np.ndarray, buckets: int) -> np.ndarray:
     if buckets <= 0 or n <= 4 * buckets:
         return np.arange(n)
     size = -(-n // buckets)
-    padded = np.concatenate([values, np.full(size * buckets - n, values[-1])]).reshape(buckets, size)
-    offsets = np.arange(buckets) * size
-    low = np.where(np.isnan(padded), np.inf, padded).argmin(axis=1) + offsets
-    high = np.where(np.isnan(padded), -np.inf, padded).argmax(axis=1) + offsets
-    first = offsets
-    last = np.minimum(offsets + size - 1, n - 1)
-    keep = np.unique(np.concatenate([first, last, low, high]))
-    return keep[keep < n]
+    whole = n // size  # runs of exactly ``size`` points; a shorter last run is done apart
+    runs = values[: whole * size].reshape(whole, size)
+    offsets = np.arange(whole) * size
+    if np.isnan(runs).any():  # rare: NaN must not win, so it is masked (a copy of the values)
+        low = np.where(np.isnan(runs), np.inf, runs).argmin(axis=1)
+        high = np.where(np.isnan(runs), -np.inf, runs).argmax(axis=1)
+    else:
+        low, high = runs.argmin(axis=1), runs.argmax(axis=1)
+    parts = [offsets, offsets + size - 1, low + offsets, high + offsets]
+    if whole * size < n:
+        start = whole * size
+        parts.append(np.array([start, n - 1, start + _nan_arg(values[start:], np.inf, np.argmin),
+                               start + _nan_arg(values[start:], -np.inf, np.argmax)]))
+    return np.unique(np.concatenate(parts))
+
+
+def _nan_arg(values: np.ndarray, fill: float, arg) -> int:
+    return int(arg(np.where(np.isnan(values), fill, values)))

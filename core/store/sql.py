@@ -14,7 +14,7 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Iterable
 
 import numpy as np
 import sqlalchemy as sa
@@ -25,7 +25,7 @@ from ..records import Columns, Record, add_to_columns, has_named_series
 from . import schema as t
 from .blobs import BlobStore
 from .engine import create_engine, read_transaction, write_transaction
-from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, downsample_index, encode
+from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, decode_many, downsample_index, encode, times_at
 
 DATABASE_FILE = "trackboard.db"  # the embedded store's database, in its directory
 SINGLE = ""  # the series name of a LINE log with one unnamed series
@@ -262,10 +262,18 @@ class Store:
         step_min: float | None = None, step_max: float | None = None,
     ) -> dict[str, Points]:
         """Like ``get_points``, keeping first, last, min and max of ``buckets`` runs per series."""
-        series = self.get_points(experiment_id, name, step_min, step_max)
-        return {key: points.take(downsample_index(points.values, buckets)) for key, points in series.items()}
+        with read_transaction(self.engine) as conn:
+            row = conn.execute(_log_query(experiment_id, name)).first()
+            if row is None:
+                raise NotFoundError(f"no log named {name!r} in this experiment")
+            if row.type != LogType.LINE.value:
+                raise InvalidLogError(f"log {name!r} is a {row.type}, not a LINE")
+            return self._read_series(conn, row.id, step_min, step_max, buckets)
 
-    def _read_series(self, conn: sa.Connection, log_id: str, step_min, step_max) -> dict[str, Points]:
+    def _read_series(self, conn: sa.Connection, log_id: str, step_min, step_max,
+                     buckets: int | None = None) -> dict[str, Points]:
+        """Points per series within the step range; downsampled to ``buckets`` runs if given (then
+        only the kept points' times and epochs are decoded)."""
         series_rows = conn.execute(
             sa.select(t.series.c.id, t.series.c.name).where(t.series.c.log_id == log_id).order_by(t.series.c.position)
         ).all()
@@ -276,11 +284,19 @@ class Store:
                 query = query.where(t.chunks.c.step_max >= step_min)
             if step_max is not None:
                 query = query.where(t.chunks.c.step_min <= step_max)
-            points = Points.concat([decode(chunk) for chunk in conn.execute(query.order_by(t.chunks.c.seq))])
+            chunks = conn.execute(query.order_by(t.chunks.c.seq)).all()
+            points = decode_many(chunks, with_times=buckets is None)
+            index = None
             if step_min is not None or step_max is not None:
                 low = -math.inf if step_min is None else step_min
                 high = math.inf if step_max is None else step_max
-                points = points.take(np.flatnonzero((points.steps >= low) & (points.steps <= high)))
+                index = np.flatnonzero((points.steps >= low) & (points.steps <= high))
+            if buckets is not None:
+                kept = downsample_index(points.values if index is None else points.values[index], buckets)
+                index = kept if index is None else index[kept]
+                points = Points(points.steps[index], points.values[index], *times_at(chunks, index))
+            elif index is not None:
+                points = points.take(index)
             out[series_row.name] = points
         return out
 
@@ -355,16 +371,32 @@ def line_data(series: dict[str, Points]) -> dict:
     return {name: series_data(points) for name, points in series.items()}
 
 
+class _Log:
+    """A log as a batch sees it: what is stored, and what the batch will write at its end."""
+
+    __slots__ = ("id", "type", "stored_type", "created_at", "updated_at", "data", "dirty",
+                 "clear_points", "named", "series", "pending")
+
+    def __init__(self, log_id: str, log_type: str, stored_type: str | None) -> None:
+        self.id, self.type, self.stored_type = log_id, log_type, stored_type
+        self.created_at = self.updated_at = 0.0
+        self.data: Any = None  # the canonical data to store as JSON (None for LINE)
+        self.dirty = False  # the row is inserted (stored_type None) or updated at the end
+        self.clear_points = False  # the stored series of this log are deleted at the end
+        self.named: bool | None = ... if stored_type == LogType.LINE.value else None  # ...: not yet read
+        self.series: dict[str, dict] | None = None if stored_type == LogType.LINE.value else {}
+        self.pending: dict[str | None, Columns] = {}  # series name -> points to append
+
+
 class _Batch:
-    """One transaction's worth of records: checks conflicts, merges LINE appends, writes."""
+    """One transaction's worth of records: checks each record in order against what the batch has
+    seen, then writes the outcome with a handful of statements (a log replaced many times in the
+    batch is written once, with its last data; all appends to a series become one chunk write)."""
 
     def __init__(self, store: Store, conn: sa.Connection) -> None:
         self.store, self.conn = store, conn
-        self.logs: dict[tuple[str, str], Any] = {}  # (experiment id, name) -> log row or None
-        self.series: dict[str, dict[str, Any]] = {}  # log id -> {series name: series row}
-        self.named: dict[str, bool | None] = {}  # log id -> LINE log has named series?
-        # log id -> series name -> (steps, values, times, epochs) lists of the points to append
-        self.pending: dict[str, dict[str | None, Columns]] = {}
+        self.logs: dict[tuple[str, str], _Log] = {}  # (experiment id, name) -> log
+        self.loaded: set[str] = set()  # experiments whose stored logs are in self.logs
         self.touched: dict[str, float] = {}  # experiment id -> latest record time
         self.experiments: set[str] = set()  # experiment ids known to exist
 
@@ -375,135 +407,186 @@ class _Batch:
                 self._apply_one(record)
             except (LogTypeConflictError, InvalidLogError, NotFoundError) as error:
                 failures.append((record, error))
-        for log_id, by_series in self.pending.items():
-            for series_name, columns in by_series.items():
-                self._append(log_id, SINGLE if series_name is None else series_name, columns)
-        for experiment_id, when in self.touched.items():
-            self.conn.execute(
-                t.experiments.update().where(t.experiments.c.id == experiment_id).values(updated_at=max(when, time.time()))
-            )
+        self._write()
         return failures
 
-    def _log_row(self, experiment_id: str, name: str):
-        key = (experiment_id, name)
-        if key not in self.logs:
-            self.logs[key] = self.conn.execute(_log_query(experiment_id, name)).first()
-        return self.logs[key]
+    # -- checking records, in order --------------------------------------------------------------
 
-    def _series_rows(self, log_id: str) -> dict[str, Any]:
-        if log_id not in self.series:
-            rows = self.conn.execute(t.series.select().where(t.series.c.log_id == log_id)).mappings()
-            self.series[log_id] = {row["name"]: dict(row) for row in rows}
-        return self.series[log_id]
+    def _log(self, experiment_id: str, name: str) -> _Log | None:
+        if experiment_id not in self.loaded:
+            query = sa.select(t.logs.c.id, t.logs.c.name, t.logs.c.type).where(t.logs.c.experiment_id == experiment_id)
+            for row in self.conn.execute(query):
+                self.logs[(experiment_id, row.name)] = _Log(row.id, row.type, row.type)
+            self.loaded.add(experiment_id)
+        return self.logs.get((experiment_id, name))
+
+    def _series_of(self, experiment_id: str, log: _Log) -> dict[str, dict]:
+        if log.series is None:  # one read for every stored LINE log of the experiment
+            by_log: dict[str, dict[str, dict]] = {}
+            query = (sa.select(t.series).join(t.logs, t.logs.c.id == t.series.c.log_id)
+                     .where(t.logs.c.experiment_id == experiment_id))
+            for row in self.conn.execute(query).mappings():
+                by_log.setdefault(row["log_id"], {})[row["name"]] = dict(row)
+            for (owner, _), other in self.logs.items():
+                if owner == experiment_id and other.series is None:
+                    other.series = by_log.get(other.id, {})
+        return log.series
 
     def _apply_one(self, record: Record) -> None:
-        row = self._log_row(record.experiment_id, record.name)
-        self.touched[record.experiment_id] = record.time
-        if row is not None and row.type != record.type.value and not record.replace:
+        experiment_id = record.experiment_id
+        log = self._log(experiment_id, record.name)
+        self.touched[experiment_id] = record.time
+        log_type = _TYPE_NAMES[record.type]  # Enum's .value is slow for a per-record path
+        if log is not None and log.type != log_type and not record.replace:
             raise LogTypeConflictError(
-                f"{record.type.value} {record.name!r}: a {row.type} log of that name exists; "
-                "pass replace=True to replace it"
+                f"{log_type} {record.name!r}: a {log.type} log of that name exists; pass replace=True to replace it"
             )
-        if record.type is LogType.LINE and not record.replace and row is not None:
-            self._queue_append(row.id, record)
+        if record.type is LogType.LINE and not record.replace and log is not None:
+            self._queue_append(log, record)
             return
         # Anything else replaces the log (creating it if needed).
-        if row is None and record.experiment_id not in self.experiments:
-            exists = self.conn.execute(sa.select(t.experiments.c.id).where(t.experiments.c.id == record.experiment_id)).first()
+        if log is None and experiment_id not in self.experiments:
+            exists = self.conn.execute(sa.select(t.experiments.c.id).where(t.experiments.c.id == experiment_id)).first()
             if exists is None:
-                raise NotFoundError(f"{record.type.value} {record.name!r}: experiment {record.experiment_id} does not exist (deleted?)")
-            self.experiments.add(record.experiment_id)
-        data = None  # every check that can refuse the record comes before the old log is touched
+                raise NotFoundError(f"{log_type} {record.name!r}: experiment {experiment_id} does not exist (deleted?)")
+            self.experiments.add(experiment_id)
+        data = None  # every check that can refuse the record comes before the log is changed
         if record.type is LogType.IMAGE:
             meta, content = record.data
             if content is not None:
                 self.store.blobs.put_bytes(content)
             elif not self.store.blobs.exists(meta["sha256"]):
                 raise NotFoundError(f"IMAGE {record.name!r}: no stored image with sha256 {meta['sha256']}")
-            data = dumps(meta)
+            data = meta
         elif record.type is not LogType.LINE:
-            data = dumps(record.data)
-        if row is not None:
-            self.pending.pop(row.id, None)
-            self.store._delete_points(self.conn, [row.id])
-        values = {"type": record.type.value, "data": data, "updated_at": record.time}
-        if row is None:
-            log_id = new_id()
-            self.conn.execute(t.logs.insert().values(
-                id=log_id, experiment_id=record.experiment_id, name=record.name, created_at=record.time, **values
-            ))
-        else:
-            log_id = row.id
-            self.conn.execute(t.logs.update().where(t.logs.c.id == log_id).values(values))
-        self.logs[(record.experiment_id, record.name)] = _LogRow(log_id, record.type.value)
-        self.series[log_id] = {}
-        self.named[log_id] = None
+            data = record.data  # turned into JSON at the end, once, if no later record replaces it
+        if log is None:
+            log = self.logs[(experiment_id, record.name)] = _Log(new_id(), log_type, None)
+            log.created_at = record.time
+        elif log.stored_type == LogType.LINE.value:
+            log.clear_points = True
+        log.type, log.data, log.updated_at, log.dirty = log_type, data, record.time, True
+        log.series, log.pending, log.named = {}, {}, None
         if record.type is LogType.LINE:
-            self._queue_append(log_id, record)
+            self._queue_append(log, record)
 
-    def _queue_append(self, log_id: str, record: Record) -> None:
+    def _queue_append(self, log: _Log, record: Record) -> None:
         named = has_named_series(record.data)
-        known = self.named.get(log_id, ...)
+        known = log.named
         if known is ...:
-            existing = self._series_rows(log_id)
-            known = self.named[log_id] = None if not existing else SINGLE not in existing
+            existing = self._series_of(record.experiment_id, log)
+            known = log.named = None if not existing else SINGLE not in existing
         if known is None:
-            self.named[log_id] = named
+            log.named = named
         elif known is not named:
             shape = "named series" if known else "one unnamed series"
             raise InvalidLogError(
                 f"LINE {record.name!r}: the log holds {shape}; log the same shape or pass replace=True"
             )
-        queued = self.pending.get(log_id)
-        if queued is None:
-            queued = self.pending[log_id] = {}
-        add_to_columns(queued, record.data, record.time)
+        add_to_columns(log.pending, record.data, record.time)
 
-    def _append(self, log_id: str, name: str, columns: Columns) -> None:
-        points = _points(*columns)
-        rows = self._series_rows(log_id)
+    # -- writing the outcome ---------------------------------------------------------------------
+
+    def _write(self) -> None:
+        conn = self.conn
+        cleared = [log.id for log in self.logs.values() if log.clear_points]
+        if cleared:
+            self.store._delete_points(conn, cleared)
+        inserts = [
+            {"id": log.id, "experiment_id": experiment_id, "name": name, "type": log.type, "data": _json(log),
+             "created_at": log.created_at, "updated_at": log.updated_at}
+            for (experiment_id, name), log in self.logs.items() if log.dirty and log.stored_type is None
+        ]
+        if inserts:
+            conn.execute(t.logs.insert(), inserts)
+        updates = [
+            {"b_id": log.id, "b_type": log.type, "b_data": _json(log), "b_updated_at": log.updated_at}
+            for log in self.logs.values() if log.dirty and log.stored_type is not None
+        ]
+        if updates:
+            conn.execute(_UPDATE_LOG, updates)
+        appends = []
+        for (experiment_id, _), log in self.logs.items():
+            if log.pending:
+                rows = self._series_of(experiment_id, log)
+                for series_name, columns in log.pending.items():
+                    appends.append((self._series_row(log.id, rows, SINGLE if series_name is None else series_name),
+                                    columns))
+        if appends:
+            self._append(appends)
+        for experiment_id, when in self.touched.items():
+            conn.execute(
+                t.experiments.update().where(t.experiments.c.id == experiment_id).values(updated_at=max(when, time.time()))
+            )
+
+    def _series_row(self, log_id: str, rows: dict[str, dict], name: str) -> dict:
         row = rows.get(name)
-        if row is None:
+        if row is None:  # a new series: the one statement per row, once in a series' life
             row = {"log_id": log_id, "name": name, "position": len(rows), "count": 0, "chunk_count": 0,
                    "last_step": None, "last_value": None}
             row["id"] = self.conn.execute(t.series.insert().values(row)).inserted_primary_key[0]
             rows[name] = row
-        points.steps = _assign_steps(points.steps, row["last_step"])
-        added, last_step, last_value = len(points), float(points.steps[-1]), float(points.values[-1])
-        seq = row["chunk_count"]
-        if seq:
-            tail = self.conn.execute(
-                t.chunks.select().where(t.chunks.c.series_id == row["id"], t.chunks.c.seq == seq - 1)
-            ).first()
-            if tail.count < CHUNK_POINTS:  # top up the partly filled last chunk
+        return row
+
+    def _append(self, appends: list[tuple[dict, Columns]]) -> None:
+        """Every series' new points as chunks: one read of the tails, one delete, one insert, one update."""
+        conn = self.conn
+        tails = {}
+        keys = [(row["id"], row["chunk_count"] - 1) for row, _ in appends if row["chunk_count"]]
+        for start in range(0, len(keys), _KEYS_PER_STATEMENT):
+            where = sa.tuple_(t.chunks.c.series_id, t.chunks.c.seq).in_(keys[start:start + _KEYS_PER_STATEMENT])
+            for tail in conn.execute(t.chunks.select().where(where)):
+                if tail.count < CHUNK_POINTS:  # partly filled: rewritten with the new points
+                    tails[tail.series_id] = tail
+        new_chunks, changed = [], []
+        for row, columns in appends:
+            points = _points(*columns.arrays())
+            points.steps = _assign_steps(points.steps, row["last_step"])
+            added, last_step, last_value = len(points), float(points.steps[-1]), float(points.values[-1])
+            seq = row["chunk_count"]
+            tail = tails.get(row["id"])
+            if tail is not None:
                 points = Points.concat([decode(tail), points])
                 seq -= 1
-                self.conn.execute(t.chunks.delete().where(t.chunks.c.series_id == row["id"], t.chunks.c.seq == seq))
-        new_chunks = [
-            {"series_id": row["id"], "seq": seq + i, **encode(points.slice(start, start + CHUNK_POINTS))}
-            for i, start in enumerate(range(0, len(points), CHUNK_POINTS))
-        ]
-        self.conn.execute(t.chunks.insert(), new_chunks)
-        row.update(count=row["count"] + added, chunk_count=seq + len(new_chunks), last_step=last_step, last_value=last_value)
-        self.conn.execute(t.series.update().where(t.series.c.id == row["id"]).values(
-            count=row["count"], chunk_count=row["chunk_count"], last_step=last_step, last_value=last_value
-        ))
+            starts = range(0, len(points), CHUNK_POINTS)
+            new_chunks.extend({"series_id": row["id"], "seq": seq + i, **encode(points.slice(start, start + CHUNK_POINTS))}
+                              for i, start in enumerate(starts))
+            row.update(count=row["count"] + added, chunk_count=seq + len(starts), last_step=last_step,
+                       last_value=last_value)
+            changed.append({"b_id": row["id"], "b_count": row["count"], "b_chunk_count": row["chunk_count"],
+                            "b_last_step": last_step, "b_last_value": last_value})
+        rewritten = [(series_id, tail.seq) for series_id, tail in tails.items()]
+        for start in range(0, len(rewritten), _KEYS_PER_STATEMENT):
+            conn.execute(t.chunks.delete().where(
+                sa.tuple_(t.chunks.c.series_id, t.chunks.c.seq).in_(rewritten[start:start + _KEYS_PER_STATEMENT])))
+        conn.execute(t.chunks.insert(), new_chunks)
+        conn.execute(_UPDATE_SERIES, changed)
 
 
-class _LogRow(NamedTuple):
-    id: str
-    type: str
+_TYPE_NAMES = {member: member.value for member in LogType}
 
 
-def _points(steps: list, values: list, times: list, epochs: list) -> Points:
-    """Arrays of queued points; None steps are assigned later, None epochs mean "no epoch"."""
-    epoch_array = np.array(epochs, dtype=np.float64)
-    missing = np.isnan(epoch_array)
+def _json(log: _Log) -> str | None:
+    return None if log.type == LogType.LINE.value else dumps(log.data)
+
+
+_KEYS_PER_STATEMENT = 400  # (series, seq) pairs per IN list, well under SQLite's bound-parameter limit
+
+_UPDATE_LOG = t.logs.update().where(t.logs.c.id == sa.bindparam("b_id")).values(
+    type=sa.bindparam("b_type"), data=sa.bindparam("b_data"), updated_at=sa.bindparam("b_updated_at"))
+
+_UPDATE_SERIES = t.series.update().where(t.series.c.id == sa.bindparam("b_id")).values(
+    count=sa.bindparam("b_count"), chunk_count=sa.bindparam("b_chunk_count"),
+    last_step=sa.bindparam("b_last_step"), last_value=sa.bindparam("b_last_value"))
+
+
+def _points(steps: np.ndarray, values: np.ndarray, times: np.ndarray, epochs: np.ndarray) -> Points:
+    """Points of queued columns; NaN steps are assigned later, NaN epochs mean "no epoch"."""
     return Points(
-        np.array(steps, dtype=np.float64),  # None -> NaN: "continue from the last step"
-        np.array(values, dtype=np.float64),
-        np.array(times, dtype=np.float64),
-        np.where(missing, NO_EPOCH, np.nan_to_num(epoch_array)).astype(np.int64),
+        np.array(steps, dtype=np.float64),  # a copy: steps are assigned in place
+        values,
+        times,
+        np.where(np.isnan(epochs), NO_EPOCH, np.nan_to_num(epochs)).astype(np.int64),
     )
 
 

@@ -15,6 +15,7 @@ import time
 import uuid
 from typing import Any, Mapping
 
+import numpy as np
 from fastapi import Query, Request, Response
 from trackboard.errors import InvalidLogError, LogDataTypeError
 from trackboard.jsonable import NON_FINITE
@@ -220,14 +221,15 @@ def _appended(record: Record, last_steps: dict[str, float | None]) -> dict:
     columns: dict = {}
     add_to_columns(columns, record.data, record.time)
     out = {}
-    for name, (steps, values, times, epochs) in columns.items():
+    for name, series in columns.items():
+        steps, values, times, epochs = series.arrays()  # NaN steps: assigned; NaN epochs: none
         n = len(values)
-        if steps[0] is None:  # a record's steps are all given or all assigned: these end at last_step
+        if np.isnan(steps[0]):  # a record's steps are all given or all assigned: these end at last_step
             last = last_steps.get(name or "") or 0.0
-            steps = [last - n + 1 + i for i in range(n)]
-        points = {"steps": [_step(step) for step in steps], "values": [float(v) for v in values], "times": times}
-        if any(epoch is not None for epoch in epochs):
-            points["epochs"] = epochs
+            steps = last - n + 1 + np.arange(n, dtype=np.float64)
+        points = {"steps": [_step(step) for step in steps.tolist()], "values": values.tolist(), "times": times.tolist()}
+        if not np.isnan(epochs).all():
+            points["epochs"] = [None if math.isnan(epoch) else int(epoch) for epoch in epochs.tolist()]
         out[name] = points
     return out[None] if None in out else out
 

@@ -7,6 +7,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch
 
 from tbhelpers import assert_refused, assert_same, roundtrip
@@ -468,3 +470,54 @@ def test_logging_plain_numbers_does_not_import_torch(tmp_path):
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+# -- the compact one-point forms store what the general path would -------------------------------
+
+_one = st.one_of(st.floats(allow_nan=False), st.integers(-10, 10))
+
+
+@st.composite
+def one_point_forms(draw):
+    """Dicts a loop logs every step, in every spelling, with one point per series."""
+    wrap = draw(st.booleans())
+    out = {}
+    if draw(st.booleans()):
+        step = draw(st.integers(-3, 3))
+        out["steps"] = [step] if draw(st.booleans()) else step
+    if draw(st.booleans()):
+        epoch = draw(st.integers(0, 3))
+        out["epochs"] = [epoch] if draw(st.booleans()) else epoch
+    if draw(st.booleans()):
+        out["values"] = [draw(_one)] if wrap else draw(_one)
+        return out
+    for name in draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, unique=True)):
+        value = draw(_one)
+        if draw(st.booleans()):
+            nested = {"values": [value] if wrap else value}
+            if draw(st.booleans()):
+                nested["steps"] = [draw(st.integers(-3, 3))]
+            out[name] = nested
+        else:
+            out[name] = [value] if wrap else value
+    return out
+
+
+@given(one_point_forms())
+@settings(max_examples=200, deadline=None)
+def test_compact_forms_hold_the_general_paths_points(data):
+    from trackboard.normalise import line
+    from trackboard.records import Point, StepValues, add_to_columns
+
+    fast = line._per_step_dict(data)
+    general = (line._series(None, data, {}),) if "values" in data else line._several(data)
+    if fast is None:
+        return
+    assert fast.__class__ is (Point if "values" in data else StepValues)
+    columns = [{}, {}]
+    for out, normalised in zip(columns, (fast, general)):
+        add_to_columns(out, normalised, 5.0)
+    assert list(columns[0]) == list(columns[1])
+    for name in columns[0]:
+        for a, b in zip(columns[0][name].arrays(), columns[1][name].arrays()):
+            assert np.array_equal(a, b, equal_nan=True)

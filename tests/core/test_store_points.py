@@ -262,3 +262,22 @@ def test_get_points_errors(experiment, store):
         store.get_points(experiment.id, "v")
     with pytest.raises(NotFoundError):
         store.get_points(experiment.id, "missing")
+
+
+@pytest.mark.parametrize("step_range", [(None, None), (1_000, 7_999), (None, 100)])
+def test_downsampled_equals_taking_the_downsample_index_of_all_points(experiment, store, step_range):
+    """Store.downsampled reads the times and epochs of the kept points only: they must be exactly
+    those of a full read."""
+    n = 3 * CHUNK_POINTS + 123
+    rng = np.random.default_rng(7)
+    values = rng.standard_normal(n)
+    values[::997] = np.nan
+    experiment.log("d", {"steps": list(range(n)), "values": values.tolist(),
+                         "times": (1.7e9 + np.cumsum(rng.random(n))).tolist(),
+                         "epochs": [None if i % 5 == 0 else i // 1000 for i in range(n)]}, "line")
+    experiment.flush()
+    full = store.get_points(experiment.id, "d", *step_range)[""]
+    expected = full.take(downsample_index(full.values, 100))
+    got = store.downsampled(experiment.id, "d", 100, *step_range)[""]
+    for field in ("steps", "values", "times", "epochs"):
+        assert np.array_equal(getattr(got, field), getattr(expected, field), equal_nan=True), field

@@ -288,3 +288,40 @@ def test_exit_flushes_what_was_logged(tmp_path):
         assert experiment.status == "RUNNING"
     finally:
         release_store(directory)
+
+
+def test_a_producer_faster_than_the_store_waits_at_the_bound(make_writer, monkeypatch):
+    """Back-pressure: with the store slower than the producer, the queue never holds more than
+    MAX_QUEUED_POINTS points (compact items of several points count each point), and nothing is
+    lost or reordered."""
+    from trackboard.records import StepValues, to_queue
+
+    monkeypatch.setattr(writer_module, "MAX_QUEUED_POINTS", 100)
+    sink = ListSink(delay=0.005)
+    writer = make_writer(sink, interval=0.005)
+    highest = 0
+    for i in range(600):
+        if i % 2:
+            writer.put(record(i))
+        else:  # ten points in one item
+            writer.put(to_queue("exp", "m", LogType.LINE, StepValues(tuple("abcdefghij"), (float(i),) * 10, i, None),
+                                False, float(i)))
+        highest = max(highest, writer.pending() + writer._extra)
+    writer.flush()
+    assert highest <= 100 + 10
+    assert writer._extra == 0
+    committed = sink.committed
+    assert len(committed) == 600 and [r.time for r in committed] == [float(i) for i in range(600)]
+
+
+def test_points_per_batch_are_bounded(make_writer, monkeypatch):
+    from trackboard.records import StepValues, to_queue
+
+    monkeypatch.setattr(writer_module, "MAX_BATCH", 30)
+    sink = ListSink()
+    writer = make_writer(sink)
+    for i in range(20):
+        writer.put(to_queue("exp", "m", LogType.LINE, StepValues(tuple("abcdefghij"), (1.0,) * 10, i, None),
+                            False, float(i)))
+    writer.flush()
+    assert max(len(b) for b in sink.batches) <= 3  # 30 points: three items of ten
