@@ -42,7 +42,8 @@ def normalise_evaluation(data: Any) -> dict[str, Any]:
 
 
 def _metrics(metrics: Any, what: str) -> dict[str, int | float]:
-    if type(metrics) is dict and set(map(type, metrics)) <= _STR and set(map(type, metrics.values())) <= _NUMBERS:
+    if (type(metrics) is dict and set(map(type, metrics)) <= _STR and set(map(type, metrics.values())) <= _NUMBERS
+            and "".join(metrics).isascii()):
         return dict(metrics)  # plain names and numbers: nothing to convert
     if not isinstance(metrics, Mapping):
         raise LogDataTypeError(f"{what} must be a mapping name -> number, got {describe(metrics)}")

@@ -81,8 +81,9 @@ def _per_step_dict(data: dict) -> Point | StepValues | None:
         if key in data:
             index = names.index(key)
             del names[index], values[index]
-    if not names or set(map(type, names)) != _STR or "" in data or not "".join(names).isprintable():
-        return None  # (NUL and lone surrogates are not printable: the general path refuses them)
+    if (not names or len(names) > MAX_SERIES_PER_CALL or set(map(type, names)) != _STR or "" in data
+            or not "".join(names).isprintable()):
+        return None  # (too many series, NUL and lone surrogates: the general path words the error)
     types = set(map(type, values))
     if types == _LIST and set(map(len, values)) == _ONE:  # {'loss': [v], ...}
         values = list(map(_first, values))

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from ..errors import InvalidLogError, LogDataTypeError
 from .numbers import as_array, as_scalar, describe, unwrap
-from .text import check_text
+from .text import ascii_strings, check_text
 
 MATRIX_KEYS = frozenset(("data", "rows", "columns"))
 MAX_TABLE_DEPTH = 32  # nested mappings and lists in a TABLE; deeper data is refused
@@ -27,8 +27,10 @@ def normalise_table(data: Any) -> dict[str, Any]:
         raise InvalidLogError("the table is empty")
     if _is_matrix(data):
         return _matrix(data)
-    if type(data) is dict and set(map(type, data)) == _STR and set(map(type, data.values())) <= _LEAVES:
-        return dict(data)  # plain keys and leaves (a table of metrics or parameters): nothing to convert
+    if type(data) is dict and set(map(type, data)) == _STR and "".join(data).isascii():
+        leaves = set(map(type, data.values()))
+        if leaves <= _LEAVES and (str not in leaves or ascii_strings(data.values())):
+            return dict(data)  # plain keys and leaves (a table of metrics or parameters): nothing to convert
     return _mapping(data, "")
 
 
@@ -91,7 +93,7 @@ def _cell(value: Any, what: str, depth: int) -> Any:
 
 def normalise_labelmap(data: Any) -> dict[str, str]:
     """``{id: name}`` or a list of names -> ``{'0': 'cat', ...}``."""
-    if type(data) is list and data and set(map(type, data)) == _STR:  # the usual form: a list of names
+    if type(data) is list and data and set(map(type, data)) == _STR and "".join(data).isascii():  # a list of names
         return dict(zip(map(str, range(len(data))), data))
     if isinstance(data, (list, tuple)):
         data = dict(enumerate(data))

@@ -32,3 +32,13 @@ def check_text(text: str, what: str, *, nul: bool = True) -> str:
     if not nul and "\x00" in text:
         raise InvalidLogError(f"{what} must not contain NUL characters")
     return text
+
+
+def ascii_strings(items) -> bool:
+    """Whether the strings among ``items`` are all ASCII, so certainly storable: the fast paths of
+    the normalisers take only such data, anything else goes through ``check_text`` item by item.
+
+    >>> ascii_strings(["loss", 1.0]), ascii_strings(["bad\\ud800"])
+    (True, False)
+    """
+    return "".join([item for item in items if item.__class__ is str]).isascii()
