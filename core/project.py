@@ -8,7 +8,7 @@ from .errors import AlreadyExistsError, NotFoundError
 from .experiment import Experiment
 from .logtype import LogType
 from .normalise import check_name, normalise
-from .query import parse_filter, parse_order_by
+from .query import check_max_results, parse_filter, parse_order_by
 
 if TYPE_CHECKING:
     import pandas
@@ -111,6 +111,7 @@ class Project:
     def _search(self, filter: str | None, order_by: Any, max_results: int | None) -> list[dict]:
         parse_filter(filter)  # a malformed query fails here, before any I/O
         parse_order_by(order_by)
+        check_max_results(max_results)
         return self._backend.search_experiments(self.id, filter, order_by, max_results)
 
     def __repr__(self) -> str:

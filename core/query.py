@@ -355,6 +355,24 @@ def parse_order_by(order_by: str | Sequence[str] | None) -> list[Order]:
     return [parse_order(item) for item in order_by if not isinstance(item, str) or item.strip()]
 
 
+def parse_field(text: str) -> Field:
+    """One field on its own (a column of ``trackboard ls --columns``)."""
+    parser = _Parser(text)
+    field = parser.parse_field()
+    parser.expect_end("the end of the field")
+    return field
+
+
+def parse_columns(text: str) -> list[str]:
+    """Comma-separated columns (commas inside `quoted` names do not split)."""
+    return [part.strip() for part in _split_commas(text) if part.strip()]
+
+
+def check_max_results(max_results: int | None) -> None:
+    if max_results is not None and (isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 0):
+        raise QueryError(f"max_results must be a whole number >= 0, got {max_results!r}")
+
+
 def _split_commas(text: str) -> list[str]:
     # Commas inside `quoted` names do not split.
     parts, current, quoted = [], [], False

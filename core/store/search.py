@@ -16,9 +16,8 @@ from typing import Any, Iterable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.sql import operators as _ops
 
-from ..errors import QueryError
 from ..logtype import LogType
-from ..query import Compare, Field, Node, Not, Order, Or, parse_filter, parse_order_by
+from ..query import Compare, Field, Node, Not, Or, Order, check_max_results, parse_filter, parse_order_by
 from . import schema as t
 from .derived import PARAMETERS, flatten
 
@@ -162,9 +161,8 @@ def search_query(project_id: str, filter: str | None, order_by: str | Sequence[s
     orders = parse_order_by(order_by)
     query = (sa.select(E).where(E.c.project_id == project_id, compile_filter(node, dialect))
              .order_by(*order_clauses(orders, dialect)))
+    check_max_results(max_results)
     if max_results is not None:
-        if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 0:
-            raise QueryError(f"max_results must be a whole number >= 0, got {max_results!r}")
         query = query.limit(max_results)
     return query
 
