@@ -126,6 +126,12 @@ class Token:
 def tokenize(text: str) -> list[Token]:
     tokens, position = [], 0
     while position < len(text):
+        if text[position] == "." and tokens and tokens[-1].kind in ("word", "quoted", "number") \
+                and tokens[-1].position + len(tokens[-1].text) == position:
+            # A dot right after a name separates parts (`params.layers.0`), it does not start `.5`.
+            tokens.append(Token("op", ".", position))
+            position += 1
+            continue
         match = _TOKEN.match(text, position)
         if match is None:
             char = text[position]
@@ -386,6 +392,33 @@ def _split_commas(text: str) -> list[str]:
             current.append(char)
     parts.append("".join(current))
     return parts
+
+
+def render(node: Node) -> str:
+    """Query text for a tree (fully parenthesised, every name quoted); ``parse_filter`` reads it back.
+
+    >>> render(parse_filter("not params.lr < 0.01 or name = 'a'"))
+    "(not (params.`lr` < 0.01)) or (name = 'a')"
+    """
+    if isinstance(node, Not):
+        return f"not ({render(node.operand)})"
+    if isinstance(node, (And, Or)):
+        word = "and" if isinstance(node, And) else "or"
+        return f"({render(node.left)}) {word} ({render(node.right)})"
+    field = node.field.kind + "".join("." + "`" + part.replace("`", "``") + "`" for part in node.field.path)
+    if node.op == "isnull":
+        return f"{field} is null"
+    if node.op == "in":
+        return f"{field} in ({', '.join(_literal(value) for value in node.value)})"
+    return f"{field} {node.op} {_literal(node.value)}"
+
+
+def _literal(value: Literal) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if value == math.inf:
+        return "inf"
+    return repr(value)
 
 
 def fields_of(node: Node | None) -> Iterable[Field]:

@@ -90,7 +90,7 @@ def _like(text: Any, pattern: str, dialect: str) -> Any:
             out.append(_glob_literal(char))
     if escaped:
         out.append(_glob_literal("\\"))
-    return text.op("GLOB")("".join(out))
+    return text.op("GLOB", is_comparison=True)("".join(out))
 
 
 def _glob_literal(char: str) -> str:
