@@ -55,6 +55,9 @@ parameter_values = sa.Table(
     sa.Column("text", sa.Text, nullable=True),  # strings; lists as JSON
 )
 
+# Run queries find "the experiments whose parameter KEY is < X" from this index, not row by row.
+sa.Index("ix_parameter_values_key_number", parameter_values.c.key, parameter_values.c.number)
+
 logs = sa.Table(
     "logs",
     metadata,
@@ -70,6 +73,9 @@ logs = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.UniqueConstraint("experiment_id", "name"),
 )
+
+# Run queries find "the experiments whose VALUE / LINE log NAME ..." from this index.
+sa.Index("ix_logs_name_value", logs.c.name, logs.c.value_number)
 
 series = sa.Table(
     "series",

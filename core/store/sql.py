@@ -148,7 +148,11 @@ class Store:
     def search_experiments(self, project_id: str, filter: str | None = None, order_by=None,
                            max_results: int | None = None) -> list[dict]:
         """Rows of the project's experiments matching ``filter`` (the run query language), sorted."""
-        return self._all(search.search_query(project_id, filter, order_by, max_results, self.engine.dialect.name))
+        query = search.search_query(project_id, filter, order_by, max_results, self.engine.dialect.name)
+        with read_transaction(self.engine) as conn:
+            result = conn.execute(query)
+            keys = list(result.keys())
+            return [dict(zip(keys, row)) for row in result]  # cheaper than .mappings() for 10,000 rows
 
     def experiment_summaries(self, experiment_ids: list[str]) -> dict[str, dict]:
         """Tags, flattened parameters, VALUE logs and LINE series extremes of these experiments."""
