@@ -1,4 +1,5 @@
-"""Finding the best run over HTTP: run queries, run summaries and tags (trackboard's own routes).
+"""Finding the best run over HTTP: run queries, run summaries, tags, and the sweep analysis the
+dashboard draws (groups with aggregates, parameter importance); trackboard's own routes.
 
 ``GET /api/trackboard/projects/{id}/experiments?filter=...&order_by=...`` evaluates the query
 language (``trackboard.query``) in the store; a malformed query answers 400 with the QueryError's
@@ -10,15 +11,17 @@ built through the remote client hold the stored values exactly.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query
 from pydantic import BaseModel, Field
 
+from trackboard import analysis
+from trackboard.jsonable import json_safe
 from trackboard.wire import dumps_data
 
 from .deps import StoreDep, api_router, checked_text, experiment_out
-from .errors import responses
+from .errors import ApiError, responses
 from .schemas import ExperimentOut
 
 router = api_router(tags=["trackboard"])
@@ -85,3 +88,74 @@ def change_tags(experiment_id: uuid.UUID, body: TagsIn, store: StoreDep) -> dict
     if body.remove:
         store.remove_tags(str(experiment_id), body.remove)
     return {"tags": store.get_tags(str(experiment_id))}
+
+
+# -- sweep analysis for the dashboard (trackboard/analysis.py) -----------------------------------
+
+
+class MetricStats(BaseModel):
+    mean: float | str | None
+    std: float | str | None
+    min: float | str | None
+    max: float | str | None
+    count: int
+
+
+class Group(BaseModel):
+    key: dict[str, Any] = Field(description="the grouping fields' values (null: missing)")
+    count: int
+    ids: list[str]
+    metrics: dict[str, MetricStats]
+
+
+class GroupsOut(BaseModel):
+    groups: list[Group]
+
+
+class Importance(BaseModel):
+    name: str
+    importance: float
+    correlation: float | None
+
+
+class ImportanceOut(BaseModel):
+    metric: str
+    runs: int
+    parameters: list[Importance]
+
+
+Filter = Annotated[str | None, Query(max_length=10_000, description="a run query selecting the runs")]
+Fields = Annotated[list[str] | None, Query(max_length=256)]
+
+
+def _runs(store, project_id: uuid.UUID, filter: str | None) -> list[tuple[dict, dict]]:
+    store.get_project_by_id(str(project_id))
+    checked_text(filter, "a filter")
+    rows = store.search_experiments(str(project_id), filter)
+    return analysis.runs_of(rows, store.experiment_summaries([row["id"] for row in rows]))
+
+
+@router.get("/api/trackboard/projects/{project_id}/groups", response_model=GroupsOut, responses=responses(400, 404))
+def group_runs(project_id: uuid.UUID, store: StoreDep, filter: Filter = None, by: Fields = None,
+               metrics: Fields = None) -> dict:
+    """The matching runs grouped by the ``by`` fields (e.g. every parameter but the seed), with mean, std,
+    min, max and count of each metric (default: every numeric VALUE log and LINE last/min/max)."""
+    for text in (*(by or ()), *(metrics or ())):
+        checked_text(text, "a field")
+    return {"groups": json_safe(analysis.groups(_runs(store, project_id, filter), by or [], metrics))}
+
+
+@router.get("/api/trackboard/projects/{project_id}/importance", response_model=ImportanceOut,
+            responses={**responses(400, 404), 501: {"description": "scikit-learn is not installed on the server"}})
+def parameter_importance(project_id: uuid.UUID, store: StoreDep, metric: Annotated[str, Query(max_length=1024)],
+                         filter: Filter = None, parameters: Fields = None) -> dict:
+    """How much each parameter drives ``metric`` over the matching runs: random-forest importance and
+    Pearson correlation (scikit-learn, as W&B's parameter importance)."""
+    checked_text(metric, "a metric")
+    for text in parameters or ():
+        checked_text(text, "a parameter")
+    runs = _runs(store, project_id, filter)
+    try:
+        return analysis.importance(runs, metric, parameters)
+    except ImportError as error:
+        raise ApiError(501, str(error)) from None
