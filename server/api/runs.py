@@ -14,7 +14,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from trackboard import analysis
 from trackboard.jsonable import json_safe
@@ -52,11 +52,16 @@ class TagsOut(BaseModel):
     tags: list[str]
 
 
+# The query string stays under the HTTP server's 16 KiB request-line limit even for 4-byte characters;
+# the analysis routes below take their (longer) queries in a JSON body.
+SortKey = Annotated[str, StringConstraints(max_length=100)]
+
+
 @router.get("/api/trackboard/projects/{project_id}/experiments", response_model=RunsOut, responses=responses(400, 404))
 def search_experiments(
     project_id: uuid.UUID, store: StoreDep,
-    filter: Annotated[str | None, Query(max_length=10_000, description="a run query, e.g. params.lr < 0.01")] = None,
-    order_by: Annotated[list[str] | None, Query(max_length=16, description="e.g. values.accuracy DESC")] = None,
+    filter: Annotated[str | None, Query(max_length=800, description="a run query, e.g. params.lr < 0.01")] = None,
+    order_by: Annotated[list[SortKey] | None, Query(max_length=4, description="e.g. values.accuracy DESC")] = None,
     max_results: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
 ) -> dict:
     store.get_project_by_id(str(project_id))
@@ -124,38 +129,45 @@ class ImportanceOut(BaseModel):
     parameters: list[Importance]
 
 
-Filter = Annotated[str | None, Query(max_length=10_000, description="a run query selecting the runs")]
-Fields = Annotated[list[str] | None, Query(max_length=256)]
+Text = Annotated[str, StringConstraints(max_length=1024)]
 
 
-def _runs(store, project_id: uuid.UUID, filter: str | None) -> list[tuple[dict, dict]]:
+class GroupsIn(BaseModel):
+    filter: str | None = Field(None, max_length=10_000, description="a run query selecting the runs")
+    by: list[Text] = Field(default_factory=list, max_length=256, description="e.g. ['params.lr', 'params.batch']")
+    metrics: list[Text] | None = Field(None, max_length=1024,
+                                       description="default: every numeric VALUE log and LINE last/min/max")
+
+
+class ImportanceIn(BaseModel):
+    filter: str | None = Field(None, max_length=10_000, description="a run query selecting the runs")
+    metric: Text = Field(description="e.g. values.accuracy or min.`val/loss`")
+    parameters: list[Text] | None = Field(None, max_length=1024, description="default: every params.* field")
+
+
+def _runs(store, project_id: uuid.UUID, filter: str | None, texts: list[str]) -> list[tuple[dict, dict]]:
     store.get_project_by_id(str(project_id))
-    checked_text(filter, "a filter")
+    for text in (filter, *texts):
+        checked_text(text, "a query")
     rows = store.search_experiments(str(project_id), filter)
     return analysis.runs_of(rows, store.experiment_summaries([row["id"] for row in rows]))
 
 
-@router.get("/api/trackboard/projects/{project_id}/groups", response_model=GroupsOut, responses=responses(400, 404))
-def group_runs(project_id: uuid.UUID, store: StoreDep, filter: Filter = None, by: Fields = None,
-               metrics: Fields = None) -> dict:
+@router.post("/api/trackboard/projects/{project_id}/groups", response_model=GroupsOut, responses=responses(400, 404))
+def group_runs(project_id: uuid.UUID, body: GroupsIn, store: StoreDep) -> dict:
     """The matching runs grouped by the ``by`` fields (e.g. every parameter but the seed), with mean, std,
-    min, max and count of each metric (default: every numeric VALUE log and LINE last/min/max)."""
-    for text in (*(by or ()), *(metrics or ())):
-        checked_text(text, "a field")
-    return {"groups": json_safe(analysis.groups(_runs(store, project_id, filter), by or [], metrics))}
+    min, max and count of each metric, largest group first."""
+    runs = _runs(store, project_id, body.filter, [*body.by, *(body.metrics or ())])
+    return {"groups": json_safe(analysis.groups(runs, body.by, body.metrics))}
 
 
-@router.get("/api/trackboard/projects/{project_id}/importance", response_model=ImportanceOut,
-            responses={**responses(400, 404), 501: {"description": "scikit-learn is not installed on the server"}})
-def parameter_importance(project_id: uuid.UUID, store: StoreDep, metric: Annotated[str, Query(max_length=1024)],
-                         filter: Filter = None, parameters: Fields = None) -> dict:
+@router.post("/api/trackboard/projects/{project_id}/importance", response_model=ImportanceOut,
+             responses={**responses(400, 404), 501: {"description": "scikit-learn is not installed on the server"}})
+def parameter_importance(project_id: uuid.UUID, body: ImportanceIn, store: StoreDep) -> dict:
     """How much each parameter drives ``metric`` over the matching runs: random-forest importance and
     Pearson correlation (scikit-learn, as W&B's parameter importance)."""
-    checked_text(metric, "a metric")
-    for text in parameters or ():
-        checked_text(text, "a parameter")
-    runs = _runs(store, project_id, filter)
+    runs = _runs(store, project_id, body.filter, [body.metric, *(body.parameters or ())])
     try:
-        return analysis.importance(runs, metric, parameters)
+        return analysis.importance(runs, body.metric, body.parameters)
     except ImportError as error:
         raise ApiError(501, str(error)) from None

@@ -38,8 +38,8 @@ def sweep(server, tmp_path_factory):
 
 def test_groups_by_every_parameter_but_the_seed(api, sweep):
     url = f"{api.url}/api/trackboard/projects/{sweep.id}/groups"
-    answer = api.get(url, params={"by": ["params.lr", "params.model"], "metrics": ["values.accuracy", "max.loss"],
-                                  "filter": "name != 'no-metric'"})
+    answer = api.post(url, json={"by": ["params.lr", "params.model"], "metrics": ["values.accuracy", "max.loss"],
+                                 "filter": "name != 'no-metric'"})
     assert answer.status_code == 200, answer.text
     groups = {group["key"]["params.lr"]: group for group in answer.json()["groups"]}
     assert sorted(groups) == sorted(LRS)
@@ -56,19 +56,19 @@ def test_groups_by_every_parameter_but_the_seed(api, sweep):
 
 
 def test_groups_default_metrics_and_missing_keys(api, sweep):
-    answer = api.get(f"{api.url}/api/trackboard/projects/{sweep.id}/groups", params={"by": "params.seed"})
+    answer = api.post(f"{api.url}/api/trackboard/projects/{sweep.id}/groups", json={"by": ["params.seed"]})
     groups = answer.json()["groups"]
     assert [group["count"] for group in groups] == [3, 3, 3, 1]  # largest first; no seed is its own group
     assert groups[-1]["key"] == {"params.seed": None}
     assert {"values.accuracy", "last.loss", "min.loss", "max.loss"} <= set(groups[0]["metrics"])
     assert groups[-1]["metrics"]["values.accuracy"] == {"mean": None, "std": None, "min": None, "max": None, "count": 0}
-    bad = api.get(f"{api.url}/api/trackboard/projects/{sweep.id}/groups", params={"by": "lr"})
+    bad = api.post(f"{api.url}/api/trackboard/projects/{sweep.id}/groups", json={"by": ["lr"]})
     assert bad.status_code == 400 and bad.json()["message"].startswith("group by 'lr': at 0: unknown field 'lr'")
 
 
 def test_parameter_importance(api, sweep):
     url = f"{api.url}/api/trackboard/projects/{sweep.id}/importance"
-    answer = api.get(url, params={"metric": "values.accuracy"})
+    answer = api.post(url, json={"metric": "values.accuracy"})
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["runs"] == 9  # the run without the metric is left out
@@ -79,8 +79,8 @@ def test_parameter_importance(api, sweep):
     assert by_name["params.lr"]["correlation"] < -0.8  # smaller lr, higher accuracy
     assert by_name["params.optimizer"]["correlation"] is None  # text: importance only
     assert sum(item["importance"] for item in body["parameters"]) == pytest.approx(1.0)
-    filtered = api.get(url, params={"metric": "values.accuracy", "filter": "params.lr < 0.05"}).json()
+    filtered = api.post(url, json={"metric": "values.accuracy", "filter": "params.lr < 0.05"}).json()
     assert filtered["runs"] == 6
-    few = api.get(url, params={"metric": "values.accuracy", "filter": "params.lr = 0.1 and params.seed = 0"})
+    few = api.post(url, json={"metric": "values.accuracy", "filter": "params.lr = 0.1 and params.seed = 0"})
     assert few.status_code == 400 and "at least 3 runs" in few.json()["message"]
-    assert api.get(url, params={"metric": "values.accuracy", "filter": "lr <"}).status_code == 400
+    assert api.post(url, json={"metric": "values.accuracy", "filter": "lr <"}).status_code == 400
