@@ -1,12 +1,13 @@
 """Columns and rows that exist so run queries run in SQL, kept by the store's write path.
 
 * ``logs.value_number`` / ``logs.value_text``: a VALUE log's scalar (numbers and bools as a number).
-* ``parameter_values``: the ``parameters`` TABLE flattened, one row per key (nested keys joined with ".").
+* ``parameter_values``: the ``parameters`` TABLE flattened, one row per key (nested keys joined with
+  "."); a write batch collects them (``ParameterRows``) and writes them in two statements.
 * ``series.min_value`` / ``series.max_value``: a LINE series' extremes (NaN ignored).
 
 NaN is stored as NULL everywhere here, so SQLite (which turns NaN into NULL) and PostgreSQL (which
-keeps it) answer a query alike. Each helper costs one statement or none per written log; ``rebuild``
-recomputes everything for a store written before these existed.
+keeps it) answer a query alike. The write path pays no extra statement per log (two per batch for
+parameters); ``rebuild`` recomputes everything for a store written before these existed.
 """
 
 from __future__ import annotations
@@ -65,14 +66,41 @@ def value_columns(log_type: LogType, data: Any) -> dict[str, Any]:
 def replace_parameters(conn: sa.Connection, experiment_id: str, log_type: LogType | None, data: Any) -> None:
     """Rewrite an experiment's ``parameter_values`` after its ``parameters`` log was written or deleted."""
     conn.execute(t.parameter_values.delete().where(t.parameter_values.c.experiment_id == experiment_id))
+    rows = parameter_rows(experiment_id, log_type, data)
+    if rows:
+        conn.execute(t.parameter_values.insert(), rows)
+
+
+class ParameterRows:
+    """The ``parameter_values`` of one write batch: collected per record, written in two statements."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, tuple[LogType, Any]] = {}  # experiment id -> its latest parameters log
+
+    def replace(self, experiment_id: str, log_type: LogType, data: Any) -> None:
+        self.tables[experiment_id] = (log_type, data)
+
+    def write(self, conn: sa.Connection) -> None:
+        if not self.tables:
+            return
+        ids = list(self.tables)
+        for start in range(0, len(ids), 500):
+            conn.execute(t.parameter_values.delete().where(t.parameter_values.c.experiment_id.in_(ids[start:start + 500])))
+        rows = [row for experiment_id, (log_type, data) in self.tables.items()
+                for row in parameter_rows(experiment_id, log_type, data)]
+        if rows:
+            conn.execute(t.parameter_values.insert(), rows)
+
+
+def parameter_rows(experiment_id: str, log_type: LogType | None, data: Any) -> list[dict]:
+    """The ``parameter_values`` rows of a ``parameters`` log (none unless it is a TABLE mapping)."""
     if log_type is not LogType.TABLE or not isinstance(data, Mapping):
-        return
+        return []
     rows = []
     for key, value in flatten(data).items():
         number, text = number_and_text(value)
         rows.append({"experiment_id": experiment_id, "key": key[:1024], "number": number, "text": text})
-    if rows:
-        conn.execute(t.parameter_values.insert(), rows)
+    return rows
 
 
 def extremes(values: np.ndarray, low: float | None, high: float | None) -> tuple[float | None, float | None]:

@@ -396,6 +396,7 @@ class _Batch:
         self.pending: dict[str, dict[str | None, Columns]] = {}
         self.touched: dict[str, float] = {}  # experiment id -> latest record time
         self.experiments: set[str] = set()  # experiment ids known to exist
+        self.parameters = derived.ParameterRows()  # for run queries, written once at the end
 
     def apply(self, records: Iterable[Record]) -> list[tuple[Record, Exception]]:
         failures = []
@@ -407,6 +408,7 @@ class _Batch:
         for log_id, by_series in self.pending.items():
             for series_name, columns in by_series.items():
                 self._append(log_id, SINGLE if series_name is None else series_name, columns)
+        self.parameters.write(self.conn)
         for experiment_id, when in self.touched.items():
             self.conn.execute(
                 t.experiments.update().where(t.experiments.c.id == experiment_id).values(updated_at=max(when, time.time()))
@@ -469,7 +471,7 @@ class _Batch:
         self.series[log_id] = {}
         self.named[log_id] = None
         if record.name == derived.PARAMETERS:  # run queries read parameters from their own rows
-            derived.replace_parameters(self.conn, record.experiment_id, record.type, record.data)
+            self.parameters.replace(record.experiment_id, record.type, record.data)
         if record.type is LogType.LINE:
             self._queue_append(log_id, record)
 

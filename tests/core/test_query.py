@@ -194,7 +194,7 @@ def comparisons(draw):
     if op == "isnull":
         return Compare(field, op, None)
     if op == "like":
-        return Compare(field, op, draw(texts))
+        return Compare(field, op, draw(texts.map(str.upper) if field.kind == "status" else texts))
     return Compare(field, op, draw(literal))
 
 
