@@ -94,6 +94,10 @@ def _client(args: argparse.Namespace) -> Client:
 
 
 def _ls(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
+    if (args.project is None or args.experiment is not None) and (
+            args.filter or args.sort or args.columns or args.limit is not None or args.csv):
+        raise TrackboardError("--filter, --sort, --columns, --limit and --csv list a project's experiments: "
+                              "trackboard ls PROJECT --filter ...")
     client = _client(args)
     if args.project is None:
         for project in client.list_projects():

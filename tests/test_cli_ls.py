@@ -71,8 +71,14 @@ def test_ls_csv(store):
     (("--filter", "values.accuracy <"), "trackboard: at 17: expected a value after '<'"),
     (("--sort", "accuracy"), "trackboard: at 0: unknown field 'accuracy'"),
     (("--columns", "name,loss"), "trackboard: column 'loss': at 0: unknown field 'loss'"),
+    (("bert-base", "--csv"), "trackboard: --filter, --sort, --columns, --limit and --csv list a project's"),
 ])
 def test_ls_bad_queries_are_one_line_errors(store, args, message):
     result = trackboard("ls", "nlp", *args, directory=store)
     assert result.returncode == 1 and result.stdout == ""
     assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(message)
+
+
+def test_ls_options_need_a_project(store):
+    result = trackboard("ls", "--filter", "name = 'a'", directory=store)
+    assert result.returncode == 1 and "list a project's experiments" in result.stderr

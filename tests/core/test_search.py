@@ -315,3 +315,14 @@ def test_sql_gives_the_runs_the_reference_semantics_give(reference_project, node
     expected = sorted(f"run{i}" for i, run in enumerate(DATA) if reference(node, run) is True)
     found = sorted(e.name for e in reference_project.search_experiments(render(node)))
     assert found == expected
+
+
+def test_disabled_mode_finds_nothing_and_keeps_tags_in_memory(tmp_path):
+    project = Client(mode="disabled", directory=tmp_path / "unused").get_or_create_project("off")
+    experiment = project.create_experiment("run")
+    experiment.add_tags("a")
+    experiment.update(description="kept")
+    assert experiment.tags == ["a"] and experiment.description == "kept"
+    assert project.search_experiments("tags contains 'a'") == []
+    experiment.delete()
+    assert not (tmp_path / "unused").exists()
