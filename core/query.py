@@ -31,7 +31,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, Sequence, Union
+from typing import Sequence, Union
 
 from .errors import QueryError
 
@@ -419,19 +419,6 @@ def _literal(value: Literal) -> str:
     if value == math.inf:
         return "inf"
     return repr(value)
-
-
-def fields_of(node: Node | None) -> Iterable[Field]:
-    """Every field a filter reads."""
-    if node is None:
-        return
-    if isinstance(node, Compare):
-        yield node.field
-    elif isinstance(node, Not):
-        yield from fields_of(node.operand)
-    else:
-        yield from fields_of(node.left)
-        yield from fields_of(node.right)
 
 
 def _quoted(part: str) -> str:

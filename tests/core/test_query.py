@@ -25,7 +25,7 @@ from trackboard.query import (
 )
 
 
-def compare(kind, path, op, value, *, field_at=None, op_at=None):
+def compare(kind, path, op, value):
     """A Compare without positions (positions are checked separately)."""
     return Compare(Field(kind, tuple(path)), op, value)
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from query_cases import ALL, RUNS, check_all, populate, stored_extremes
+from query_cases import ALL, check_all, populate, stored_extremes
 
 from trackboard import AlreadyExistsError, Client, LogType, QueryError
 from trackboard.query import And, Compare, Field, Not, Or, render
