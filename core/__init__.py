@@ -14,6 +14,7 @@ from .errors import (
     LogDataTypeError,
     LogTypeConflictError,
     NotFoundError,
+    QueryError,
     TrackboardError,
     TrackingWarning,
     WriteError,
@@ -39,5 +40,6 @@ __all__ = [
     "LogTypeConflictError",
     "NotFoundError",
     "AlreadyExistsError",
+    "QueryError",
     "WriteError",
 ]

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from ..errors import AlreadyExistsError, InvalidLogError, LogTypeConflictError, NotFoundError
 from ..logtype import LogType
 from ..records import Columns, Record, add_to_columns, has_named_series
+from . import derived, search
 from . import schema as t
 from .blobs import BlobStore
 from .engine import create_engine, read_transaction, write_transaction
@@ -153,7 +154,57 @@ class Store:
         self._delete_points(conn, log_ids)
         conn.execute(t.logs.delete().where(t.logs.c.experiment_id == experiment_id))
         conn.execute(t.artifacts.delete().where(t.artifacts.c.experiment_id == experiment_id))
+        derived.forget_experiment(conn, experiment_id)
         conn.execute(t.experiments.delete().where(t.experiments.c.id == experiment_id))
+
+    # -- run queries, tags and notes (the SQL is in store/search.py) ---------------------------
+
+    def search_experiments(self, project_id: str, filter: str | None = None, order_by=None,
+                           max_results: int | None = None) -> list[dict]:
+        """Rows of the project's experiments matching ``filter`` (the run query language), sorted."""
+        query = search.search_query(project_id, filter, order_by, max_results, self.engine.dialect.name)
+        with read_transaction(self.engine) as conn:
+            result = conn.execute(query)
+            keys = list(result.keys())
+            return [dict(zip(keys, row)) for row in result]  # cheaper than .mappings() for 10,000 rows
+
+    def experiment_summaries(self, experiment_ids: list[str]) -> dict[str, dict]:
+        """Tags, flattened parameters, VALUE logs and LINE series extremes of these experiments."""
+        with read_transaction(self.engine) as conn:
+            return search.summaries(conn, experiment_ids)
+
+    def get_tags(self, experiment_id: str) -> list[str]:
+        self.get_experiment_by_id(experiment_id)
+        query = sa.select(t.tags.c.tag).where(t.tags.c.experiment_id == experiment_id).order_by(t.tags.c.tag)
+        with read_transaction(self.engine) as conn:
+            return list(conn.execute(query).scalars())
+
+    def add_tags(self, experiment_id: str, tags: list[str]) -> None:
+        wanted = dict.fromkeys(search.check_tags(tags))
+        self.get_experiment_by_id(experiment_id)
+        with write_transaction(self.engine) as conn:
+            have = set(conn.execute(sa.select(t.tags.c.tag).where(t.tags.c.experiment_id == experiment_id)).scalars())
+            rows = [{"experiment_id": experiment_id, "tag": tag} for tag in wanted if tag not in have]
+            if rows:
+                conn.execute(t.tags.insert(), rows)
+
+    def remove_tags(self, experiment_id: str, tags: list[str]) -> None:
+        unwanted = search.check_tags(tags)
+        self.get_experiment_by_id(experiment_id)
+        with write_transaction(self.engine) as conn:
+            conn.execute(t.tags.delete().where(t.tags.c.experiment_id == experiment_id, t.tags.c.tag.in_(unwanted)))
+
+    def update_experiment(self, experiment_id: str, name: str | None = None, description: str | None = None) -> dict:
+        """Rename and/or describe an experiment (None leaves a field as it is); returns the row."""
+        values = {key: value for key, value in (("name", name), ("description", description)) if value is not None}
+        self.get_experiment_by_id(experiment_id)
+        if values:
+            try:
+                with write_transaction(self.engine) as conn:
+                    conn.execute(t.experiments.update().where(t.experiments.c.id == experiment_id).values(values))
+            except sa.exc.IntegrityError:
+                raise AlreadyExistsError(f"an experiment named {name!r} already exists in this project") from None
+        return self.get_experiment_by_id(experiment_id)
 
     # -- logs: writes -------------------------------------------------------------------------
 
@@ -193,6 +244,8 @@ class Store:
                 raise NotFoundError(f"no log named {name!r} in this experiment")
             self._delete_points(conn, [row.id])
             conn.execute(t.logs.delete().where(t.logs.c.id == row.id))
+            if name == derived.PARAMETERS:
+                derived.replace_parameters(conn, experiment_id, None, None)
             conn.execute(t.experiments.update().where(t.experiments.c.id == experiment_id).values(updated_at=time.time()))
 
     def _delete_points(self, conn: sa.Connection, log_ids) -> None:
@@ -399,6 +452,7 @@ class _Batch:
         self.loaded: set[str] = set()  # experiments whose stored logs are in self.logs
         self.touched: dict[str, float] = {}  # experiment id -> latest record time
         self.experiments: set[str] = set()  # experiment ids known to exist
+        self.parameters = derived.ParameterRows()  # for run queries, written once at the end
 
     def apply(self, records: Iterable[Record]) -> list[tuple[Record, Exception]]:
         failures = []
@@ -408,6 +462,7 @@ class _Batch:
             except (LogTypeConflictError, InvalidLogError, NotFoundError) as error:
                 failures.append((record, error))
         self._write()
+        self.parameters.write(self.conn)
         return failures
 
     # -- checking records, in order --------------------------------------------------------------
@@ -467,6 +522,8 @@ class _Batch:
             log.clear_points = True
         log.type, log.data, log.updated_at, log.dirty = log_type, data, record.time, True
         log.series, log.pending, log.named = {}, {}, None
+        if record.name == derived.PARAMETERS:  # run queries read parameters from their own rows
+            self.parameters.replace(experiment_id, record.type, record.data)
         if record.type is LogType.LINE:
             self._queue_append(log, record)
 
@@ -494,13 +551,14 @@ class _Batch:
             self.store._delete_points(conn, cleared)
         inserts = [
             {"id": log.id, "experiment_id": experiment_id, "name": name, "type": log.type, "data": _json(log),
-             "created_at": log.created_at, "updated_at": log.updated_at}
+             "created_at": log.created_at, "updated_at": log.updated_at, **_value_columns(log)}
             for (experiment_id, name), log in self.logs.items() if log.dirty and log.stored_type is None
         ]
         if inserts:
             conn.execute(t.logs.insert(), inserts)
         updates = [
-            {"b_id": log.id, "b_type": log.type, "b_data": _json(log), "b_updated_at": log.updated_at}
+            {"b_id": log.id, "b_type": log.type, "b_data": _json(log), "b_updated_at": log.updated_at,
+             **{f"b_{key}": value for key, value in _value_columns(log).items()}}
             for log in self.logs.values() if log.dirty and log.stored_type is not None
         ]
         if updates:
@@ -523,7 +581,7 @@ class _Batch:
         row = rows.get(name)
         if row is None:  # a new series: the one statement per row, once in a series' life
             row = {"log_id": log_id, "name": name, "position": len(rows), "count": 0, "chunk_count": 0,
-                   "last_step": None, "last_value": None}
+                   "last_step": None, "last_value": None, "min_value": None, "max_value": None}
             row["id"] = self.conn.execute(t.series.insert().values(row)).inserted_primary_key[0]
             rows[name] = row
         return row
@@ -543,6 +601,7 @@ class _Batch:
             points = _points(*columns.arrays())
             points.steps = _assign_steps(points.steps, row["last_step"])
             added, last_step, last_value = len(points), float(points.steps[-1]), float(points.values[-1])
+            low, high = derived.extremes(points.values, row["min_value"], row["max_value"])  # for run queries
             seq = row["chunk_count"]
             tail = tails.get(row["id"])
             if tail is not None:
@@ -552,9 +611,10 @@ class _Batch:
             new_chunks.extend({"series_id": row["id"], "seq": seq + i, **encode(points.slice(start, start + CHUNK_POINTS))}
                               for i, start in enumerate(starts))
             row.update(count=row["count"] + added, chunk_count=seq + len(starts), last_step=last_step,
-                       last_value=last_value)
+                       last_value=last_value, min_value=low, max_value=high)
             changed.append({"b_id": row["id"], "b_count": row["count"], "b_chunk_count": row["chunk_count"],
-                            "b_last_step": last_step, "b_last_value": last_value})
+                            "b_last_step": last_step, "b_last_value": last_value, "b_min_value": low,
+                            "b_max_value": high})
         rewritten = [(series_id, tail.seq) for series_id, tail in tails.items()]
         for start in range(0, len(rewritten), _KEYS_PER_STATEMENT):
             conn.execute(t.chunks.delete().where(
@@ -570,14 +630,21 @@ def _json(log: _Log) -> str | None:
     return None if log.type == LogType.LINE.value else dumps(log.data)
 
 
+def _value_columns(log: _Log) -> dict:
+    """A VALUE log's scalar in the columns run queries compare (NULL for other types)."""
+    return derived.value_columns(LogType(log.type), log.data)
+
+
 _KEYS_PER_STATEMENT = 400  # (series, seq) pairs per IN list, well under SQLite's bound-parameter limit
 
 _UPDATE_LOG = t.logs.update().where(t.logs.c.id == sa.bindparam("b_id")).values(
-    type=sa.bindparam("b_type"), data=sa.bindparam("b_data"), updated_at=sa.bindparam("b_updated_at"))
+    type=sa.bindparam("b_type"), data=sa.bindparam("b_data"), updated_at=sa.bindparam("b_updated_at"),
+    value_number=sa.bindparam("b_value_number"), value_text=sa.bindparam("b_value_text"))
 
 _UPDATE_SERIES = t.series.update().where(t.series.c.id == sa.bindparam("b_id")).values(
     count=sa.bindparam("b_count"), chunk_count=sa.bindparam("b_chunk_count"),
-    last_step=sa.bindparam("b_last_step"), last_value=sa.bindparam("b_last_value"))
+    last_step=sa.bindparam("b_last_step"), last_value=sa.bindparam("b_last_value"),
+    min_value=sa.bindparam("b_min_value"), max_value=sa.bindparam("b_max_value"))
 
 
 def _points(steps: np.ndarray, values: np.ndarray, times: np.ndarray, epochs: np.ndarray) -> Points:
