@@ -49,3 +49,7 @@ class ServerError(TrackboardError, RuntimeError):
 
 class AuthenticationError(ServerError, PermissionError):
     """The tracking server refused the API token."""
+
+
+class TrackingWarning(RuntimeWarning):
+    """Something went wrong in tracking; training goes on (every runtime warning derives from it)."""

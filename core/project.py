@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
+from .capture import start_capture
 from .errors import AlreadyExistsError, NotFoundError
 from .experiment import Experiment
 from .logtype import LogType
@@ -27,9 +28,14 @@ class Project:
         return self._row.get("description")
 
     def create_experiment(
-        self, name: str, description: str | None = None, parameters: Mapping[str, Any] | None = None
+        self, name: str, description: str | None = None, parameters: Mapping[str, Any] | None = None,
+        *, capture: bool | None = None,
     ) -> Experiment:
-        """A new RUNNING experiment; ``parameters`` become its TABLE log ``parameters``."""
+        """A new RUNNING experiment; ``parameters`` become its TABLE log ``parameters``.
+
+        ``capture`` (default: ``TRACKBOARD_CAPTURE``, on) records the environment, requirements,
+        git diff and system metrics (see ``trackboard.capture``).
+        """
         check_name(name, "an experiment name")
         if parameters:  # validate before anything is created, so a bad call leaves no experiment behind
             normalise("parameters", LogType.TABLE, parameters)
@@ -37,6 +43,7 @@ class Project:
         experiment._kinds = {}  # a new experiment has no logs: skip the lookup on first log()
         if parameters:
             experiment.log("parameters", parameters, LogType.TABLE)
+        experiment._sampler = start_capture(experiment, capture)
         return experiment
 
     def get_experiment(self, name: str) -> Experiment:
