@@ -13,7 +13,7 @@ from typing import Any
 from .context import DIFF, ENVIRONMENT_LOG, REQUIREMENTS
 from .sampler import PREFIX, Sampler
 from .settings import capture_enabled, system_interval
-from .warn_once import warn_once
+from .warn_once import warn_once as _warn_once
 
 
 def start_capture(experiment: Any, capture: bool | None = None) -> Sampler | None:
@@ -25,7 +25,7 @@ def start_capture(experiment: Any, capture: bool | None = None) -> Sampler | Non
     try:
         return Sampler(experiment, system_interval()).start()
     except Exception as error:  # noqa: BLE001 - e.g. no thread can be started
-        warn_once("start", f"could not start capturing the context: {type(error).__name__}: {error}")
+        _warn_once("start", f"could not start capturing the context: {type(error).__name__}: {error}")
         return None
 
 
