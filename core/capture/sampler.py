@@ -54,18 +54,22 @@ class Sampler:
     # -- the thread -------------------------------------------------------------------------
 
     def _run(self) -> None:
+        # Baselines first: the first rates then cover the time spent recording the context.
+        monitors = [monitor for monitor in self._monitors if _started(monitor)] if self.interval > 0 else []
+        last = started = time.monotonic()
         if self._record:
             _quietly("the environment", lambda: record_context(self._experiment))
-        if self.interval <= 0:
-            return
-        monitors = [monitor for monitor in self._monitors if _started(monitor)]
         if not monitors:
             return
-        last = started = time.monotonic()
-        while not self._stop.wait(max(0.0, started + (self.samples + 1) * self.interval - time.monotonic())):
+        due = started + self.interval
+        while not self._stop.wait(max(0.0, due - time.monotonic())):
             if os.getpid() != self._pid:
                 return
             last = self._sample(monitors, last)
+            # On a fixed grid (no drift); slots missed while busy are skipped, not caught up.
+            due += self.interval
+            if due <= last:
+                due = last + self.interval
         # Closing: one more point, so that a run shorter than the interval has one too.
         if os.getpid() == self._pid and time.monotonic() - last >= min(self.interval, 1.0):
             self._sample(monitors, last)
