@@ -26,6 +26,14 @@ ENV_VARS = (
 )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _capture_off_by_default():
+    """Context capture off for module- and session-scoped fixtures too (see below)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRACKBOARD_CAPTURE", "0")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _clean_trackboard_env(monkeypatch):
     """Tests never see the developer's TRACKBOARD_* settings.
