@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     ls = commands.add_parser("ls", help="list projects, a project's experiments, or an experiment's logs")
     ls.add_argument("project", nargs="?")
     ls.add_argument("experiment", nargs="?")
+    ls.add_argument("--commit", action="store_true", help="add each experiment's git commit (-dirty: uncommitted changes)")
     _store_options(ls)
     ls.set_defaults(handler=_ls)
 
@@ -96,11 +97,24 @@ def _ls(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
     project = client.get_project(args.project)
     if args.experiment is None:
         for experiment in project.list_experiments():
-            print(f"{experiment.name}\t{experiment.id}\t{experiment._row['status']}", file=out)
+            commit = f"\t{_commit(experiment)}" if getattr(args, "commit", False) else ""
+            print(f"{experiment.name}\t{experiment.id}\t{experiment._row['status']}{commit}", file=out)
         return
     experiment = project.get_experiment(args.experiment)
     for log in experiment.list_logs():
         print(f"{log.name}\t{log.type.value}", file=out)
+
+
+def _commit(experiment) -> str:
+    """The short commit an experiment ran (``-dirty`` with uncommitted changes), ``-`` if unknown."""
+    from .capture import ENVIRONMENT_LOG
+
+    try:
+        git = experiment.get_log(ENVIRONMENT_LOG).data.get("git") or {}
+    except TrackboardError:
+        return "-"
+    commit = git.get("commit")
+    return "-" if not commit else commit[:12] + ("-dirty" if git.get("dirty") else "")
 
 
 def _export(args: argparse.Namespace) -> None:

@@ -75,3 +75,28 @@ def test_export_of_an_unknown_experiment_fails_cleanly(tmp_path):
     populated(tmp_path)
     result = trackboard("export", "00000000-0000-0000-0000-000000000000", directory=tmp_path)
     assert result.returncode == 1 and "no experiment with id" in result.stderr
+
+
+def test_ls_commit_shows_the_commit_each_experiment_ran(tmp_path):
+    import os
+
+    repo, store = tmp_path / "repo", tmp_path / "store"
+    repo.mkdir()
+    for args in (("init", "-q"), ("config", "user.email", "t@example.com"), ("config", "user.name", "T")):
+        subprocess.run(["git", *args], cwd=repo, check=True)
+    (repo / "train.py").write_text(
+        "import sys\nfrom trackboard import Client\n"
+        "Client().get_or_create_project('vision').create_experiment(sys.argv[1]).close()\n")
+    subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "one"], cwd=repo, check=True)
+    env = {**os.environ, "TRACKBOARD_DIR": str(store), "TRACKBOARD_CAPTURE": "1", "TRACKBOARD_SYSTEM_INTERVAL": "0"}
+    subprocess.run([sys.executable, "train.py", "clean"], cwd=repo, env=env, check=True, timeout=60)
+    (repo / "train.py").write_text((repo / "train.py").read_text() + "# edited\n")
+    subprocess.run([sys.executable, "train.py", "dirty"], cwd=repo, env=env, check=True, timeout=60)
+    Client(directory=store).get_or_create_project("vision").create_experiment("no-capture", capture=False).close()
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+    listing = trackboard("ls", "vision", "--commit", directory=store)
+    assert listing.returncode == 0, listing.stderr
+    rows = {line.split("\t")[0]: line.split("\t")[3] for line in listing.stdout.splitlines()}
+    assert rows == {"clean": commit[:12], "dirty": commit[:12] + "-dirty", "no-capture": "-"}
+    assert len(trackboard("ls", "vision", directory=store).stdout.splitlines()[0].split("\t")) == 3

@@ -20,12 +20,27 @@ def freeze() -> str:
     """
     lines: dict[str, str] = {}
     for dist in metadata.distributions():
-        name = dist.metadata["Name"]
+        name, version = _name_version(dist)
         key = (name or "").lower().replace("_", "-")
         if not name or key in lines:  # the first on sys.path wins, as it does for imports
             continue
-        lines[key] = _line(name, dist.version, dist.read_text("direct_url.json"))
+        lines[key] = _line(name, version, dist.read_text("direct_url.json"))
     return "".join(lines[key] + "\n" for key in sorted(lines))
+
+
+def _name_version(dist: metadata.Distribution) -> tuple[str | None, str | None]:
+    """Name and version from the metadata's first lines: ``dist.metadata`` parses the whole file
+    as an e-mail message, twenty times slower, for a few hundred distributions."""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    name = version = None
+    for line in text.split("\n", 30)[:30]:
+        if line.startswith("Name:"):
+            name = line[5:].strip()
+        elif line.startswith("Version:"):
+            version = line[8:].strip()
+        if name and version:
+            return name, version
+    return dist.metadata["Name"], dist.version
 
 
 def _line(name: str, version: str, direct_url: str | None) -> str:

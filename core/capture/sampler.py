@@ -54,6 +54,8 @@ class Sampler:
     # -- the thread -------------------------------------------------------------------------
 
     def _run(self) -> None:
+        # Hand the GIL straight back: create_experiment returns without waiting for this thread.
+        time.sleep(0.001)
         # Baselines first: the first rates then cover the time spent recording the context.
         monitors = [monitor for monitor in self._monitors if _started(monitor)] if self.interval > 0 else []
         last = started = time.monotonic()
