@@ -21,6 +21,7 @@ from trackboard.store.points import decode
 
 PARAMETERS = "parameters"  # the TABLE log that holds hyperparameters (see Project.create_experiment)
 ENVIRONMENT = "environment"  # the TABLE log of the run's context (see trackboard.capture)
+SYSTEM_PREFIX = "system/"  # its system metrics' LINE logs
 
 _VALUE = LogType.VALUE.value
 _LINE = LogType.LINE.value
@@ -112,10 +113,12 @@ def _values(conn: sa.Connection, experiment_ids: Any) -> dict[str, dict[str, Any
 
 def _last_values(conn: sa.Connection, experiment_ids: Any) -> dict[str, dict[str, list]]:
     # series.last_step / last_value are kept by every append, so no chunk is read here.
+    # System metrics (system/, trackboard.capture) are not results to rank runs by: no columns.
     query = (
         sa.select(t.logs.c.experiment_id, t.logs.c.name, t.series.c.name, t.series.c.last_step, t.series.c.last_value)
         .select_from(t.series.join(t.logs, t.logs.c.id == t.series.c.log_id))
-        .where(t.logs.c.experiment_id.in_(experiment_ids), t.logs.c.type == _LINE)
+        .where(t.logs.c.experiment_id.in_(experiment_ids), t.logs.c.type == _LINE,
+               sa.not_(t.logs.c.name.startswith(SYSTEM_PREFIX, autoescape=True)))
         .order_by(t.logs.c.created_at, t.series.c.position)
     )
     out: dict[str, dict[str, list]] = {}

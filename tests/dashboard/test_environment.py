@@ -118,3 +118,12 @@ def test_the_compare_view_highlights_another_commit(page, site):
     expect(table.locator("tbody tr[data-env='python']")).to_be_hidden()
     page.locator(".environment-compare input.only-differences").uncheck()
     expect(table.locator("tbody tr[data-env='python']")).to_be_visible()
+
+
+def test_the_project_table_has_no_system_metric_columns(site):
+    import json
+    import urllib.request
+
+    project_id = json.load(urllib.request.urlopen(f"{site.base}/ui/data/projects"))["projects"][0]["id"]
+    rows = json.load(urllib.request.urlopen(f"{site.base}/ui/data/projects/{project_id}"))["experiments"]
+    assert all(set(row["lines"]) == {"train/loss"} for row in rows)
