@@ -21,7 +21,7 @@ def test_a_remote_experiment_records_its_context_on_the_server(remote, monkeypat
     assert "requirements.txt" in {a.name for a in experiment.list_artifacts()}
     cpu = experiment.get_log("system/cpu_percent").data
     # The server assigns steps: each sample continues the series (0, 1, 2...), with its wall time.
-    assert len(cpu["values"]) >= 3 and cpu["steps"] == list(range(len(cpu["values"])))
+    assert len(cpu["values"]) >= 2 and cpu["steps"] == list(range(len(cpu["values"])))
     assert cpu["times"] == sorted(cpu["times"])
 
 
