@@ -33,11 +33,11 @@ __all__ = [
     "Artifact",
     "LogType",
     "TrackboardError",
+    "TrackingWarning",
     "InvalidLogError",
     "LogDataTypeError",
     "LogTypeConflictError",
     "NotFoundError",
     "AlreadyExistsError",
     "WriteError",
-    "TrackingWarning",
 ]

@@ -7,6 +7,7 @@ objects validate and normalise, the backend stores. Both backends share the back
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import threading
 import weakref
@@ -135,6 +136,15 @@ def close_backend(backend: Any, timeout: float | None = 30.0) -> None:
     backend.close(timeout)
 
 
+def close_all(timeout: float | None = 30.0) -> None:
+    """Flush and close every backend this process opened: the last step of a command-line tool.
+
+    Closing the last connection to a SQLite store checkpoints it and removes its -wal/-shm files.
+    """
+    for backend in list(_open.values()):
+        close_backend(backend, timeout)
+
+
 def local_backend(directory: str | os.PathLike) -> LocalBackend:
     path = Path(directory).expanduser().resolve()
     settings = Settings(directory=str(path), host=None, api_token=None, mode="online")
@@ -156,6 +166,11 @@ def _flush_all_at_exit() -> None:
             import warnings
 
             warnings.warn(f"trackboard: could not flush at exit: {error}", RuntimeWarning, stacklevel=1)
+    for backend in list(_all_backends):
+        store = getattr(backend, "store", None)
+        if store is not None:
+            with contextlib.suppress(Exception):
+                store.close()  # the last connection checkpoints a SQLite store: no -wal/-shm files left
 
 
 def _restart_after_fork() -> None:

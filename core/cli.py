@@ -1,4 +1,8 @@
-"""The ``trackboard`` command: ls, export, ui, server, token, sync."""
+"""The ``trackboard`` command: ls, export, ui, server, token, import, sync.
+
+Handlers raise; ``main`` turns every error a user can cause into one line (``foreseen_error``), so a
+new subcommand needs no error handling of its own.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,21 @@ import csv
 import json
 import os
 import sys
+import uuid
+from pathlib import Path
 from typing import Sequence, TextIO
 
+import sqlalchemy as sa
+
+from . import __version__
+from .backend import close_all
 from .client import Client
-from .errors import TrackboardError
+from .config import resolve
+from .errors import NotFoundError, TrackboardError
+from .experiment import Experiment
 from .jsonable import json_safe
 from .logtype import LogType
+from .store.sql import DATABASE_FILE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,16 +36,54 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return args.handler(args) or 0
-    except TrackboardError as error:
-        print(f"trackboard: {error}", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:  # Ctrl-C: stop quietly, as a shell tool does
+        return 130
     except BrokenPipeError:  # `trackboard export ... | head`: the reader left, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as error:
+        message = foreseen_error(error, args)
+        if message is None:
+            raise  # a bug: the traceback is what a bug report needs
+        print(f"trackboard: {message}", file=sys.stderr)
+        return 1
+    finally:
+        close_all()  # checkpoint and close every store this command opened (no -wal/-shm left)
+
+
+def foreseen_error(error: BaseException, args: argparse.Namespace) -> str | None:
+    """The one-line message for an error the command line can foresee, or None for a bug.
+
+    Every command gets this for free: a handler raises, ``main`` prints the line and exits 1.
+    """
+    where = getattr(args, "db", None) or getattr(args, "store", None) or "the store"
+    if isinstance(error, TrackboardError):
+        return str(error)
+    if isinstance(error, sa.exc.DBAPIError):  # unreadable, corrupt, locked, refused connection...
+        return f"cannot use the database {where}: {str(error.orig).strip().splitlines()[0]}"
+    if isinstance(error, sa.exc.NoSuchModuleError) and "postgres" in str(error):
+        return f"{error}: install the driver with pip install 'trackboard[postgres]'"
+    if isinstance(error, sa.exc.ArgumentError):
+        return f"{error} (expected e.g. sqlite:////srv/trackboard/db.sqlite or postgresql+psycopg://user@host/db)"
+    if isinstance(error, ModuleNotFoundError) and error.name:
+        extra = EXTRA_OF_MODULE.get(error.name.split(".")[0])
+        if extra:
+            return f"this command needs the {extra} extra ({error.name} is missing): pip install 'trackboard[{extra}]'"
+        return None
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    return None
+
+
+# What `pip install trackboard` leaves out, by the extra that brings it.
+EXTRA_OF_MODULE = {"fastapi": "server", "uvicorn": "server", "starlette": "server", "plotly": "server",
+                   "multipart": "server", "python_multipart": "server", "PIL": "images",
+                   "psycopg": "postgres", "boto3": "s3"}
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trackboard", description="Experiment tracking for training loops.")
+    parser.add_argument("--version", action="version", version=f"trackboard {__version__}")
     commands = parser.add_subparsers(title="commands")
 
     ls = commands.add_parser("ls", help="list projects, a project's experiments, or an experiment's logs")
@@ -43,14 +94,15 @@ def _parser() -> argparse.ArgumentParser:
     ls.set_defaults(handler=_ls)
 
     export = commands.add_parser("export", help="write an experiment's logs as JSON or CSV")
-    export.add_argument("experiment_id")
+    export.add_argument("experiment", metavar="EXPERIMENT", help="the experiment's id or name")
+    export.add_argument("--project", default=None, help="the project of a named experiment (needed when several have it)")
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     _store_options(export)
     export.set_defaults(handler=_export)
 
     ui = commands.add_parser("ui", help="open the dashboard on the embedded store (127.0.0.1, no token)")
-    ui.add_argument("--dir", dest="directory", default=None, help="store directory (default: TRACKBOARD_DIR or ./.trackboard)")
+    _store_options(ui)
     ui.add_argument("--port", type=int, default=8080)
     ui.set_defaults(handler=_ui)
 
@@ -60,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument("--host", default="127.0.0.1")
     server.add_argument("--port", type=int, default=8080)
     server.add_argument("--workers", type=int, default=1)
+    server.add_argument("--access-log", action="store_true", help="print one line per request")
     server.set_defaults(handler=_server)
 
     token = commands.add_parser("token", help="manage the server's API tokens")
@@ -68,9 +121,34 @@ def _parser() -> argparse.ArgumentParser:
         sub = token_commands.add_parser(name, help=help_text)
         if name != "list":
             sub.add_argument("name")
+        if name == "create":
+            sub.add_argument("--role", choices=("read", "write", "admin"), default="write",
+                             help="read: only reads; write: also creates and logs (default); admin: also deletes")
+            sub.add_argument("--project", dest="projects", action="append", default=None, metavar="NAME",
+                             help="limit the token to this project (repeat for several; default: all projects)")
+            sub.add_argument("--expires-in", default=None, metavar="DURATION", help="e.g. 30d, 12h (default: never)")
         sub.add_argument("--db", required=True, help="the server's SQLAlchemy URL")
         sub.add_argument("--blobs", default=None, help="the server's blob directory (unused by tokens)")
         sub.set_defaults(handler=_token, action=name)
+
+    importer = commands.add_parser("import", help="import runs from TensorBoard or MLflow (idempotent)")
+    sources = importer.add_subparsers(title="sources", required=True)
+    tensorboard = sources.add_parser("tensorboard", help="every folder of event files under LOGDIR becomes an experiment")
+    tensorboard.add_argument("logdir")
+    tensorboard.add_argument("--project", default=None, help="project to import into (default: LOGDIR's folder name)")
+    _store_options(tensorboard)
+    tensorboard.set_defaults(handler=_import, source="tensorboard")
+    mlflow = sources.add_parser("mlflow", help="every run of an MLflow tracking store becomes an experiment")
+    mlflow.add_argument("tracking_uri", help="e.g. sqlite:///mlflow.db, ./mlruns, http://mlflow:5000")
+    mlflow.add_argument("--experiment", default=None, help="only this MLflow experiment (default: all)")
+    mlflow.add_argument("--project", default=None, help="project to import into (default: each MLflow experiment's name)")
+    _store_options(mlflow)
+    mlflow.set_defaults(handler=_import, source="mlflow")
+    doctor = commands.add_parser("doctor", help="check a store's database and blobs for damage")
+    _store_options(doctor)
+    doctor.add_argument("--db", default=None, help="a server's SQLAlchemy URL instead of --dir")
+    doctor.add_argument("--blobs", default=None, help="the server's blob directory (with --db)")
+    doctor.set_defaults(handler=_doctor)
 
     sync = commands.add_parser("sync", help="send logs spooled while the server was unreachable (or offline)")
     _store_options(sync)
@@ -81,11 +159,29 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _store_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dir", dest="directory", default=None, help="store directory (default: TRACKBOARD_DIR or ./.trackboard)")
+    parser.add_argument("--dir", dest="directory", default=None,
+                        help="the store, or the folder holding .trackboard (default: TRACKBOARD_DIR or ./.trackboard)")
+
+
+def existing_store(directory: str | None) -> Path:
+    """The embedded store a read-only command reads: ``directory`` itself or its ``.trackboard``.
+
+    Never creates one: a wrong folder is an error that says where it looked and how to point elsewhere.
+    """
+    given = Path(resolve(directory=directory).directory).expanduser().resolve()
+    for candidate in (given, given / ".trackboard"):
+        if (candidate / DATABASE_FILE).is_file():
+            return candidate
+    raise TrackboardError(f"no trackboard store at {given}: pass --dir with the folder that holds .trackboard "
+                          "(or the store itself), or set TRACKBOARD_DIR")
 
 
 def _client(args: argparse.Namespace) -> Client:
-    return Client(directory=args.directory)
+    """A client for a read-only command: the server of TRACKBOARD_HOST, or an existing embedded store."""
+    if resolve().host:
+        return Client(directory=args.directory)
+    args.store = existing_store(args.directory)
+    return Client(directory=args.store)
 
 
 def _ls(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
@@ -118,7 +214,7 @@ def _commit(experiment) -> str:
 
 
 def _export(args: argparse.Namespace) -> None:
-    experiment = _client(args).get_experiment_by_id(args.experiment_id)
+    experiment = find_experiment(_client(args), args.experiment, args.project)
     out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
     try:
         if args.format == "json":
@@ -128,6 +224,43 @@ def _export(args: argparse.Namespace) -> None:
     finally:
         if args.output:
             out.close()
+
+
+def find_experiment(client: Client, key: str, project: str | None = None) -> Experiment:
+    """The experiment whose id or name is ``key`` (in ``project`` if given, else in the one project that has it)."""
+    if project is not None:
+        found = client.get_project(project)
+        try:
+            return found.get_experiment(key)
+        except NotFoundError:
+            if not _is_uuid(key):
+                raise
+            return found.get_experiment_by_id(key)
+    if _is_uuid(key):
+        try:
+            return client.get_experiment_by_id(key)
+        except NotFoundError:
+            pass
+    named = []
+    for candidate in client.list_projects():
+        try:
+            named.append(candidate.get_experiment(key))
+        except NotFoundError:
+            continue
+    if len(named) == 1:
+        return named[0]
+    if not named:
+        raise NotFoundError(f"no experiment with id or name {key!r} (`trackboard ls PROJECT` lists them)")
+    projects = ", ".join(repr(e.project.name) for e in named)
+    raise NotFoundError(f"several projects have an experiment named {key!r} ({projects}): pass --project NAME")
+
+
+def _is_uuid(key: str) -> bool:
+    try:
+        uuid.UUID(key)
+        return True
+    except ValueError:
+        return False
 
 
 def _export_json(experiment, out: TextIO) -> None:
@@ -161,16 +294,17 @@ def _export_csv(experiment, out: TextIO) -> None:
 
 
 def _ui(args: argparse.Namespace) -> None:
-    from .config import resolve
+    args.store = existing_store(args.directory)
     from .server.serve import run_ui
 
-    run_ui(resolve(directory=args.directory).directory, port=args.port)
+    run_ui(str(args.store), port=args.port)
 
 
 def _server(args: argparse.Namespace) -> None:
     from .server.serve import run_server
 
-    run_server(args.db, args.blobs or "./blobs", host=args.host, port=args.port, workers=args.workers)
+    run_server(args.db, args.blobs or "./blobs", host=args.host, port=args.port, workers=args.workers,
+               access_log=args.access_log)
 
 
 def _token(args: argparse.Namespace) -> None:
@@ -178,15 +312,55 @@ def _token(args: argparse.Namespace) -> None:
     from .store.sql import Store
 
     store = Store(args.db, args.blobs or "./blobs")
-    if args.action == "create":
-        print(f"token for {args.name!r} (shown once; store it safely):", file=sys.stderr)
-        print(auth.create_token(store, args.name))
-    elif args.action == "list":
-        for row in auth.list_tokens(store):
-            print(f"{row['name']}\t{'revoked' if row['revoked_at'] else 'active'}")
+    try:
+        if args.action == "create":
+            expires = None if args.expires_in is None else auth.parse_duration(args.expires_in)
+            token = auth.create_token(store, args.name, args.role, args.projects, expires)
+            print(f"token for {args.name!r} (shown once; store it safely):", file=sys.stderr)
+            print(token)
+        elif args.action == "list":
+            print("name\trole\tprojects\texpires\tstate")
+            for row in auth.list_tokens(store):
+                projects = ",".join(row["projects"]) if row["projects"] else "*"
+                expires = "never" if row["expires_at"] is None else _when(row["expires_at"])
+                print(f"{row['name']}\t{row['role']}\t{projects}\t{expires}\t{auth.token_state(row)}")
+        else:
+            auth.revoke_token(store, args.name)
+            print(f"revoked {args.name!r}")
+    finally:
+        store.close()
+
+
+def _import(args: argparse.Namespace) -> None:
+    from . import importers
+
+    client, progress = Client(directory=args.directory), sys.stderr.isatty()  # a write: creates the store
+    if args.source == "tensorboard":
+        summary = importers.import_tensorboard(client, args.logdir, args.project, progress=progress)
     else:
-        auth.revoke_token(store, args.name)
-        print(f"revoked {args.name!r}")
+        summary = importers.import_mlflow(client, args.tracking_uri, args.experiment, args.project, progress=progress)
+    print(summary)
+
+
+def _when(seconds: float) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .store.doctor import check_store
+
+    if args.db:
+        db, blobs = args.db, args.blobs or "./blobs"
+    else:
+        root = existing_store(args.directory)
+        db, blobs = f"sqlite:///{root / DATABASE_FILE}", str(root / "blobs")
+    problems = check_store(db, blobs)
+    for problem in problems:
+        print(f"problem: {problem}")
+    print("trackboard doctor: " + (f"{len(problems)} problem(s) found" if problems else "no problems found"))
+    return 1 if problems else 0
 
 
 def _sync(args: argparse.Namespace) -> int:

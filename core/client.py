@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from .config import resolve
 from .errors import AlreadyExistsError, NotFoundError
 from .experiment import Experiment
-from .normalise import check_name
+from .normalise import check_name, check_text
 from .project import Project
 
 if TYPE_CHECKING:
@@ -41,6 +41,8 @@ class Client:
 
     def create_project(self, name: str, description: str | None = None) -> Project:
         check_name(name, "a project name")
+        if description is not None:
+            check_text(description, "a description", nul=False)
         return Project(self._backend, self._backend.create_project(name, description))
 
     def get_project(self, name: str) -> Project:

@@ -7,6 +7,10 @@ Catch ``TrackboardError`` for all of them, or the built-in base (``ValueError`` 
 from __future__ import annotations
 
 
+class TrackingWarning(RuntimeWarning):
+    """Base class of every warning trackboard issues (tracking trouble that does not stop training)."""
+
+
 class TrackboardError(Exception):
     """Base class of every trackboard error."""
 
@@ -49,7 +53,3 @@ class ServerError(TrackboardError, RuntimeError):
 
 class AuthenticationError(ServerError, PermissionError):
     """The tracking server refused the API token."""
-
-
-class TrackingWarning(RuntimeWarning):
-    """Something went wrong in tracking; training goes on (every runtime warning derives from it)."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from typing import TYPE_CHECKING, Any, Mapping
 
 from .capture import start_capture
-from .errors import AlreadyExistsError, NotFoundError
+from .errors import AlreadyExistsError, NotFoundError, TrackboardError
 from .experiment import Experiment
 from .logtype import LogType
-from .normalise import check_name, normalise
+from .names import run_name
+from .normalise import check_name, check_text, normalise
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -28,29 +30,57 @@ class Project:
         return self._row.get("description")
 
     def create_experiment(
-        self, name: str, description: str | None = None, parameters: Mapping[str, Any] | None = None,
+        self, name: str | None = None, description: str | None = None, parameters: Mapping[str, Any] | None = None,
         *, capture: bool | None = None,
     ) -> Experiment:
         """A new RUNNING experiment; ``parameters`` become its TABLE log ``parameters``.
 
-        ``capture`` (default: ``TRACKBOARD_CAPTURE``, on) records the environment, requirements,
-        git diff and system metrics (see ``trackboard.capture``).
+        Without a name the run gets one, like W&B's: ``adjective-noun-N`` for the project's Nth
+        run, so a script can start a new run every time it is run. ``capture`` (default:
+        ``TRACKBOARD_CAPTURE``, on) records the environment, requirements, git diff and system
+        metrics (see ``trackboard.capture``).
         """
-        check_name(name, "an experiment name")
+        if name is not None:
+            check_name(name, "an experiment name")
+        if description is not None:
+            check_text(description, "a description", nul=False)
         if parameters:  # validate before anything is created, so a bad call leaves no experiment behind
             normalise("parameters", LogType.TABLE, parameters)
-        experiment = Experiment(self._backend, self._backend.create_experiment(self.id, name, description), self)
+        if name is None:
+            row = self._new_named_run(description)
+        else:
+            row = self._backend.create_experiment(self.id, name, description)
+        experiment = Experiment(self._backend, row, self)
         experiment._kinds = {}  # a new experiment has no logs: skip the lookup on first log()
         if parameters:
             experiment.log("parameters", parameters, LogType.TABLE)
         experiment._sampler = start_capture(experiment, capture)
         return experiment
 
+    def _new_named_run(self, description: str | None) -> dict:
+        settings = self._backend.settings
+        try:
+            if settings is not None and settings.mode == "offline":
+                raise TrackboardError("offline: the project's runs cannot be counted")
+            number = len(self._backend.list_experiments(self.id)) + 1
+        except TrackboardError:  # offline, or the server is away: a random number keeps names apart
+            number = random.randrange(1000, 10000)
+        for attempt in range(100):  # another process may take the same number meanwhile
+            try:
+                return self._backend.create_experiment(self.id, run_name(number + attempt), description)
+            except AlreadyExistsError:
+                continue
+        raise AlreadyExistsError(f"could not find a free run name in project {self.name!r}")
+
     def get_experiment(self, name: str) -> Experiment:
         """The experiment ``name`` (NotFoundError if there is none)."""
         return Experiment(self._backend, self._backend.get_experiment(self.id, name), self)
 
     def get_or_create_experiment(self, name: str, **kwargs: Any) -> Experiment:
+        """The experiment ``name``, created (with ``kwargs`` as for ``create_experiment``) if missing.
+
+        Logging to it continues that run: LINE logs append, other logs are replaced.
+        """
         try:
             return self.get_experiment(name)
         except NotFoundError:

@@ -45,6 +45,7 @@ from .errors import (
     NotFoundError,
     ServerError,
     TrackboardError,
+    TrackingWarning,
     WriteError,
 )
 from .logtype import LogType
@@ -274,7 +275,7 @@ class Sender:
             self.spool.add_aliases(learned)
         for name in result.get("renamed", {}).values():
             warnings.warn(f"trackboard: an experiment created offline was renamed {name!r} (the name was taken)",
-                          RuntimeWarning, stacklevel=2)
+                          TrackingWarning, stacklevel=2)
         self._failures, self._paused_until, self.last_problem = 0, 0.0, None
         return result
 
@@ -406,6 +407,12 @@ class RemoteBackend:
                 "successful send or by `trackboard sync`")
 
     def _raise_late(self) -> None:
+        lost = self.spool.take_lost()
+        if lost:
+            message = (f"{lost} spooled batch(es) were deleted from {self.spool.directory} before they reached "
+                       "the server: the records in them are lost")
+            warnings.warn(f"trackboard: {message}", TrackingWarning, stacklevel=3)
+            self.sender.late.insert(0, message)
         late, self.sender.late = self.sender.late, []
         if late:
             more = f" (and {len(late) - 1} more)" if len(late) > 1 else ""

@@ -5,8 +5,14 @@ batch request body here instead of sending it, and training goes on. The next su
 ``trackboard sync`` replay the files in order; each body keeps its idempotency key, so a batch
 that did reach the server before is not applied twice.
 
-Files are named ``<writer start ns>-<pid>-<seq>.json``: one process's batches sort in the order
-they were written, and processes sharing a directory (DDP ranks, several jobs) never clash.
+Files are named ``<run>-<pid>-<seq>.json``. ``run`` comes from a counter kept in the directory
+(``.counter``, bumped under a file lock when a process first spools), never from the clock: a
+clock set back between two offline runs cannot reorder them. One process's batches sort in the
+order they were written, and processes sharing a directory (DDP ranks, several jobs) never clash.
+
+A spool remembers the files it wrote and has not seen delivered. If they vanish together with the
+directory (someone deleted it), ``take_lost`` says how many, so a flush reports the loss instead
+of success; files that another process (``trackboard sync``) delivered are not a loss.
 Writes are atomic (temporary file + rename), so a crash leaves no half batch behind. Replays take
 an exclusive file lock, so two processes never send the same files at once.
 """
@@ -19,7 +25,6 @@ import json
 import os
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -29,6 +34,7 @@ except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
 ALIASES = "aliases.json"
+COUNTER = ".counter"
 
 
 class Spool:
@@ -40,8 +46,11 @@ class Spool:
         self._restart()
 
     def _restart(self) -> None:
-        self._prefix = f"{time.time_ns():020d}-{os.getpid()}"
+        self._prefix: str | None = None  # drawn from the counter on the first append
         self._seq = itertools.count()
+        self._unsent: set[str] = set()  # names this spool wrote that it has not seen delivered
+        self._identity: tuple[int, int] | None = None  # the directory they were written into
+        self._lost = 0
 
     def after_fork(self) -> None:
         """A forked child writes its own sequence of files."""
@@ -53,10 +62,51 @@ class Spool:
     def append(self, body: dict) -> Path:
         """Write one batch body at the end of the spool."""
         with self._lock:
+            self._check_lost()
             self.directory.mkdir(parents=True, exist_ok=True)
+            if self._prefix is None:
+                self._prefix = f"{self._next_run():020d}-{os.getpid()}"
             target = self.directory / f"{self._prefix}-{next(self._seq):09d}.json"
             _write_atomic(target, json.dumps(body, separators=(",", ":"), allow_nan=False))
+            self._unsent.add(target.name)
+            self._identity = _identity(self.directory)
             return target
+
+    def _next_run(self) -> int:
+        """The next value of the directory's counter (above every file already there)."""
+        highest = max((int(path.name.split("-", 1)[0]) for path in self.pending()
+                       if path.name.split("-", 1)[0].isdigit()), default=0)
+        with open(self.directory / COUNTER, "a+", encoding="ascii") as handle:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.seek(0)
+            stored = handle.read().strip()
+            run = max(int(stored) if stored.isdigit() else 0, highest) + 1
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(run))
+            handle.flush()
+            os.fsync(handle.fileno())
+        return run
+
+    # -- loss ---------------------------------------------------------------------------------
+
+    def _check_lost(self) -> None:
+        if not self._unsent:
+            return
+        gone = {name for name in self._unsent if not (self.directory / name).exists()}
+        if not gone:
+            return
+        self._unsent -= gone
+        if _identity(self.directory) != self._identity:  # the directory itself was deleted
+            self._lost += len(gone)
+
+    def take_lost(self) -> int:
+        """How many batches this spool wrote were deleted (with their directory) before delivery."""
+        with self._lock:
+            self._check_lost()
+            lost, self._lost = self._lost, 0
+            return lost
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -80,10 +130,10 @@ class Spool:
     def read(path: Path) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
 
-    @staticmethod
-    def done(path: Path) -> None:
+    def done(self, path: Path) -> None:
         """Forget a batch the server acknowledged."""
         path.unlink(missing_ok=True)
+        self._unsent.discard(path.name)
 
     def set_aside(self, path: Path) -> Path:
         """Move a batch the server refuses as a whole out of the queue (kept for inspection)."""
@@ -91,6 +141,7 @@ class Spool:
         rejected.mkdir(parents=True, exist_ok=True)
         target = rejected / path.name
         os.replace(path, target)
+        self._unsent.discard(path.name)
         return target
 
     # -- replay coordination ------------------------------------------------------------------
@@ -133,6 +184,14 @@ class Spool:
             self.directory.mkdir(parents=True, exist_ok=True)
             merged = {**self.aliases(), **aliases}
             _write_atomic(self.directory / ALIASES, json.dumps(merged))
+
+
+def _identity(directory: Path) -> tuple[int, int] | None:
+    try:
+        stat = directory.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _write_atomic(target: Path, text: str) -> None:

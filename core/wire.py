@@ -43,6 +43,7 @@ _NAN = math.nan
 # A request stays well under the server's batch limit: split when a batch grows past these.
 MAX_POINTS_PER_BATCH = 400_000
 MAX_BYTES_PER_BATCH = 24 * 1024 * 1024
+MAX_SERIES_PER_BATCH = 500  # with one call's 500 more, under the server's 1000 series per request
 
 
 # -- columns and JSON data -------------------------------------------------------------------
@@ -185,6 +186,7 @@ class Batch:
         self._last: dict[tuple[str, str], _Line | _Other] = {}
         self.points = 0
         self.bytes = 0
+        self.series = 0  # LINE series touched (each costs the server a row read or written)
 
     def add(self, record: Record) -> None:
         key = (record.experiment_id, record.name)
@@ -195,7 +197,9 @@ class Batch:
             if (last is None or last.__class__ is not _Line or record.replace or last.named is not named):
                 last = self._last[key] = _Line(record, named)
                 self._entries.append(last)
+            before = len(last.series)
             self.points += last.add(record)
+            self.series += len(last.series) - before
             return
         if last is not None and last.__class__ is _Other and last.record.type is record.type:
             last.supersede(record)  # only the latest value of a VALUE/TABLE/... log matters
@@ -207,7 +211,8 @@ class Batch:
             self.bytes += len(record.data.content) * 4 // 3
 
     def full(self) -> bool:
-        return self.points >= MAX_POINTS_PER_BATCH or self.bytes >= MAX_BYTES_PER_BATCH
+        return (self.points >= MAX_POINTS_PER_BATCH or self.bytes >= MAX_BYTES_PER_BATCH
+                or self.series >= MAX_SERIES_PER_BATCH)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -3,7 +3,7 @@
     KERAS_BACKEND=torch python examples/keras_example.py && trackboard ui
 
 Any Keras 3 backend works (torch is used when none is set and TensorFlow is missing). Logs to
-the embedded store (``TRACKBOARD_DIR``, default ``./.trackboard``), project "examples": batch
+the embedded store (``TRACKBOARD_DIR``, default ``./.trackboard``), project "keras": batch
 metrics every 10 optimizer steps and the epoch's ``loss`` / ``accuracy`` / ``val_*``, the
 optimizer config, fit parameters and this script's own settings, the final confusion matrix,
 label map and evaluation, and the trained model.
@@ -49,7 +49,7 @@ def main() -> None:
     model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
 
     tracker = TrackboardCallback(
-        project="examples",
+        project="keras",
         parameters=SETTINGS,
         validation_data=validation,  # for the final confusion matrix
         class_names=CLASSES,
@@ -61,7 +61,8 @@ def main() -> None:
 
     experiment = tracker.experiment
     accuracy = experiment.get_log("evaluation").data["metrics"]["accuracy"]
-    print(f"logged to examples/{experiment.name}: validation accuracy {accuracy:.3f}")
+    experiment.log("validation_accuracy", accuracy, "value")
+    print(f"logged to keras/{experiment.name}: validation accuracy {accuracy:.3f}")
 
 
 if __name__ == "__main__":

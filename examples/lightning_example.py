@@ -1,11 +1,12 @@
-"""PyTorch Lightning + trackboard: a tiny classifier on synthetic data, on the CPU, in seconds.
+"""PyTorch Lightning + trackboard: a sweep of three learning rates of one tiny classifier, on the CPU.
 
     python examples/lightning_example.py && trackboard ui
 
-Logs to the embedded store (``TRACKBOARD_DIR``, default ``./.trackboard``), project "examples":
-per-step ``train_loss`` and the learning rate, per-epoch ``val_loss`` / ``val_acc``, the module
-and datamodule hyperparameters with the trainer and optimizer settings, the final confusion
-matrix, label map and evaluation, and the best and last checkpoints.
+Logs to the embedded store (``TRACKBOARD_DIR``, default ``./.trackboard``), project "lightning",
+one run per learning rate: per-step ``train_loss`` and the learning rate, per-epoch ``val_loss`` /
+``val_acc``, the module and datamodule hyperparameters with the trainer and optimizer settings,
+the final confusion matrix, label map and evaluation, the best and last checkpoints, and the
+VALUE ``validation_accuracy`` by which the dashboard stars the best run.
 """
 
 from __future__ import annotations
@@ -70,13 +71,18 @@ class Classifier(L.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": torch.optim.lr_scheduler.StepLR(optimizer, step_size=2)}
 
 
-def main() -> None:
+LEARNING_RATES = (0.002, 0.02, 0.2)  # a sweep: too small, fine, too large
+
+
+def train(lr: float) -> float:
+    """One run: a new experiment (named automatically) in project "lightning"; its validation accuracy."""
+    L.seed_everything(0, verbose=False)
     # log_model=True stores the best and last checkpoints; passing the logger in callbacks too
     # saves its experiment id in them, so trainer.fit(ckpt_path=...) would continue this run.
-    logger = TrackboardLogger(project="examples", log_model=True)
+    logger = TrackboardLogger(project="lightning", log_model=True)
     with tempfile.TemporaryDirectory() as root:
         trainer = L.Trainer(
-            max_epochs=5,
+            max_epochs=4,
             accumulate_grad_batches=2,  # points stay at optimizer steps: 25 per epoch, not 50
             logger=logger,
             callbacks=[
@@ -90,10 +96,17 @@ def main() -> None:
             enable_model_summary=False,
             default_root_dir=root,
         )
-        trainer.fit(Classifier(), datamodule=Blobs())
+        trainer.fit(Classifier(lr=lr), datamodule=Blobs())
     experiment = logger.experiment
     accuracy = experiment.get_log("evaluation").data["metrics"]["accuracy"]
-    print(f"logged to {logger.name}/{logger.version}: validation accuracy {accuracy:.3f}")
+    experiment.log("validation_accuracy", accuracy, "value")  # the summary value the project page ranks runs by
+    print(f"logged to {logger.name}/{logger.version} (lr={lr}): validation accuracy {accuracy:.3f}")
+    return accuracy
+
+
+def main() -> None:
+    for lr in LEARNING_RATES:
+        train(lr)
 
 
 if __name__ == "__main__":

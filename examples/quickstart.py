@@ -18,8 +18,8 @@ from trackboard import Client, LogType
 def main() -> str:
     client = Client()  # embedded store in ./.trackboard (no server)
     project = client.get_or_create_project("My awesome Project")
-    name = f"baseline-{len(project.list_experiments()) + 1}"
-    with project.create_experiment(name, description="quick start", parameters={"lr": 1e-3}) as experiment:
+    # No name: a new run each time the script runs, named like W&B's ("brave-otter-3").
+    with project.create_experiment(description="quick start", parameters={"lr": 1e-3}) as experiment:
         # LINE: a list appends points at steps 0, 1, 2...; later calls continue from the last step.
         experiment.log("TotalLoss", [3, 1.25, 1.4, 0.35, 0.95], LogType.LINE)
         experiment.log("TotalLoss", 0.3, LogType.LINE)

@@ -4,7 +4,7 @@
 
 Nothing is downloaded: the model is a 2-layer DistilBERT made from a ``DistilBertConfig`` (with
 ``id2label``), the "text" is synthetic token ids. Logs to the embedded store (``TRACKBOARD_DIR``,
-default ``./.trackboard``), project "examples": ``loss``, ``grad_norm``, ``learning_rate`` at
+default ``./.trackboard``), project "transformers": ``loss``, ``grad_norm``, ``learning_rate`` at
 every 5th optimizer step, ``eval_*`` every epoch, ``TrainingArguments`` and the model config,
 the final confusion matrix, label map and evaluation, the training summary, and the test-set
 metrics of ``trainer.predict`` after training, in the same experiment.
@@ -47,7 +47,7 @@ def main() -> None:
                               max_position_embeddings=LENGTH, id2label=LABELS,
                               label2id={name: i for i, name in LABELS.items()})
     model = DistilBertForSequenceClassification(config)
-    tracker = TrackboardCallback(project="examples")
+    tracker = TrackboardCallback(project="transformers")
     with tempfile.TemporaryDirectory() as output_dir:
         args = TrainingArguments(
             output_dir,
@@ -70,7 +70,8 @@ def main() -> None:
 
     experiment = tracker.experiment
     accuracy = experiment.get_log("evaluation").data["metrics"]["accuracy"]
-    print(f"logged to examples/{experiment.name}: validation accuracy {accuracy:.3f}")
+    experiment.log("validation_accuracy", accuracy, "value")
+    print(f"logged to transformers/{experiment.name}: validation accuracy {accuracy:.3f}")
 
 
 if __name__ == "__main__":

@@ -3,26 +3,46 @@
 from __future__ import annotations
 
 import os
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
 
 from fastapi import FastAPI
 
 from trackboard.store.sql import Store
 
+from .guard import RequestGuard
 
-def create_app(store: Store, *, require_token: bool = True) -> FastAPI:
-    """The tracking server (``require_token=True``) or the local dashboard (``False``)."""
+
+def create_app(store: Store, *, require_token: bool = True, allowed_hosts: frozenset[str] | None = None) -> FastAPI:
+    """The tracking server (``require_token=True``) or the local dashboard (``False``).
+
+    ``allowed_hosts``: the only Host headers answered (``trackboard ui`` gives its loopback address).
+    """
     from .api import router as api_router
     from .dashboard import router as dashboard_router
 
-    app = FastAPI(title="trackboard", version="0.1.0")
+    app = FastAPI(title="trackboard", version="0.1.0", lifespan=_close_store_on_shutdown)
     app.state.store = store
     app.state.require_token = require_token
     app.include_router(api_router)
     app.include_router(dashboard_router)
+    app.add_middleware(RequestGuard, allowed_hosts=allowed_hosts)
     return app
 
 
+@asynccontextmanager
+async def _close_store_on_shutdown(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.store.close()  # the last connection to a SQLite store checkpoints it: no -wal/-shm left
+
+
 def app_from_env() -> FastAPI:
-    """Factory for uvicorn workers (``--workers N``), configured by ``trackboard server``."""
+    """Factory for uvicorn workers (``--workers N``), configured by ``trackboard server``.
+
+    Tokens are always required: there is no switch that turns authentication off on a server.
+    """
+    if os.environ.get("TRACKBOARD_SERVER_OPEN"):
+        raise RuntimeError("TRACKBOARD_SERVER_OPEN is no longer supported: a tracking server always requires "
+                           "tokens; use `trackboard ui` for a local dashboard without them")
     store = Store(os.environ["TRACKBOARD_SERVER_DB"], os.environ["TRACKBOARD_SERVER_BLOBS"])
-    return create_app(store, require_token=os.environ.get("TRACKBOARD_SERVER_OPEN") != "1")
+    return create_app(store)

@@ -15,6 +15,7 @@ from .evaluation import normalise_evaluation
 from .image import normalise_image
 from .line import normalise_line
 from .scalars import normalise_labelmap, normalise_table, normalise_value
+from .text import check_text
 
 NORMALISERS: dict[LogType, Callable[[Any], Any]] = {
     LogType.VALUE: normalise_value,
@@ -46,12 +47,13 @@ def normalise(name: str, log_type: LogType, data: Any) -> Any:
 
 
 def check_name(name: Any, what: str = "a log name") -> str:
-    """Names (of logs, experiments, projects) are non-empty strings of at most 256 characters."""
+    """Names (of logs, experiments, projects) are non-empty strings of at most 256 characters,
+    without NUL or lone surrogates."""
     if not isinstance(name, str):
         raise LogDataTypeError(f"{what} must be a string, got {type(name).__name__}")
     if not name or len(name) > 256:
         raise InvalidLogError(f"{what} must have 1 to 256 characters, got {len(name)}")
-    return name
+    return check_text(name, what, nul=False)
 
 
-__all__ = ["NORMALISERS", "normalise", "check_name"]
+__all__ = ["NORMALISERS", "normalise", "check_name", "check_text"]

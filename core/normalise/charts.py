@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from ..errors import InvalidLogError, LogDataTypeError
 from .numbers import as_number, as_number_matrix, as_scalar, describe, unwrap
+from .text import check_text
 
 
 def _keys(data: Any, required: tuple[str, ...], kind: str) -> Mapping:
@@ -48,6 +49,7 @@ def normalise_heatmap(data: Any) -> dict[str, list]:
     for i, category in enumerate(categories):
         if not isinstance(category, str):
             raise LogDataTypeError(f"categories[{i}] must be a string, got {describe(category)}")
+        check_text(category, f"categories[{i}]")
     values = as_number_matrix(data["values"], "values")
     n = len(categories)
     if len(values) not in (n, n + 1):

@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from ..errors import InvalidLogError, LogDataTypeError
 from .numbers import as_number, as_scalar, describe, unwrap
+from .text import check_text
 
 KEYS = ("metrics", "per_class", "samples", "split")
 
@@ -28,13 +29,13 @@ def normalise_evaluation(data: Any) -> dict[str, Any]:
         per_class = data["per_class"]
         if not isinstance(per_class, Mapping):
             raise LogDataTypeError(f"'per_class' must be a mapping class -> metrics, got {describe(per_class)}")
-        out["per_class"] = {str(unwrap(c)): _metrics(m, f"per_class[{c!r}]") for c, m in per_class.items()}
+        out["per_class"] = {check_text(str(unwrap(c)), "a per_class key"): _metrics(m, f"per_class[{c!r}]") for c, m in per_class.items()}
     if data.get("samples") is not None:
         out["samples"] = _samples(data["samples"])
     if data.get("split") is not None:
         if not isinstance(data["split"], str):
             raise LogDataTypeError(f"'split' must be a string, got {describe(data['split'])}")
-        out["split"] = data["split"]
+        out["split"] = check_text(data["split"], "'split'")
     return out
 
 
@@ -45,6 +46,7 @@ def _metrics(metrics: Any, what: str) -> dict[str, int | float]:
     for name, value in metrics.items():
         if not isinstance(name, str):
             raise LogDataTypeError(f"{what} key {name!r} must be a string")
+        check_text(name, f"{what} key")
         out[name] = as_number(value, f"{what}[{name!r}]")
     return out
 
@@ -63,6 +65,7 @@ def _samples(samples: Any) -> list[dict[str, Any]]:
         for key, value in sample.items():
             if not isinstance(key, str):
                 raise LogDataTypeError(f"samples[{i}] key {key!r} must be a string")
+            check_text(key, f"samples[{i}] key")
             row[key] = as_scalar(value, f"samples[{i}][{key!r}]")
         if row.get("score") is not None:
             row["score"] = as_number(row["score"], f"samples[{i}]['score']")

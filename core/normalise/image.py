@@ -18,6 +18,8 @@ from .numbers import as_array, describe
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp", "BMP": "image/bmp"}
 META_KEYS = ("filename", "content_type", "width", "height", "size", "sha256")
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
+# Width x height: a small compressed file can decode to gigabytes (browsers and PIL alike).
+MAX_IMAGE_PIXELS = int(os.environ.get("TRACKBOARD_MAX_IMAGE_PIXELS", 64_000_000))
 
 
 def _pil():
@@ -60,6 +62,9 @@ def image_payload(content: bytes, filename: str | None, default_stem: str = "ima
             fmt, (width, height) = image.format, image.size
     except Exception as error:
         raise InvalidLogError(f"the content is not a readable image ({error.__class__.__name__}: {error})") from None
+    if width * height > MAX_IMAGE_PIXELS:
+        raise InvalidLogError(f"the image is {width} x {height} pixels; at most {MAX_IMAGE_PIXELS} pixels are accepted "
+                              "(TRACKBOARD_MAX_IMAGE_PIXELS)")
     if fmt not in CONTENT_TYPES:
         raise InvalidLogError(f"{fmt} images are not supported; use one of {sorted(CONTENT_TYPES)}")
     if filename is None:

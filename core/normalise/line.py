@@ -18,9 +18,14 @@ from .numbers import (
     describe,
     unwrap,
 )
+from .text import check_text
 
 # Times are stored as whole microseconds in an int64.
 MAX_TIME_S = 9.0e9
+
+# The most named series one call may log: every new series is a row, and one request's write
+# transaction must stay short (the server refuses requests with more, see server/api/bounds.py).
+MAX_SERIES_PER_CALL = 500
 
 # Keys of one series; in a dict of several series they are shared by all of them.
 SERIES_KEYS = ("steps", "values", "times", "epochs")
@@ -67,8 +72,8 @@ def _per_step_dict(data: dict) -> Point | StepValues | None:
     if not values:
         return None
     for name, value in values.items():
-        if (type(value) is not float and type(value) is not int) or type(name) is not str or not name:
-            return None
+        if (type(value) is not float and type(value) is not int) or type(name) is not str or not name.isprintable():
+            return None  # (NUL and lone surrogates are not printable: the general path refuses them)
     return StepValues(values, step, epoch)
 
 
@@ -154,6 +159,9 @@ def _epoch(value: Any, what: str) -> int | None:
 def _several(data: Mapping) -> tuple[Series, ...]:
     shared = {key: data[key] for key in SHARED_KEYS if key in data}
     names = [key for key in data if key not in SHARED_KEYS]
+    if len(names) > MAX_SERIES_PER_CALL:
+        raise InvalidLogError(f"{len(names)} series in one call; at most {MAX_SERIES_PER_CALL} are accepted "
+                              "(log them as several LINE logs)")
     if not names:
         raise InvalidLogError(
             "no series: expected a number, a list of numbers, {'steps': [...], 'values': [...]} "
@@ -163,6 +171,7 @@ def _several(data: Mapping) -> tuple[Series, ...]:
     for name in names:
         if not isinstance(name, str) or not name:
             raise LogDataTypeError(f"series names must be non-empty strings, got {describe(name)}")
+        check_text(name, "a series name", nul=False)
         series = data[name]
         if isinstance(series, Mapping):
             out.append(_series(name, series, shared))

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidLogError, LogDataTypeError
+from .text import check_text
 
 MAX_EXACT_STEP = 2**53  # float64 holds every integer up to here, so steps round-trip exactly
 
@@ -135,10 +136,15 @@ def as_number_matrix(values: Any, what: str) -> list[list[int | float]]:
 
 def as_scalar(value: Any, what: str) -> int | float | bool | str | None:
     """A JSON-like leaf: None, bool, int, float or str (numpy/torch scalars unwrapped)."""
-    if value is None or type(value) in (str, int, float, bool):
+    kind = type(value)
+    if kind is str:
+        return check_text(value, what)
+    if value is None or kind in (int, float, bool):
         return value
     value = _one_element(value)
-    if value is None or isinstance(value, (str, bool)):
+    if isinstance(value, str):
+        return check_text(value, what)
+    if value is None or isinstance(value, bool):
         return value
     if isinstance(value, numbers.Real):
         return value if isinstance(value, int) else float(value)

@@ -6,8 +6,10 @@ from typing import Any, Mapping
 
 from ..errors import InvalidLogError, LogDataTypeError
 from .numbers import as_array, as_scalar, describe, unwrap
+from .text import check_text
 
 MATRIX_KEYS = frozenset(("data", "rows", "columns"))
+MAX_TABLE_DEPTH = 32  # nested mappings and lists in a TABLE; deeper data is refused
 
 
 def normalise_value(data: Any) -> int | float | bool | str:
@@ -58,21 +60,26 @@ def _matrix(data: Mapping) -> dict[str, Any]:
     return out
 
 
-def _mapping(data: Mapping, prefix: str) -> dict[str, Any]:
+def _mapping(data: Mapping, prefix: str, depth: int = 1) -> dict[str, Any]:
+    if depth > MAX_TABLE_DEPTH:
+        raise InvalidLogError(f"the table is nested more than {MAX_TABLE_DEPTH} levels deep (at {prefix[:100]!r})")
     out: dict[str, Any] = {}
     for key, value in data.items():
         if not isinstance(key, str):
             raise LogDataTypeError(f"key {prefix}{key!r} must be a string, got {type(key).__name__}")
-        out[key] = _cell(value, f"{prefix}{key}")
+        check_text(key, f"key {prefix}{key!r}")
+        out[key] = _cell(value, f"{prefix}{key}", depth)
     return out
 
 
-def _cell(value: Any, what: str) -> Any:
+def _cell(value: Any, what: str, depth: int) -> Any:
     if isinstance(value, Mapping):
-        return _mapping(value, what + ".")
+        return _mapping(value, what + ".", depth + 1)
     value = unwrap(value)
     if isinstance(value, (list, tuple)):
-        return [_cell(item, f"{what}[{i}]") for i, item in enumerate(value)]
+        if depth + 1 > MAX_TABLE_DEPTH:
+            raise InvalidLogError(f"the table is nested more than {MAX_TABLE_DEPTH} levels deep (at {what[:100]!r})")
+        return [_cell(item, f"{what}[{i}]", depth + 1) for i, item in enumerate(value)]
     return as_scalar(value, what)
 
 
@@ -91,6 +98,9 @@ def normalise_labelmap(data: Any) -> dict[str, str]:
             raise LogDataTypeError(f"label id {key!r} must be an int or a string")
         if not isinstance(name, str):
             raise LogDataTypeError(f"label {key!r} must be named by a string, got {describe(name)}")
+        check_text(name, f"label {key!r}")
+        if isinstance(key, str):
+            check_text(key, "a label id")
         if str(key) in out:
             raise InvalidLogError(f"label id {key!r} appears twice (ids are compared as strings)")
         out[str(key)] = name

@@ -8,6 +8,7 @@ of failing with "database is locked" when a read transaction tries to become a w
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 import sqlalchemy as sa
@@ -19,11 +20,19 @@ BUSY_TIMEOUT_S = 60.0
 def create_engine(url: str) -> sa.Engine:
     """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``)."""
     if url.startswith("sqlite"):
+        _create_parent_folder(url)
         engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False})
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=16)
+
+
+def _create_parent_folder(url: str) -> None:
+    # SQLite creates the file but not its folder ("unable to open database file" otherwise).
+    database = sa.engine.make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
 def _configure_sqlite(dbapi_connection, _record) -> None:

@@ -31,7 +31,11 @@ experiments = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("finished_at", sa.Float, nullable=True),
+    # Where an imported run came from ("mlflow:<uri>#<run id>", "tensorboard:<folder>"): importing
+    # again updates this experiment instead of adding another.
+    sa.Column("source", sa.String(1024), nullable=True),
     sa.UniqueConstraint("project_id", "name"),
+    sa.Index("ix_experiments_source", "project_id", "source"),
 )
 
 logs = sa.Table(
@@ -96,6 +100,21 @@ tokens = sa.Table(
     sa.Column("name", sa.String(128), primary_key=True),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("revoked_at", sa.Float, nullable=True),
+    # What the token may do (read, write, admin) and where (a JSON list of project names; NULL: all).
+    sa.Column("role", sa.String(16), nullable=False, server_default="write"),
+    sa.Column("projects", sa.Text, nullable=True),
+    sa.Column("expires_at", sa.Float, nullable=True),  # NULL: never
+)
+
+# Dashboard sign-ins: the cookie holds a random session id, of which only the hash is stored.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("token_name", sa.String(128), sa.ForeignKey("tokens.name", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
     sa.Column("revoked_at", sa.Float, nullable=True),
 )
 

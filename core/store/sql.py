@@ -27,6 +27,7 @@ from .blobs import BlobStore
 from .engine import create_engine, read_transaction, write_transaction
 from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, downsample_index, encode
 
+DATABASE_FILE = "trackboard.db"  # the embedded store's database, in its directory
 SINGLE = ""  # the series name of a LINE log with one unnamed series
 
 
@@ -55,7 +56,7 @@ class Store:
         """The embedded store in ``directory`` (created if missing)."""
         root = Path(directory).expanduser().resolve()
         root.mkdir(parents=True, exist_ok=True)
-        return cls(f"sqlite:///{root / 'trackboard.db'}", root / "blobs")
+        return cls(f"sqlite:///{root / DATABASE_FILE}", root / "blobs")
 
     def after_fork(self) -> None:
         """Drop connections inherited from a parent process (they must not be shared)."""
@@ -94,13 +95,18 @@ class Store:
     # -- experiments --------------------------------------------------------------------------
 
     def create_experiment(
-        self, project_id: str, name: str, description: str | None = None, experiment_id: str | None = None
+        self, project_id: str, name: str, description: str | None = None, experiment_id: str | None = None,
+        created_at: float | None = None, source: str | None = None,
     ) -> dict:
-        """A new RUNNING experiment; ``experiment_id`` lets a client that was offline keep the id it chose."""
+        """A new RUNNING experiment; ``experiment_id`` lets a client that was offline keep the id it chose.
+
+        Importers give the source run's start time (``created_at``) and id (``source``).
+        """
         now = time.time()
         row = {
             "id": experiment_id or new_id(), "project_id": project_id, "name": name, "description": description,
-            "status": "RUNNING", "created_at": now, "updated_at": now, "finished_at": None,
+            "status": "RUNNING", "created_at": now if created_at is None else created_at, "updated_at": now,
+            "finished_at": None, "source": source,
         }
         try:
             with write_transaction(self.engine) as conn:
@@ -117,13 +123,21 @@ class Store:
         query = t.experiments.select().where(t.experiments.c.id == experiment_id)
         return self._one(query, f"no experiment with id {experiment_id!r}")
 
+    def find_experiment_by_source(self, project_id: str, source: str) -> dict | None:
+        """The experiment imported from ``source`` into this project, or None."""
+        query = t.experiments.select().where(t.experiments.c.project_id == project_id, t.experiments.c.source == source)
+        with read_transaction(self.engine) as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else dict(row)
+
     def list_experiments(self, project_id: str) -> list[dict]:
         query = t.experiments.select().where(t.experiments.c.project_id == project_id)
         return self._all(query.order_by(t.experiments.c.created_at))
 
-    def set_status(self, experiment_id: str, status: str) -> None:
+    def set_status(self, experiment_id: str, status: str, finished_at: float | None = None) -> None:
+        """Set the status; a final one records ``finished_at`` (default: now)."""
         now = time.time()
-        finished = None if status == "RUNNING" else now
+        finished = None if status == "RUNNING" else (now if finished_at is None else finished_at)
         with write_transaction(self.engine) as conn:
             conn.execute(
                 t.experiments.update().where(t.experiments.c.id == experiment_id)
@@ -216,6 +230,16 @@ class Store:
             query = query.where(sa.not_(t.logs.c.name.startswith(exclude_prefix, autoescape=True)))
         with read_transaction(self.engine) as conn:
             return conn.execute(query).scalar()
+
+    def series_counts(self, experiment_id: str) -> dict[str, int]:
+        """How many points each LINE log with one unnamed series holds (an importer's resume point)."""
+        query = (
+            sa.select(t.logs.c.name, t.series.c.count)
+            .select_from(t.logs.join(t.series, t.series.c.log_id == t.logs.c.id))
+            .where(t.logs.c.experiment_id == experiment_id, t.series.c.name == SINGLE)
+        )
+        with read_transaction(self.engine) as conn:
+            return {name: count for name, count in conn.execute(query)}
 
     def list_logs(self, experiment_id: str) -> list[dict]:
         """Each log's name, type and timestamps (not its data), in creation order."""

@@ -16,10 +16,16 @@ import os
 
 from fastapi import Request
 
+from trackboard.server.auth import Principal
+from trackboard.logtype import LogType
+from trackboard.server.scope import check_blob
+from trackboard.server.scope import principal as principal_of
+
 from trackboard.errors import AlreadyExistsError, NotFoundError, TrackboardError
 from trackboard.store.sql import Store
 from trackboard.wire import decode_entry
 
+from .bounds import batch_line_work, check_line_work
 from .deps import StoreDep, api_router, checked_name
 from .errors import MAX_BODY, MiB, responses, status_for
 from .schemas import BatchIn, BatchResult, ExperimentOp, ProjectOp, StatusOp
@@ -34,12 +40,16 @@ router = api_router(tags=["trackboard"])
 @router.post("/api/trackboard/batches", response_model=BatchResult, responses=responses(400, 413),
              openapi_extra={MAX_BODY: MAX_BATCH_BYTES}, summary="Apply a batch of logs once per idempotency key")
 def post_batch(body: BatchIn, request: Request, store: StoreDep) -> dict:
+    check_line_work(*batch_line_work(body.logs))
+    who = principal_of(request)
     ids: dict[str, str] = {}
     renamed: dict[str, str] = {}
     for op in body.ops:
         if isinstance(op, ProjectOp):
+            _in_scope(who, op.name)
             ids[op.id] = ensure_project(store, op.id, op.name, op.description, op.if_exists)
         elif isinstance(op, ExperimentOp):
+            _in_scope(who, op.project_name)
             ids[op.id], new_name = ensure_experiment(store, op, ids)
             if new_name is not None:
                 renamed[ids[op.id]] = new_name
@@ -52,11 +62,13 @@ def post_batch(body: BatchIn, request: Request, store: StoreDep) -> dict:
         experiment_id = ids.get(entry.experiment_id, entry.experiment_id)
         try:
             if experiment_id not in known:
-                known[experiment_id] = _exists(store, experiment_id)
+                known[experiment_id] = _exists(store, experiment_id, who)
             if not known[experiment_id]:
                 raise NotFoundError(f"no experiment with id {experiment_id[:64]!r}")
             checked_name(entry.name)
             record = decode_entry(entry.model_dump(), experiment_id)
+            if record.type is LogType.IMAGE and record.data.content is None:
+                check_blob(request, store, record.data.meta["sha256"])  # a digest alone shows nothing out of scope
         except TrackboardError as error:
             refused.append({"index": index, "status": status_for(error), "message": str(error)})
             continue
@@ -71,19 +83,25 @@ def post_batch(body: BatchIn, request: Request, store: StoreDep) -> dict:
     for op in body.ops:
         if isinstance(op, StatusOp):
             experiment_id = ids.get(op.experiment_id, op.experiment_id)
-            if _exists(store, experiment_id):
+            if _exists(store, experiment_id, who):
                 store.set_status(experiment_id, op.status)
     refused.sort(key=lambda item: item["index"])
     applied = 0 if duplicate else len(records) - len(failures or ())
     return {"duplicate": duplicate, "applied": applied, "refused": refused, "ids": ids, "renamed": renamed}
 
 
-def _exists(store: Store, experiment_id: str) -> bool:
+def _exists(store: Store, experiment_id: str, who: Principal) -> bool:
+    """Whether the experiment exists in a project the token may see."""
     try:
-        store.get_experiment_by_id(experiment_id)
-        return True
+        experiment = store.get_experiment_by_id(experiment_id)
+        return who.projects is None or who.sees(store.get_project_by_id(experiment["project_id"])["name"])
     except NotFoundError:
         return False
+
+
+def _in_scope(who: Principal, project_name: str) -> None:
+    if not who.sees(project_name):
+        raise NotFoundError(f"no project named {project_name[:256]!r} for this token")
 
 
 def ensure_project(store: Store, project_id: str, name: str, description: str | None, if_exists: str = "use") -> str:

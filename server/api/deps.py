@@ -9,7 +9,7 @@ from typing import Annotated, Any, Callable, Sequence
 from fastapi import APIRouter, Depends, Query, Request
 
 from trackboard.jsonable import json_safe
-from trackboard.normalise import check_name
+from trackboard.normalise import check_name, check_text
 from trackboard.server.auth import require_token
 from trackboard.store.sql import Store
 
@@ -32,7 +32,7 @@ StoreDep = Annotated[Store, Depends(get_store)]
 def api_router(**kwargs: Any) -> APIRouter:
     """A router of token-protected API routes with trackboard's error mapping."""
     return APIRouter(
-        route_class=ApiRoute, dependencies=[Depends(require_token)], responses=responses(401), **kwargs
+        route_class=ApiRoute, dependencies=[Depends(require_token)], responses=responses(401, 403), **kwargs
     )
 
 
@@ -47,17 +47,12 @@ def check_connector(connector_id: uuid.UUID) -> None:
 
 
 def checked_name(name: Any, what: str = "a log name") -> str:
-    """``check_name`` plus what storage refuses (NUL characters break PostgreSQL text)."""
-    name = check_name(name, what)
-    if "\x00" in name:
-        raise ApiError(400, f"{what} must not contain NUL characters")
-    return name
+    """``check_name``: what storage refuses (NUL, lone surrogates) answers 400 naming the problem."""
+    return check_name(name, what)
 
 
 def checked_text(text: str | None, what: str) -> str | None:
-    if text is not None and "\x00" in text:
-        raise ApiError(400, f"{what} must not contain NUL characters")
-    return text
+    return None if text is None else check_text(text, what, nul=False)
 
 
 # -- pagination ------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Errors -> HTTP answers, and the route class that applies them and the request size caps.
+"""Errors -> HTTP answers, and the route class that applies them.
 
 Every error answer is ``{"message": "..."}`` (plus ``detail`` for request validation): the shape
 the picsellia SDK reads (it raises ``ResourceNotFoundError`` on 404, ``ResourceConflictError`` on
@@ -27,6 +27,16 @@ from trackboard.errors import (
 MiB = 1024 * 1024
 DEFAULT_MAX_BODY = 16 * MiB  # JSON requests; routes that take more say so with MAX_BODY
 MAX_BODY = "x-max-body-bytes"  # openapi_extra key: the route's cap, also shown in the schema
+ROLE = "x-trackboard-role"  # openapi_extra key: the least role a route needs (default: by method)
+SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+
+
+def route_role(methods: set[str] | None, openapi_extra: dict | None) -> str:
+    """The least role a route needs: its ``x-trackboard-role``, else read for GET, write otherwise."""
+    declared = (openapi_extra or {}).get(ROLE)
+    if declared:
+        return declared
+    return "read" if methods and set(methods) <= SAFE_METHODS else "write"
 
 
 class ApiError(Exception):
@@ -65,50 +75,44 @@ def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for these error codes."""
-    described = {400: "Invalid data", 401: "Missing or invalid API token", 403: "Bad or expired signature",
+    described = {400: "Invalid data", 401: "Missing or invalid API token", 403: "Forbidden: the token's role may not, or a bad or expired signature",
                  404: "Not found", 409: "Conflict", 411: "Length required", 413: "Request too large"}
     return {code: {"model": AuthErrorBody if code == 401 else ErrorBody, "description": described[code]}
             for code in codes}
 
 
 class BodyTooLarge(HTTPException):
-    """Raised while reading a body past the cap (an HTTPException, so FastAPI's body parsing lets it through)."""
+    """Raised while a body streams in past the cap (an HTTPException, so FastAPI's body parsing lets it through)."""
 
-    def __init__(self) -> None:
-        super().__init__(413, "request too large")
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request is over {limit} bytes, the most this route accepts")
 
 
 class ApiRoute(APIRoute):
-    """Maps errors to answers and refuses bodies over the route's cap with 413 before reading them."""
+    """Maps errors to answers; says in the schema which role a route needs (``x-trackboard-role``).
+
+    The body cap, the token and the role are checked before this runs, by ``guard.RequestGuard``.
+    """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
+        self.openapi_extra = {ROLE: route_role(self.methods, self.openapi_extra), **(self.openapi_extra or {})}
         if self.body_field is not None or self.methods & {"POST", "PUT", "PATCH"}:
             # Any route that reads a body can find it unreadable (400) or too large (413).
             self.responses = {**responses(400, 413), **self.responses}
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        limit = int((self.openapi_extra or {}).get(MAX_BODY, DEFAULT_MAX_BODY))
 
         async def route_handler(request: Request) -> Response:
-            declared = request.headers.get("content-length")
-            if declared is not None:
-                if not declared.isdigit():
-                    return error_response(400, "Content-Length must be a number of bytes")
-                if int(declared) > limit:
-                    return error_response(413, f"the request has {declared} bytes; this route accepts at most {limit}")
-            elif request.headers.get("transfer-encoding"):
-                # No declared length: count while reading and stop past the cap.
-                request = Request(request.scope, _capped(request.receive, limit))
             try:
                 return await handler(request)
             except ApiError as error:
                 return error_response(error.status, error.message)
             except TrackboardError as error:
                 return error_response(status_for(error), str(error))
-            except BodyTooLarge:
-                return error_response(413, f"the request is over {limit} bytes, the most this route accepts")
+            except UnicodeEncodeError:  # a lone surrogate that no check caught: still the client's fault
+                return error_response(400, "the request holds text that cannot be stored (a lone surrogate)")
             except StarletteHTTPException as error:  # FastAPI raises Starlette's for unreadable bodies
                 if error.status_code == 401:
                     raise  # the token check's own answer, nothing more
@@ -120,21 +124,6 @@ class ApiRoute(APIRoute):
                 return error_response(422, "invalid request: " + _describe(errors), detail=_plain(errors))
 
         return route_handler
-
-
-def _capped(receive, limit: int):
-    seen = 0
-
-    async def capped_receive():
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise BodyTooLarge()
-        return message
-
-    return capped_receive
 
 
 def _describe(errors: list[dict]) -> str:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import time
 import uuid
 
-from fastapi import Query, Response
+from fastapi import Query, Request, Response
 
 from trackboard.logtype import LogType
 from trackboard.normalise import normalise
 from trackboard.records import Record
+from trackboard.server.scope import check_experiment
 
 from . import queries
 from .deps import (
@@ -22,7 +23,7 @@ from .deps import (
     checked_text,
     experiment_out,
 )
-from .errors import ApiError, responses
+from .errors import ROLE, ApiError, responses
 from .schemas import ExperimentIn, ExperimentOut, ExperimentUpdate, Ids, Items
 
 router = api_router(tags=["experiments"])
@@ -76,7 +77,8 @@ def list_experiment_ids(project_id: uuid.UUID, store: StoreDep) -> list[str]:
     return queries.experiment_ids(store, str(project_id))
 
 
-@router.delete(f"{PROJECT}/experiments", status_code=204, response_class=Response, responses=responses(404))
+@router.delete(f"{PROJECT}/experiments", status_code=204, response_class=Response, responses=responses(404),
+               openapi_extra={ROLE: "admin"})
 def delete_experiments(project_id: uuid.UUID, body: Ids, store: StoreDep) -> Response:
     store.get_project_by_id(str(project_id))
     wanted = set(body.ids)
@@ -88,8 +90,9 @@ def delete_experiments(project_id: uuid.UUID, body: Ids, store: StoreDep) -> Res
 
 @router.get("/api/organization/{organization_id}/experiments/find", response_model=ExperimentOut,
             responses=responses(404))
-def find_experiment_by_id(organization_id: uuid.UUID, id: uuid.UUID, store: StoreDep) -> dict:
+def find_experiment_by_id(organization_id: uuid.UUID, id: uuid.UUID, request: Request, store: StoreDep) -> dict:
     check_organization(organization_id)
+    check_experiment(request, store, str(id))
     return experiment_out(store.get_experiment_by_id(str(id)))
 
 
@@ -108,7 +111,8 @@ def update_experiment(experiment_id: uuid.UUID, body: ExperimentUpdate, store: S
     return experiment_out(store.get_experiment_by_id(row["id"]))
 
 
-@router.delete("/api/experiment/{experiment_id}", status_code=204, response_class=Response, responses=responses(404))
+@router.delete("/api/experiment/{experiment_id}", status_code=204, response_class=Response, responses=responses(404),
+               openapi_extra={ROLE: "admin"})
 def delete_experiment(experiment_id: uuid.UUID, store: StoreDep) -> Response:
     store.get_experiment_by_id(str(experiment_id))
     store.delete_experiment(str(experiment_id))

@@ -15,17 +15,19 @@ import time
 import uuid
 from typing import Any, Mapping
 
-from fastapi import Query, Response
+from fastapi import Query, Request, Response
 from trackboard.errors import InvalidLogError, LogDataTypeError
 from trackboard.jsonable import NON_FINITE
 from trackboard.logtype import LogType
 from trackboard.normalise import normalise
 from trackboard.normalise.image import image_payload
 from trackboard.records import ImagePayload, Record, add_to_columns
+from trackboard.server.scope import check_blob
 from trackboard.store.sql import Store
 from trackboard.wire import safe_filename
 
 from . import queries
+from .bounds import canonical_line_work, check_line_work
 from .deps import PageDep, StoreDep, api_router, checked_name, safe
 from .errors import ApiError, responses
 from .schemas import Ids, Items, LogAppend, LogIn, LogOut, LogUpdate
@@ -40,14 +42,14 @@ EXPERIMENT = "/api/experiment/{experiment_id}"
 
 @router.post(f"{EXPERIMENT}/logs", response_model=LogOut, responses=responses(400, 404, 409))
 def create_log(
-    experiment_id: uuid.UUID, body: LogIn, store: StoreDep,
+    experiment_id: uuid.UUID, body: LogIn, request: Request, store: StoreDep,
     raise_on_conflict: bool = Query(False, description="409 if a log of that name exists (the SDK's replace=False)"),
 ) -> dict:
     experiment = store.get_experiment_by_id(str(experiment_id))
     name = checked_name(body.name)
     if raise_on_conflict and queries.log_head(store, experiment["id"], name) is not None:
         raise ApiError(409, f"a log named {name!r} already exists; log with replace=True to replace it")
-    return write_log(store, experiment["id"], name, LogType.parse(body.type), body.data, "log")
+    return write_log(store, experiment["id"], name, LogType.parse(body.type), body.data, "log", request)
 
 
 @router.get(f"{EXPERIMENT}/logs/find", response_model=LogOut, responses=responses(404))
@@ -122,12 +124,15 @@ def delete_log(log_id: uuid.UUID, store: StoreDep) -> Response:
 # -- writing and reading one log ---------------------------------------------------------------
 
 
-def write_log(store: Store, experiment_id: str, name: str, log_type: LogType, data: Any, mode: str) -> dict:
+def write_log(store: Store, experiment_id: str, name: str, log_type: LogType, data: Any, mode: str,
+              request: Request | None = None) -> dict:
     """Validate, store in one transaction, and answer the log (``mode``: log, append or update)."""
     if log_type is LogType.IMAGE:
-        canonical: Any = _image(store, experiment_id, name, data)
+        canonical: Any = _image(store, experiment_id, name, data, request)
     else:
         canonical = _normalise(name, log_type, data)
+        if log_type is LogType.LINE:
+            check_line_work(*canonical_line_work(canonical))
     head = queries.log_head(store, experiment_id, name)
     replace = (
         mode == "update"
@@ -187,14 +192,17 @@ def _restore_non_finite(data: Any) -> Any:
     return data
 
 
-def _image(store: Store, experiment_id: str, name: str, data: Any) -> ImagePayload:
+def _image(store: Store, experiment_id: str, name: str, data: Any, request: Request | None = None) -> ImagePayload:
     """An IMAGE from an uploaded object (the SDK's flow) or from a stored image's metadata."""
     if not isinstance(data, Mapping):
         # Never a path or URL: nothing in a request may name a file on this machine.
         raise LogDataTypeError(f"IMAGE {name!r}: data must be the uploaded object {{'object_name': ...}} "
                                "or a stored image's metadata")
     if "object_name" not in data:
-        return normalise(name, LogType.IMAGE, data)
+        payload = normalise(name, LogType.IMAGE, data)
+        if request is not None:
+            check_blob(request, store, payload.meta["sha256"])  # a digest alone shows nothing out of scope
+        return payload
     object_name = data["object_name"]
     if not isinstance(object_name, str):
         raise LogDataTypeError(f"IMAGE {name!r}: 'object_name' must be a string")

@@ -129,9 +129,30 @@ def get_upload(store: Store, object_name: str) -> dict:
     return row
 
 
-def complete_upload(store: Store, object_name: str, sha256: str, size: int) -> None:
+def complete_upload(store: Store, object_name: str, sha256: str, size: int) -> bool:
+    """Record the upload's bytes; False when another upload to that name came first (a URL works once)."""
     with write_transaction(store.engine) as conn:
-        conn.execute(t.uploads.update().where(t.uploads.c.object_name == object_name).values(sha256=sha256, size=size))
+        result = conn.execute(t.uploads.update()
+                              .where(t.uploads.c.object_name == object_name, t.uploads.c.sha256.is_(None))
+                              .values(sha256=sha256, size=size))
+    return result.rowcount == 1
+
+
+def experiments_with_blob(store: Store, sha256: str) -> set[str]:
+    """Ids of the experiments whose artifacts or IMAGE logs hold the blob ``sha256``."""
+    artifacts = sa.select(t.artifacts.c.experiment_id).where(t.artifacts.c.sha256 == sha256)
+    images = sa.select(t.logs.c.experiment_id).where(t.logs.c.type == "IMAGE",
+                                                     t.logs.c.data.contains(f'"sha256":"{sha256}"'))
+    with read_transaction(store.engine) as conn:
+        return {row[0] for row in conn.execute(artifacts.union(images))}
+
+
+def artifacts_with_blob(store: Store, sha256: str) -> list[dict]:
+    """(experiment_id, size, filename) of the artifacts whose content is the blob ``sha256``."""
+    query = sa.select(t.artifacts.c.experiment_id, t.artifacts.c.size, t.artifacts.c.filename).where(
+        t.artifacts.c.sha256 == sha256)
+    with read_transaction(store.engine) as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
 
 
 # -- the URL signing key ---------------------------------------------------------------------

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 T = TypeVar("T")
 
 Name = Annotated[str, Field(description="1 to 256 characters")]
+Uuid = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+                            description="a UUID")]
 ExperimentStatus = Literal["RUNNING", "SUCCESS", "FAILED", "CANCELED", "TERMINATED", "WAITING"]
 
 
@@ -200,7 +202,7 @@ class SeriesColumns(BaseModel):
 class LogEntry(BaseModel):
     """One or more records of one log."""
 
-    experiment_id: str
+    experiment_id: str = Field(max_length=64)
     name: Name
     type: str
     replace: bool = False
@@ -214,7 +216,7 @@ class ProjectOp(BaseModel):
     """Ensure a project exists (one created while the server was unreachable)."""
 
     op: Literal["project"]
-    id: str
+    id: Uuid
     name: Name
     description: str | None = None
     if_exists: Literal["use", "fail"] = Field(
@@ -226,10 +228,10 @@ class ExperimentOp(BaseModel):
     """Ensure an experiment exists (one created while the server was unreachable)."""
 
     op: Literal["experiment"]
-    id: str
+    id: Uuid
     name: Name
     description: str | None = None
-    project_id: str
+    project_id: Uuid
     project_name: Name
     if_exists: Literal["use", "new", "fail"] = Field(
         "new", description="an experiment of that name exists (with another id): log to it ('use'), "
@@ -241,7 +243,7 @@ class StatusOp(BaseModel):
     """Set an experiment's status (after the batch's logs)."""
 
     op: Literal["status"]
-    experiment_id: str
+    experiment_id: Uuid
     status: ExperimentStatus
 
 

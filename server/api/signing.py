@@ -1,8 +1,9 @@
 """Signed, expiring upload and download URLs (the picsellia SDK sends no token to them).
 
-A URL carries ``expires`` and an HMAC-SHA256 ``signature`` over the action, its subject (an
-object name or a blob digest) and its other parameters, keyed by the server's signing key. The
-server checks it before reading any request body.
+A URL carries ``expires``, ``by`` (the token that asked for it) and an HMAC-SHA256 ``signature``
+over the action, its subject (an object name or a blob digest) and its other parameters, keyed by
+the server's signing key. The server checks it before reading any request body, and refuses it
+once the token ``by`` is revoked or expired. An upload URL works once (see ``uploads``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ import time
 from urllib.parse import urlencode
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 
 from trackboard.store.sql import Store
+
+from ..auth import principal_of, token_is_active
 
 from . import queries
 from .errors import ApiError
@@ -40,15 +44,21 @@ def signed_url(request: Request, store: Store, path: str, action: str, ttl_s: in
     """An absolute URL to ``path`` on this server whose query is signed for ``action``."""
     query = {name: str(value) for name, value in params.items()}
     query["expires"] = str(int(time.time()) + ttl_s)
+    principal = principal_of(request) if request.app.state.require_token else None
+    query["by"] = principal.name if principal is not None else ""
     query["signature"] = _signature(_key(request, store), action, query)
     return f"{str(request.base_url).rstrip('/')}{path}?{urlencode(query)}"
 
 
-def verify(request: Request, store: Store, action: str, signature: str, **params: str | int) -> None:
-    """403 unless ``signature`` signs these params for ``action`` and ``expires`` has not passed."""
+async def verify(request: Request, store: Store, action: str, signature: str, **params: str | int) -> None:
+    """403 unless ``signature`` signs these params (``expires`` and ``by`` among them) for ``action``,
+    ``expires`` has not passed and the token ``by`` is still active."""
     query = {name: str(value) for name, value in params.items()}
-    expected = _signature(_key(request, store), action, query)
+    key = await run_in_threadpool(_key, request, store)
+    expected = _signature(key, action, query)
     if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "surrogatepass")):
         raise ApiError(403, "bad signature")
     if int(query["expires"]) < time.time():
         raise ApiError(403, "this URL has expired; ask for a new one")
+    if request.app.state.require_token and not await run_in_threadpool(token_is_active, store, query["by"]):
+        raise ApiError(403, "the token that asked for this URL is revoked or expired")

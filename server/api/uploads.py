@@ -7,6 +7,9 @@ and later names the object in an IMAGE log or an artifact. Files over 25 MiB fir
 
 Bytes land in the content-addressed blob store; the ``uploads`` table maps the name to the digest.
 Object names are made here from a UUID and a cleaned file name; no request ever names a path.
+An upload URL works once (a second upload answers 409 before its body is read). The name
+``blob/<sha256>`` that artifact answers carry resolves only to an artifact of the experiment
+asking (or, for a download URL, of a project the token may see): a digest alone attaches nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 
-from trackboard.errors import NotFoundError
+from trackboard.errors import AlreadyExistsError, NotFoundError
+from trackboard.server.scope import check_experiment
 from trackboard.normalise.image import MAX_IMAGE_BYTES, image_payload
 from trackboard.store.sql import Store
 from trackboard.wire import safe_filename
@@ -58,14 +62,27 @@ def blob_object_name(sha256: str) -> str:
     return f"blob/{sha256}"
 
 
-def resolve_object(store: Store, object_name: str, experiment_id: str | None = None) -> tuple[str, int, str]:
-    """(sha256, size, filename) of an uploaded object (404 if unknown, 400 if not uploaded yet)."""
+def resolve_object(store: Store, object_name: str, experiment_id: str | None = None,
+                   request: Request | None = None) -> tuple[str, int, str]:
+    """(sha256, size, filename) of an uploaded object (404 if unknown, 400 if not uploaded yet).
+
+    ``blob/<sha256>`` names an artifact's content: of ``experiment_id`` when given, else of an
+    experiment the ``request``'s token may see.
+    """
     match = BLOB_OBJECT.fullmatch(object_name)
     if match:
         sha256 = match.group(1)
-        if not store.blobs.exists(sha256):
-            raise NotFoundError("no stored object of that name")
-        return sha256, store.blobs.path(sha256).stat().st_size, "download"
+        for row in queries.artifacts_with_blob(store, sha256):
+            if experiment_id is not None and row["experiment_id"] != experiment_id:
+                continue
+            if experiment_id is None and request is not None:
+                try:
+                    check_experiment(request, store, row["experiment_id"])
+                except NotFoundError:
+                    continue
+            if store.blobs.exists(sha256):
+                return sha256, int(row["size"]), row["filename"]
+        raise NotFoundError("no stored object of that name in this experiment")
     row = queries.get_upload(store, object_name)
     if experiment_id is not None and row["experiment_id"] not in (None, experiment_id):
         raise NotFoundError("no object of that name in this experiment")
@@ -82,7 +99,7 @@ def resolve_object(store: Store, object_name: str, experiment_id: str | None = N
     response_model=ObjectNameOut, responses=responses(400, 404),
 )
 def generate_object_name(
-    organization_id: uuid.UUID, connector_id: uuid.UUID, body: ObjectNameIn, store: StoreDep,
+    organization_id: uuid.UUID, connector_id: uuid.UUID, body: ObjectNameIn, request: Request, store: StoreDep,
 ) -> dict:
     check_organization(organization_id)
     check_connector(connector_id)
@@ -93,6 +110,7 @@ def generate_object_name(
         except ValueError:
             raise ApiError(400, "context.experiment_id must be an experiment's UUID") from None
         store.get_experiment_by_id(experiment_id)  # 404 if there is none
+        check_experiment(request, store, experiment_id)
     filename = safe_filename(body.filename)
     object_name = f"{experiment_id or 'shared'}/{body.type.lower()}/{uuid.uuid4().hex}/{filename}"
     queries.create_upload(store, object_name, experiment_id, body.type, filename)
@@ -104,6 +122,10 @@ def generate_object_name(
 def generate_presigned_url(connector_id: uuid.UUID, body: ObjectRef, request: Request, store: StoreDep) -> dict:
     check_connector(connector_id)
     row = queries.get_upload(store, body.object_name)
+    if row["experiment_id"] is not None:
+        check_experiment(request, store, row["experiment_id"])
+    if row["sha256"] is not None:
+        raise AlreadyExistsError("this object is already uploaded; ask generate_object_name for a new one")
     url = signed_url(request, store, UPLOAD_PATH, "upload", UPLOAD_TTL_S,
                      object_name=row["object_name"], max_bytes=object_cap(row["kind"]))
     return {"client_type": "minio", "presigned_url_data": {"url": url, "fields": {"key": row["object_name"]}}}
@@ -121,7 +143,11 @@ def init_multipart_upload(connector_id: uuid.UUID, body: ObjectRef) -> dict:
              responses=responses(400, 404))
 def retrieve_presigned_url(connector_id: uuid.UUID, body: ObjectRef, request: Request, store: StoreDep) -> dict:
     check_connector(connector_id)
-    sha256, _size, filename = resolve_object(store, body.object_name)
+    if not BLOB_OBJECT.fullmatch(body.object_name):
+        row = queries.get_upload(store, body.object_name)
+        if row["experiment_id"] is not None:
+            check_experiment(request, store, row["experiment_id"])
+    sha256, _size, filename = resolve_object(store, body.object_name, request=request)
     return {"presigned_url": download_url(request, store, sha256, filename)}
 
 
@@ -137,35 +163,40 @@ _RAW_BODY = {"required": True,
 ObjectName = Annotated[str, Query(max_length=512)]
 Seconds = Annotated[int, Query(ge=0, le=2**62)]
 Signature = Annotated[str, Query(max_length=128)]
+By = Annotated[str, Query(max_length=128, description="the token that asked for the URL")]
 
 
 @public.post(
-    UPLOAD_PATH, response_model=UploadOut, responses=responses(400, 403, 404, 413),
+    UPLOAD_PATH, response_model=UploadOut, responses=responses(400, 403, 404, 409, 413),
     openapi_extra={MAX_BODY: MAX_UPLOAD_BYTES + MULTIPART_SLACK, "requestBody": _FORM_BODY},
     summary="Upload an object's bytes as the multipart form field 'file' (signed URL; the SDK's way)",
 )
 async def upload_object_form(request: Request, object_name: ObjectName, expires: Seconds, max_bytes: Seconds,
-                             signature: Signature) -> dict:
-    return await _upload(request, object_name, expires, max_bytes, signature)
+                             signature: Signature, by: By = "") -> dict:
+    return await _upload(request, object_name, expires, max_bytes, signature, by)
 
 
 @public.put(
-    UPLOAD_PATH, response_model=UploadOut, responses=responses(400, 403, 404, 413),
+    UPLOAD_PATH, response_model=UploadOut, responses=responses(400, 403, 404, 409, 413),
     openapi_extra={MAX_BODY: MAX_UPLOAD_BYTES, "requestBody": _RAW_BODY},
     summary="Upload an object's bytes as the request body (signed URL)",
 )
 async def upload_object_raw(request: Request, object_name: ObjectName, expires: Seconds, max_bytes: Seconds,
-                            signature: Signature) -> dict:
-    return await _upload(request, object_name, expires, max_bytes, signature)
+                            signature: Signature, by: By = "") -> dict:
+    return await _upload(request, object_name, expires, max_bytes, signature, by)
 
 
-async def _upload(request: Request, object_name: str, expires: int, max_bytes: int, signature: str) -> dict:
+async def _upload(request: Request, object_name: str, expires: int, max_bytes: int, signature: str, by: str) -> dict:
+    # Everything about the URL is checked before a byte of the body is read.
     store = get_store(request)
-    verify(request, store, "upload", signature, object_name=object_name, expires=expires, max_bytes=max_bytes)
+    await verify(request, store, "upload", signature, object_name=object_name, expires=expires, max_bytes=max_bytes,
+                 by=by)
     declared = request.headers.get("content-length")
     if declared is not None and int(declared) > max_bytes + MULTIPART_SLACK:
         raise ApiError(413, f"the upload has {declared} bytes; this object accepts at most {max_bytes}")
     row = await run_in_threadpool(queries.get_upload, store, object_name)
+    if row["sha256"] is not None:
+        raise AlreadyExistsError("this upload URL was already used; ask for a new object name to upload again")
     if request.method == "PUT":
         stream = await _body_file(request, max_bytes)
     else:
@@ -205,7 +236,8 @@ def _store_bytes(store: Store, row: dict, stream: BinaryIO) -> tuple[str, int]:
         sha256, size = store.blobs.put_bytes(content), len(content)
     else:
         sha256, size = store.blobs.put_stream(stream)
-    queries.complete_upload(store, row["object_name"], sha256, size)
+    if not queries.complete_upload(store, row["object_name"], sha256, size):
+        raise AlreadyExistsError("this upload URL was already used; ask for a new object name to upload again")
     return sha256, size
 
 
@@ -214,15 +246,16 @@ def _store_bytes(store: Store, row: dict, stream: BinaryIO) -> tuple[str, int]:
                                                             **responses(403, 404)},
     summary="Download a stored object (signed URL)",
 )
-def download_object(
+async def download_object(
     request: Request,
     sha256: Annotated[str, Query(max_length=64)],
     filename: Annotated[str, Query(max_length=256)],
     expires: Seconds,
     signature: Signature,
+    by: By = "",
 ) -> FileResponse:
     store = get_store(request)
-    verify(request, store, "download", signature, sha256=sha256, filename=filename, expires=expires)
+    await verify(request, store, "download", signature, sha256=sha256, filename=filename, expires=expires, by=by)
     return blob_response(store, sha256, filename)
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Path, Query, Response
+from fastapi import Path, Query, Request, Response
 from fastapi.responses import FileResponse
 
+from trackboard.errors import NotFoundError
 from trackboard.logtype import LogType
+from trackboard.server.scope import check_blob
 from trackboard.wire import dumps_data, pack_points
 
 from . import queries
@@ -59,12 +61,17 @@ def delete_log(experiment_id: uuid.UUID, store: StoreDep, name: str = Query(max_
 
 @router.get("/api/trackboard/blobs/{sha256}", response_class=FileResponse, responses={
     200: {"content": {"application/octet-stream": {}}}, **responses(404)})
-def get_blob(store: StoreDep, sha256: str = Sha256) -> FileResponse:
+def get_blob(request: Request, store: StoreDep, sha256: str = Sha256) -> FileResponse:
+    check_blob(request, store, sha256)
     return blob_response(store, sha256, sha256)
 
 
 @router.get("/api/trackboard/blobs/{sha256}/exists", response_model=Exists)
-def blob_exists(store: StoreDep, sha256: str = Sha256) -> dict:
+def blob_exists(request: Request, store: StoreDep, sha256: str = Sha256) -> dict:
+    try:
+        check_blob(request, store, sha256)
+    except NotFoundError:
+        return {"exists": False}
     return {"exists": store.blobs.exists(sha256)}
 
 

@@ -37,6 +37,8 @@ def plotly_path() -> Path:
 def _resolve(relative: str) -> Path:
     if relative == PLOTLY:
         return plotly_path()
+    if "\x00" in relative:  # no file has such a name (and the OS would refuse it)
+        raise HTTPException(status_code=404, detail="no such file")
     path = (STATIC / relative).resolve()
     # Only files inside static/ are served, whatever dots or links the request holds.
     if not path.is_relative_to(STATIC.resolve()) or not path.is_file():

@@ -20,6 +20,7 @@ from trackboard.logtype import LogType
 from trackboard.store.sql import Store
 
 from ..auth import require_token
+from ..scope import principal, visible
 from . import queries
 from .series import clamp_buckets, series_json
 
@@ -64,7 +65,8 @@ def _log(store: Store, experiment_id: str, name: str) -> dict:
 @router.get("/projects")
 def projects(request: Request) -> Response:
     """Every project with its experiment counts."""
-    return json_response({"projects": queries.project_summaries(_store(request).engine), "now": time.time()})
+    projects = visible(request, queries.project_summaries(_store(request).engine))
+    return json_response({"projects": projects, "now": time.time()})
 
 
 @router.get("/projects/{project_id}")
@@ -183,12 +185,18 @@ def _blob(store: Store, sha256: str, content_type: str, filename: str | None) ->
 # -- compare ------------------------------------------------------------------------------------
 
 
-def _ids(ids: str) -> list[str]:
+def _ids(request: Request, ids: str) -> list[str]:
     chosen = list(dict.fromkeys(i for i in (part.strip() for part in ids.split(",")) if i))
     if not chosen:
         raise HTTPException(status_code=400, detail="no experiment ids")
     if len(chosen) > MAX_COMPARED:
         raise HTTPException(status_code=400, detail=f"at most {MAX_COMPARED} experiments can be compared")
+    if principal(request).projects is not None:  # a scoped token: others are as if they did not exist
+        rows = queries.experiments_by_id(_store(request).engine, chosen)
+        shown = {row["project_id"] for row in visible(request, (
+            _store(request).get_project_by_id(pid) for pid in {row["project_id"] for row in rows}))}
+        allowed = {row["id"] for row in rows if row["project_id"] in shown}
+        chosen = [i for i in chosen if i in allowed]
     return chosen
 
 
@@ -196,7 +204,7 @@ def _ids(ids: str) -> list[str]:
 def compare(request: Request, ids: str = Query(...)) -> Response:
     """The chosen experiments with their values, parameters and LINE log names."""
     store = _store(request)
-    rows = queries.experiments_by_id(store.engine, _ids(ids))
+    rows = queries.experiments_by_id(store.engine, _ids(request, ids))
     projects = {row["project_id"] for row in rows}
     names = {p["id"]: p["name"] for p in (store.get_project_by_id(p) for p in projects)}
     for row in rows:
@@ -215,7 +223,7 @@ def compare_series(
 ) -> Response:
     """One LINE log of several experiments, each downsampled like ``/series``."""
     store = _store(request)
-    chosen = _ids(ids)
+    chosen = _ids(request, ids)
     logs = queries.line_logs_of(store.engine, chosen, name)
     payload = {
         "name": name,

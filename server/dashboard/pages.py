@@ -2,8 +2,13 @@
 
 Pages are plain ``string.Template`` files; everything substituted into them goes through
 ``html.escape`` (names only ever reach the browser as text). On a tracking server (tokens
-required) a page without a valid token redirects to a sign-in form that stores the token in the
-``trackboard_token`` cookie, which ``require_token`` accepts for the JSON endpoints.
+required) a page without a valid session redirects to a sign-in form; signing in with a token
+starts a server-side session (``auth.create_session``) whose random id is the HttpOnly cookie
+the JSON endpoints accept. Signing out ends the session on the server.
+
+Pages carry a Content-Security-Policy (scripts only from this server, no framing) and the
+token's role as ``<body data-role>``: elements marked ``data-requires="write"`` or
+``data-requires="admin"`` are hidden (dashboard.css) from a token that may not do that.
 """
 
 from __future__ import annotations
@@ -19,11 +24,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from trackboard.errors import NotFoundError
 
-from ..auth import COOKIE, request_token, token_is_valid
+from ..auth import COOKIE, LOCAL, SESSION_TTL_S, Principal, authenticate, create_session, end_session, identify
 from .assets import PLOTLY, version
 
 TEMPLATES = Path(__file__).parent / "templates"
-COOKIE_MAX_AGE_S = 30 * 24 * 3600
+# Scripts and styles from this server only (plotly sets inline styles), never inside a frame.
+HTML_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                               "img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,11 +47,20 @@ def _template(name: str) -> Template:
     return Template((TEMPLATES / name).read_text(encoding="utf-8"))
 
 
-def _signed_in(request: Request) -> bool:
+def _viewer(request: Request) -> Principal | None:
+    """Who is looking: LOCAL on `trackboard ui`, else the session's (or bearer token's) principal."""
     if not request.app.state.require_token:
-        return True
-    token = request_token(request)
-    return bool(token) and token_is_valid(request.app.state.store, token)
+        return LOCAL
+    return identify(request.app.state.store, request.headers, request.cookies)
+
+
+def _signed_in(request: Request) -> bool:
+    return _viewer(request) is not None
+
+
+def _visible(request: Request, project: dict) -> bool:
+    viewer = _viewer(request)
+    return viewer is not None and viewer.sees(project["name"])
 
 
 def _to_signin(request: Request) -> RedirectResponse:
@@ -51,6 +74,7 @@ def _page(request: Request, page: str, title: str, *, id: str = "", charts: bool
     esc = html.escape
     v = version()
     auth = "token" if request.app.state.require_token else "open"
+    role = (_viewer(request) or LOCAL).role
     signout = (
         '<form method="post" action="/ui/signout"><button class="button ghost" type="submit">Sign out</button></form>'
         if auth == "token" else ""
@@ -59,10 +83,10 @@ def _page(request: Request, page: str, title: str, *, id: str = "", charts: bool
     # Charts need plotly.js (4.8 MB): start its download with the page, run it only when needed.
     preload = f'<link rel="preload" as="script" href="/ui/static/{PLOTLY}?v={v}">' if charts else ""
     body = _template("page.html").substitute(
-        title=esc(title), version=v, preload=preload, page=esc(page), id=esc(id), auth=auth, signout=signout,
+        title=esc(title), version=v, preload=preload, page=esc(page), id=esc(id), auth=auth, role=role, signout=signout,
         message=esc(message), message_class="empty" if page == "notfound" else "loading", script=script,
     )
-    return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(body, status_code=status_code, headers=HTML_HEADERS)
 
 
 def _not_found(request: Request, what: str) -> HTMLResponse:
@@ -92,6 +116,8 @@ def project_page(request: Request, project_id: str) -> Response:
         project = request.app.state.store.get_project_by_id(project_id)
     except NotFoundError:
         return _not_found(request, "There is no such project.")
+    if not _visible(request, project):
+        return _not_found(request, "There is no such project.")
     return _page(request, "project", project["name"], id=project_id)
 
 
@@ -103,6 +129,8 @@ def experiment_page(request: Request, experiment_id: str) -> Response:
     try:
         experiment = request.app.state.store.get_experiment_by_id(experiment_id)
     except NotFoundError:
+        return _not_found(request, "There is no such experiment.")
+    if not _visible(request, request.app.state.store.get_project_by_id(experiment["project_id"])):
         return _not_found(request, "There is no such experiment.")
     return _page(request, "experiment", experiment["name"], id=experiment_id, charts=True)
 
@@ -129,7 +157,7 @@ def _signin_form(next_path: str, error: str = "", status_code: int = 200) -> HTM
     body = _template("signin.html").substitute(
         version=version(), next=html.escape(_safe_next(next_path)), error=html.escape(error)
     )
-    return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(body, status_code=status_code, headers=HTML_HEADERS)
 
 
 @router.get("/ui/signin")
@@ -141,24 +169,32 @@ def signin_form(request: Request, next: str = "/ui/") -> Response:
 
 @router.post("/ui/signin")
 async def signin(request: Request) -> Response:
-    """Check the token and keep it in an HttpOnly cookie (parsed by hand: no python-multipart needed)."""
+    """Check the token and start a session (the form is parsed by hand: no python-multipart needed).
+
+    The guard caps this body at a few KiB (``guard.SMALL_FORM_BYTES``) and refuses other origins."""
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
     next_path = _safe_next((form.get("next") or ["/ui/"])[0])
     if not request.app.state.require_token:
         return RedirectResponse(next_path, status_code=303)
-    if not token or not token_is_valid(request.app.state.store, token):
-        return _signin_form(next_path, "That token is not valid (or has been revoked).", status_code=401)
+    store = request.app.state.store
+    principal = authenticate(store, token) if token else None
+    if principal is None:
+        return _signin_form(next_path, "That token is not valid (or has expired or been revoked).", status_code=401)
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
-        COOKIE, token, max_age=COOKIE_MAX_AGE_S, httponly=True, samesite="lax",
+        COOKIE, create_session(store, principal), max_age=SESSION_TTL_S, httponly=True, samesite="lax",
         secure=request.url.scheme == "https", path="/",
     )
     return response
 
 
 @router.post("/ui/signout")
-def signout() -> Response:
+def signout(request: Request) -> Response:
+    """End the session on the server (a copied cookie stops working too) and drop the cookie."""
+    session_id = request.cookies.get(COOKIE)
+    if session_id and request.app.state.require_token:
+        end_session(request.app.state.store, session_id)
     response = RedirectResponse("/ui/signin", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -139,11 +139,18 @@ def test_get_or_create_experiment(project):
     assert project.get_or_create_experiment("e").id == first.id
 
 
-@pytest.mark.parametrize("name, error", [("", InvalidLogError), ("x" * 257, InvalidLogError), (3, LogDataTypeError),
-                                         (None, LogDataTypeError)])
+@pytest.mark.parametrize("name, error", [("", InvalidLogError), ("x" * 257, InvalidLogError), (3, LogDataTypeError)])
 def test_experiment_name_validation(project, name, error):
     with pytest.raises(error):
         project.create_experiment(name)
+
+
+def test_experiment_without_a_name_gets_a_new_one_each_time(project):
+    project.create_experiment("baseline")
+    names = [project.create_experiment().name, project.create_experiment(None).name]
+    assert [name.rsplit("-", 1)[1] for name in names] == ["2", "3"]  # the project's 2nd and 3rd runs
+    assert all(len(name.split("-")) == 3 for name in names)
+    assert [e.name for e in project.list_experiments()] == ["baseline", *names]
 
 
 # -- log names --------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from dashhelpers import release
 from live_process import trackboard_process
 from trackboard import Client, LogType
@@ -48,9 +49,14 @@ def test_sign_in_with_an_api_token(page, server):
     assert page.url == f"{base}/ui/experiments/{experiment_id}"
     expect(page.locator(".value-card[data-value='accuracy'] .value-number")).to_have_text("0.87")
     page.locator("section.panel[data-log='loss'][data-rendered='1']").wait_for()
-    cookie = next(c for c in page.context.cookies() if c["name"] == "trackboard_token")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "trackboard_session")
     assert cookie["httpOnly"] is True
+    assert token not in cookie["value"]  # a server-side session, not the API token itself
+    session = {"Cookie": f"trackboard_session={cookie['value']}"}
+    assert requests.get(f"{base}/ui/data/projects", headers=session).status_code == 200
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.goto(f"{base}/ui/projects/{project_id}")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    # Signing out ended the session on the server: a copy of the cookie no longer works.
+    assert requests.get(f"{base}/ui/data/projects", headers=session).status_code == 401

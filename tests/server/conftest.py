@@ -52,8 +52,9 @@ class ServerProcess:
         self.process: subprocess.Popen | None = None
         self._log = None
 
-    def create_token(self, name: str = "tests") -> str:
-        return cli("token", "create", name, "--db", self.db).stdout.strip().splitlines()[-1]
+    def create_token(self, name: str = "tests", *options: str) -> str:
+        """A new token (``options``: e.g. "--role", "read"); the module's shared one is an admin."""
+        return cli("token", "create", name, "--db", self.db, *options).stdout.strip().splitlines()[-1]
 
     def start(self, timeout: float = 30.0) -> "ServerProcess":
         self._log = open(self.root / "server.log", "ab")
@@ -109,7 +110,17 @@ def cli_fixture():
 def server(tmp_path_factory):
     """A running server with a token (``server.token``), shared by the module's tests."""
     process = ServerProcess(tmp_path_factory.mktemp("server"))
-    process.token = process.create_token()
+    process.token = process.create_token("tests", "--role", "admin")
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory):
+    """A running server of the module's own (e.g. to measure its memory), with an admin token."""
+    process = ServerProcess(tmp_path_factory.mktemp("own-server"))
+    process.token = process.create_token("admin", "--role", "admin")
     process.start()
     yield process
     process.stop()

@@ -83,9 +83,9 @@ def test_every_api_route_but_health_needs_a_token(server, token):
 def test_revoked_token_is_refused(server, cli):
     token = server.create_token("to-revoke")
     assert requests.get(f"{server.url}/api/home/ping", headers={"Authorization": f"Bearer {token}"}).ok
-    assert "to-revoke\tactive" in cli("token", "list", "--db", server.db).stdout
+    assert "to-revoke\twrite\t*\tnever\tactive" in cli("token", "list", "--db", server.db).stdout
     cli("token", "revoke", "to-revoke", "--db", server.db)
-    assert "to-revoke\trevoked" in cli("token", "list", "--db", server.db).stdout
+    assert "to-revoke\twrite\t*\tnever\trevoked" in cli("token", "list", "--db", server.db).stdout
     answer = requests.get(f"{server.url}/api/home/ping", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 401
 

@@ -1,0 +1,80 @@
+"""The spool against a real server: its order survives a clock set back, and a deleted spool is a loss
+that flush reports (issue 10, items 8 and 9)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from live_process import without_trackboard_env
+
+from trackboard import Client, LogType, TrackingWarning, WriteError
+
+def close_remote(client: Client) -> None:
+    from trackboard.remote import release
+
+    release(client._backend, timeout=30)
+
+
+OFFLINE_RUN = textwrap.dedent("""
+    import sys, time
+    shift = float(sys.argv[4])
+    if shift:  # this run's clock is set back (an NTP correction, a VM restored from a snapshot)
+        real, real_ns = time.time, time.time_ns
+        time.time = lambda: real() - shift
+        time.time_ns = lambda: real_ns() - int(shift * 1e9)
+    from trackboard import Client, LogType
+    client = Client(sys.argv[1], host=sys.argv[2], directory=sys.argv[3], mode="offline")
+    experiment = client.get_or_create_project("clock").get_or_create_experiment("run")
+    first = int(sys.argv[5])
+    experiment.log("loss", [float(first), float(first + 1), float(first + 2)], LogType.LINE)
+    experiment.log("last", first, LogType.VALUE)
+    experiment.close()
+""")
+
+
+def offline_run(server, directory, first: int, shift_s: float) -> None:
+    subprocess.run([sys.executable, "-c", OFFLINE_RUN, server.token, server.url, str(directory), str(shift_s),
+                    str(first)], check=True, env=without_trackboard_env(), timeout=120)
+
+
+def test_sync_keeps_the_order_of_runs_when_the_clock_was_set_back(server, tmp_path, cli):
+    directory = tmp_path / "store"
+    offline_run(server, directory, 1, 0)
+    offline_run(server, directory, 4, 24 * 3600)  # the second run's clock reads a day earlier
+    done = cli("sync", "--dir", str(directory), "--host", server.url, "--api-token", server.token,
+               env=without_trackboard_env())
+    assert "sent" in done.stderr
+    client = Client(server.token, host=server.url, directory=tmp_path / "reader")
+    experiment = client.get_project("clock").get_experiment("run")
+    assert experiment.get_log("loss").data["values"] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    assert experiment.get_log("last").data == 4  # the later run's value wins
+    close_remote(client)
+
+
+def test_a_deleted_spool_directory_is_reported_not_flushed_as_success(server, tmp_path):
+    client = Client(server.token, host=server.url, directory=tmp_path / "store", mode="offline")
+    experiment = client.create_project("deleted-spool").create_experiment("run")
+    experiment.log("loss", [float(i) for i in range(3000)], LogType.LINE)
+    experiment.flush()  # offline: the 3,000 points are in the spool
+    shutil.rmtree(client._backend.spool.directory)
+    with pytest.warns(TrackingWarning, match="deleted"), pytest.raises(WriteError, match="deleted.*lost"):
+        experiment.flush()
+    experiment.log("after", 1.0, LogType.VALUE)
+    experiment.flush()  # reported once; what is logged afterwards is spooled as usual
+    close_remote(client)
+
+
+def test_batches_delivered_by_another_process_are_not_a_loss(server, tmp_path, cli):
+    directory = tmp_path / "store"
+    client = Client(server.token, host=server.url, directory=directory, mode="offline")
+    experiment = client.create_project("synced-meanwhile").create_experiment("run")
+    experiment.log("loss", [1.0, 2.0], LogType.LINE)
+    experiment.flush()
+    cli("sync", "--dir", str(directory), "--host", server.url, "--api-token", server.token,
+        env=without_trackboard_env())
+    experiment.flush()  # the files went to the server, not to the bin: no error
+    close_remote(client)
