@@ -68,6 +68,7 @@ class ExperimentChoice:
         given: Any = None,
         experiment_id: str | None = None,
         settings: Mapping[str, Any] | None = None,
+        capture: bool | None = None,
     ) -> None:
         self._project = project
         self.name = name
@@ -75,6 +76,7 @@ class ExperimentChoice:
         self.given = given
         self.experiment_id = experiment_id
         self.settings = dict(settings) if settings else None  # how to rebuild the Client elsewhere
+        self.capture = capture  # for a created experiment: record its context (None: TRACKBOARD_CAPTURE)
 
     @classmethod
     def resolve(cls, project: str | None, experiment: Any, client: Client | None, framework: str) -> "ExperimentChoice":
@@ -136,7 +138,8 @@ class ExperimentChoice:
                 logger.warning("trackboard: experiment %s not found; using %r instead", self.experiment_id, self.name)
         if experiment is None:
             project = client.get_or_create_project(self.project)
-            experiment, continued = _get_or_create(project, self.name, likely_exists=self.explicit)
+            experiment, continued = _get_or_create(project, self.name, likely_exists=self.explicit,
+                                                   capture=self.capture)
         reopen = getattr(experiment, "reopen", None)
         if continued and callable(reopen):  # a finished experiment that goes on is running again
             reopen()
@@ -169,7 +172,7 @@ class ExperimentChoice:
         return state
 
 
-def _get_or_create(project: Any, name: str, likely_exists: bool) -> tuple[Any, bool]:
+def _get_or_create(project: Any, name: str, likely_exists: bool, capture: bool | None = None) -> tuple[Any, bool]:
     """(the experiment ``name``, whether it existed), trying the likelier of get and create first.
 
     A name the user gave usually exists (a continued run); a freshly drawn one never does.
@@ -177,9 +180,9 @@ def _get_or_create(project: Any, name: str, likely_exists: bool) -> tuple[Any, b
     try:
         if likely_exists:
             return project.get_experiment(name), True
-        return project.create_experiment(name), False
+        return project.create_experiment(name, capture=capture), False
     except NotFoundError:
-        return project.create_experiment(name), False
+        return project.create_experiment(name, capture=capture), False
     except AlreadyExistsError:  # another process created it meanwhile
         return project.get_experiment(name), True
 

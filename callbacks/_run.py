@@ -51,8 +51,10 @@ class TrackedRun:
         *,
         framework: str,
         in_step_order: bool = False,
+        capture: bool | None = None,
     ) -> None:
         self.choice = ExperimentChoice.resolve(project, experiment, client, framework)
+        self.choice.capture = capture
         self._client = client
         self._in_step_order = in_step_order
         self._failures = FailureReporter()

@@ -99,6 +99,8 @@ class TrackboardCallback(keras.callbacks.Callback):
         log_every_n_steps: also log the batch metrics every n training batches.
         log_model: ``True`` stores the model when training ends, ``"all"`` after every epoch.
         max_samples: per-sample rows kept in ``evaluation`` (0 for none).
+        capture: record the environment, requirements, git diff and system metrics of an experiment
+            it creates (default: ``TRACKBOARD_CAPTURE``, on).
     """
 
     def __init__(
@@ -113,6 +115,7 @@ class TrackboardCallback(keras.callbacks.Callback):
         log_every_n_steps: int | None = None,
         log_model: bool | str = False,
         max_samples: int = 100,
+        capture: bool | None = None,
     ) -> None:
         super().__init__()
         if log_every_n_steps is not None and (not isinstance(log_every_n_steps, int) or log_every_n_steps < 1):
@@ -120,7 +123,7 @@ class TrackboardCallback(keras.callbacks.Callback):
         if log_model not in LOG_MODEL_CHOICES:
             raise ValueError(f"log_model must be False, True or 'all', got {log_model!r}")
         # Keras may run batch hooks on a thread pool, out of order; its steps never go back within a fit.
-        self._run = TrackedRun(project, experiment, client, framework="keras", in_step_order=True)
+        self._run = TrackedRun(project, experiment, client, framework="keras", capture=capture, in_step_order=True)
         self.parameters = dict(parameters or {})
         self.validation_data = validation_data
         self.class_names = class_names

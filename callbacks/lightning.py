@@ -89,6 +89,8 @@ class TrackboardLogger(Logger, Callback):
         client: the ``trackboard.Client`` to use (default: one from ``TRACKBOARD_*``).
         log_model: ``True`` stores the best and last checkpoints when training succeeds,
             ``"all"`` every checkpoint when it is saved; files are copied, never deleted.
+        capture: record the environment, requirements, git diff and system metrics of an experiment
+            it creates (default: ``TRACKBOARD_CAPTURE``, on).
 
     The experiment is opened on first use, on global rank zero only.
     """
@@ -100,11 +102,12 @@ class TrackboardLogger(Logger, Callback):
         client: Client | None = None,
         *,
         log_model: bool | str = False,
+        capture: bool | None = None,
     ) -> None:
         super().__init__()
         if log_model not in LOG_MODEL_CHOICES:
             raise ValueError(f"log_model must be False, True or 'all', got {log_model!r}")
-        self._run = TrackedRun(project, experiment, client, framework="lightning")
+        self._run = TrackedRun(project, experiment, client, framework="lightning", capture=capture)
         self._log_model = log_model
         self._checkpoint_callback: Any = None
         self._stored: dict[str, float] = {}  # checkpoint path -> mtime already stored

@@ -77,6 +77,8 @@ class TrackboardCallback(TrainerCallback, ExportableState):
         log_model: ``True`` stores the final model (``save_pretrained``) when training ends,
             ``"all"`` every checkpoint folder when it is saved.
         max_samples: per-sample rows kept in ``evaluation`` (0 for none).
+        capture: record the environment, requirements, git diff and system metrics of an experiment
+            it creates (default: ``TRACKBOARD_CAPTURE``, on).
     """
 
     def __init__(
@@ -88,10 +90,11 @@ class TrackboardCallback(TrainerCallback, ExportableState):
         confusion_matrix: bool = True,
         log_model: bool | str = False,
         max_samples: int = 100,
+        capture: bool | None = None,
     ) -> None:
         if log_model not in LOG_MODEL_CHOICES:
             raise ValueError(f"log_model must be False, True or 'all', got {log_model!r}")
-        self._run = TrackedRun(project, experiment, client, framework="transformers")
+        self._run = TrackedRun(project, experiment, client, framework="transformers", capture=capture)
         self.confusion_matrix = confusion_matrix
         self.log_model = log_model
         self.max_samples = max_samples

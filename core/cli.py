@@ -95,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--columns", "-c", default=None, help="comma-separated fields, e.g. name,params.lr,values.accuracy,id")
     ls.add_argument("--limit", type=int, default=None, help="show at most this many experiments")
     ls.add_argument("--csv", action="store_true", help="write CSV instead of a table")
+    ls.add_argument("--commit", action="store_true", help="add each experiment's git commit (-dirty: uncommitted changes)")
     _store_options(ls)
     ls.set_defaults(handler=_ls)
 
@@ -203,7 +204,7 @@ def _ls(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
     if args.experiment is None:
         from .listing import run_table, write_csv, write_table
 
-        header, rows = run_table(project, args.filter, args.sort, args.columns, args.limit)
+        header, rows = run_table(project, args.filter, args.sort, args.columns, args.limit, commit=args.commit)
         (write_csv if args.csv else write_table)(header, rows, out)
         return
     experiment = project.get_experiment(args.experiment)

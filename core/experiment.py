@@ -42,6 +42,7 @@ class Experiment:
         # thread; loaded from the store on first use.
         self._kinds: dict[str, tuple[LogType, bool | None]] | None = None
         self._kinds_lock = threading.Lock()
+        self._sampler = None  # the capture thread of an experiment created here (trackboard.capture)
 
     # -- logging ----------------------------------------------------------------------------
 
@@ -157,6 +158,8 @@ class Experiment:
         """Flush and mark the experiment finished (``SUCCESS`` or ``FAILED``)."""
         if status not in FINAL_STATUSES:
             raise InvalidLogError(f"an experiment closes as one of {', '.join(FINAL_STATUSES)}, got {status!r}")
+        if self._sampler is not None:  # its last points and the environment go in before the flush
+            self._sampler.stop()
         try:
             self.flush()
         finally:

@@ -2,7 +2,8 @@
 by the run query language.
 
 Default columns: name, status, created, duration, every VALUE log, id. ``--columns`` takes fields of
-the query language (``name,params.lr,values.accuracy,min.`val/loss```) plus ``id``.
+the query language (``name,params.lr,values.accuracy,min.`val/loss```) plus ``id``; ``--commit``
+adds the git commit each run ran (from its ``environment`` log).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Sequence, TextIO
 
-from .errors import QueryError
+from .errors import QueryError, TrackboardError
 from .frames import duration
 from .query import Field, parse_columns, parse_field
 
@@ -22,8 +23,9 @@ HEADINGS = {"created_at": "created"}
 
 
 def run_table(project, filter: str | None = None, order_by: Sequence[str] | None = None,
-              columns: str | None = None, max_results: int | None = None) -> tuple[list[str], list[list[Any]]]:
-    """(header, rows of raw values) of the project's matching runs."""
+              columns: str | None = None, max_results: int | None = None,
+              commit: bool = False) -> tuple[list[str], list[list[Any]]]:
+    """(header, rows of raw values) of the project's matching runs (``commit``: and the git commit each ran)."""
     wanted = None if columns is None else [_column(text) for text in parse_columns(columns)]
     rows = project._search(filter, order_by, max_results)
     summaries = project._backend.experiment_summaries([row["id"] for row in rows])
@@ -31,7 +33,24 @@ def run_table(project, filter: str | None = None, order_by: Sequence[str] | None
         values = dict.fromkeys(key for row in rows for key in summaries[row["id"]]["values"])
         wanted = [Field(kind) for kind in DEFAULT] + [Field("values", (key,)) for key in values] + [Field("id")]
     header = [HEADINGS.get(str(field), str(field)) for field in wanted]
-    return header, [[cell(field, row, summaries[row["id"]]) for field in wanted] for row in rows]
+    table = [[cell(field, row, summaries[row["id"]]) for field in wanted] for row in rows]
+    if commit:
+        header.append("commit")
+        for row, line in zip(rows, table):
+            line.append(commit_of(project.get_experiment_by_id(row["id"])))
+    return header, table
+
+
+def commit_of(experiment) -> str | None:
+    """The short commit an experiment ran (``-dirty`` with uncommitted changes), None if unknown."""
+    from .capture import ENVIRONMENT_LOG
+
+    try:
+        git = experiment.get_log(ENVIRONMENT_LOG).data.get("git") or {}
+    except TrackboardError:
+        return None
+    commit = git.get("commit")
+    return None if not commit else commit[:12] + ("-dirty" if git.get("dirty") else "")
 
 
 def _column(text: str) -> Field:

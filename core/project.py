@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from .capture import start_capture
 from .errors import AlreadyExistsError, NotFoundError, TrackboardError
 from .experiment import Experiment
 from .logtype import LogType
@@ -32,12 +33,15 @@ class Project:
         return self._row.get("description")
 
     def create_experiment(
-        self, name: str | None = None, description: str | None = None, parameters: Mapping[str, Any] | None = None
+        self, name: str | None = None, description: str | None = None, parameters: Mapping[str, Any] | None = None,
+        *, capture: bool | None = None,
     ) -> Experiment:
         """A new RUNNING experiment; ``parameters`` become its TABLE log ``parameters``.
 
         Without a name the run gets one, like W&B's: ``adjective-noun-N`` for the project's Nth
-        run, so a script can start a new run every time it is run.
+        run, so a script can start a new run every time it is run. ``capture`` (default:
+        ``TRACKBOARD_CAPTURE``, on) records the environment, requirements, git diff and system
+        metrics (see ``trackboard.capture``).
         """
         if name is not None:
             check_name(name, "an experiment name")
@@ -53,6 +57,7 @@ class Project:
         experiment._kinds = {}  # a new experiment has no logs: skip the lookup on first log()
         if parameters:
             experiment.log("parameters", parameters, LogType.TABLE)
+        experiment._sampler = start_capture(experiment, capture)
         return experiment
 
     def _new_named_run(self, description: str | None) -> dict:

@@ -22,14 +22,28 @@ ENV_VARS = (
     "TRACKBOARD_PROJECT",
     "TRACKBOARD_EXPERIMENT",
     "TRACKBOARD_MODE",
+    "TRACKBOARD_SYSTEM_INTERVAL",
 )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _capture_off_by_default():
+    """Context capture off for module- and session-scoped fixtures too (see below)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRACKBOARD_CAPTURE", "0")
+        yield
 
 
 @pytest.fixture(autouse=True)
 def _clean_trackboard_env(monkeypatch):
-    """Tests never see the developer's TRACKBOARD_* settings."""
+    """Tests never see the developer's TRACKBOARD_* settings.
+
+    Context capture is off unless a test turns it on (``capture=True`` or TRACKBOARD_CAPTURE=1):
+    tests that count an experiment's logs, artifacts or threads are not about capture.
+    """
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TRACKBOARD_CAPTURE", "0")
 
 
 def release_store(directory: str | os.PathLike) -> None:

@@ -155,3 +155,30 @@ def test_foreseeable_errors_are_one_line(tmp_path):
     missing = tmp_path / "missing"
     assert f"no trackboard store at {missing}: pass --dir" in one_line_error(cli("ls", "nope", "--dir", str(missing)))
     assert not missing.exists()
+
+
+def test_ls_commit_shows_the_commit_each_experiment_ran(tmp_path):
+    import os
+
+    repo, store = tmp_path / "repo", tmp_path / "store"
+    repo.mkdir()
+    for args in (("init", "-q"), ("config", "user.email", "t@example.com"), ("config", "user.name", "T")):
+        subprocess.run(["git", *args], cwd=repo, check=True)
+    (repo / "train.py").write_text(
+        "import sys\nfrom trackboard import Client\n"
+        "Client().get_or_create_project('vision').create_experiment(sys.argv[1]).close()\n")
+    subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "one"], cwd=repo, check=True)
+    env = {**os.environ, "TRACKBOARD_DIR": str(store), "TRACKBOARD_CAPTURE": "1", "TRACKBOARD_SYSTEM_INTERVAL": "0"}
+    subprocess.run([sys.executable, "train.py", "clean"], cwd=repo, env=env, check=True, timeout=60)
+    (repo / "train.py").write_text((repo / "train.py").read_text() + "# edited\n")
+    subprocess.run([sys.executable, "train.py", "dirty"], cwd=repo, env=env, check=True, timeout=60)
+    Client(directory=store).get_or_create_project("vision").create_experiment("no-capture", capture=False).close()
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+    listing = trackboard("ls", "vision", "--commit", directory=store)
+    assert listing.returncode == 0, listing.stderr
+    header, *lines = listing.stdout.splitlines()
+    assert header.split()[-1] == "commit"
+    rows = {line.split()[0]: line.split()[-1] for line in lines}
+    assert rows == {"clean": commit[:12], "dirty": commit[:12] + "-dirty", "no-capture": "-"}
+    assert "commit" not in trackboard("ls", "vision", directory=store).stdout.splitlines()[0].split()

@@ -269,6 +269,21 @@ class Store:
                 for name, kind, series_name in conn.execute(query)
             }
 
+    def last_step(self, experiment_id: str, exclude_prefix: str | None = None) -> float | None:
+        """The largest last step of the experiment's LINE series (None before any point).
+
+        What "the experiment's current step" is for the system metrics, read when they are sampled.
+        """
+        query = (
+            sa.select(sa.func.max(t.series.c.last_step))
+            .select_from(t.series.join(t.logs, t.series.c.log_id == t.logs.c.id))
+            .where(t.logs.c.experiment_id == experiment_id, t.logs.c.type == LogType.LINE.value)
+        )
+        if exclude_prefix:
+            query = query.where(sa.not_(t.logs.c.name.startswith(exclude_prefix, autoescape=True)))
+        with read_transaction(self.engine) as conn:
+            return conn.execute(query).scalar()
+
     def series_counts(self, experiment_id: str) -> dict[str, int]:
         """How many points each LINE log with one unnamed series holds (an importer's resume point)."""
         query = (

@@ -20,6 +20,8 @@ from trackboard.store.engine import read_transaction
 from trackboard.store.points import decode
 
 PARAMETERS = "parameters"  # the TABLE log that holds hyperparameters (see Project.create_experiment)
+ENVIRONMENT = "environment"  # the TABLE log of the run's context (see trackboard.capture)
+SYSTEM_PREFIX = "system/"  # its system metrics' LINE logs
 
 _VALUE = LogType.VALUE.value
 _LINE = LogType.LINE.value
@@ -83,9 +85,11 @@ def experiments_by_id(engine: sa.Engine, experiment_ids: list[str]) -> list[dict
         lines = _last_values(conn, experiment_ids)
         params = _parameters(conn, experiment_ids)
         names = _line_log_names(conn, experiment_ids)
+        environments = _parameters(conn, experiment_ids, ENVIRONMENT)
     rows = [_row(found[i], values, lines, params) for i in experiment_ids if i in found]
     for row in rows:
         row["line_logs"] = names.get(row["id"], [])
+        row["environment"] = environments.get(row["id"], {})
     return rows
 
 
@@ -109,10 +113,12 @@ def _values(conn: sa.Connection, experiment_ids: Any) -> dict[str, dict[str, Any
 
 def _last_values(conn: sa.Connection, experiment_ids: Any) -> dict[str, dict[str, list]]:
     # series.last_step / last_value are kept by every append, so no chunk is read here.
+    # System metrics (system/, trackboard.capture) are not results to rank runs by: no columns.
     query = (
         sa.select(t.logs.c.experiment_id, t.logs.c.name, t.series.c.name, t.series.c.last_step, t.series.c.last_value)
         .select_from(t.series.join(t.logs, t.logs.c.id == t.series.c.log_id))
-        .where(t.logs.c.experiment_id.in_(experiment_ids), t.logs.c.type == _LINE)
+        .where(t.logs.c.experiment_id.in_(experiment_ids), t.logs.c.type == _LINE,
+               sa.not_(t.logs.c.name.startswith(SYSTEM_PREFIX, autoescape=True)))
         .order_by(t.logs.c.created_at, t.series.c.position)
     )
     out: dict[str, dict[str, list]] = {}
@@ -121,9 +127,10 @@ def _last_values(conn: sa.Connection, experiment_ids: Any) -> dict[str, dict[str
     return out
 
 
-def _parameters(conn: sa.Connection, experiment_ids: Any) -> dict[str, dict[str, Any]]:
+def _parameters(conn: sa.Connection, experiment_ids: Any, name: str = PARAMETERS) -> dict[str, dict[str, Any]]:
+    """Each experiment's TABLE ``name`` (the hyperparameters by default), flattened."""
     query = sa.select(t.logs.c.experiment_id, t.logs.c.data).where(
-        t.logs.c.experiment_id.in_(experiment_ids), t.logs.c.name == PARAMETERS, t.logs.c.type == _TABLE
+        t.logs.c.experiment_id.in_(experiment_ids), t.logs.c.name == name, t.logs.c.type == _TABLE
     )
     return {experiment_id: flatten(json.loads(data)) for experiment_id, data in conn.execute(query)}
 

@@ -8,6 +8,7 @@ import { Lazy } from "../lib/lazy.js";
 import { Groups, panelFrame } from "../lib/panel.js";
 import { colorAt } from "../lib/plotly.js";
 import { chartPanel } from "../panels/line.js";
+import { environmentCompare } from "../sections/environment.js";
 
 const DASHES = ["solid", "dash", "dot", "dashdot", "longdash"];
 const app = document.getElementById("app");
@@ -120,6 +121,7 @@ async function main() {
         el("section", { className: "card" }, el("h2", { className: "card-title", text: "Values" }), valuesTable(experiments, now)),
         el("section", { className: "card" }, el("h2", { className: "card-title" }, "Parameters ",
           el("span", { className: "count", text: `${params.differing} differ` })), params.element)),
+      environmentCompare(experiments, headCells) || "",
       el("h2", { className: "section-title", text: "Curves" }),
       curves);
     const groups = new Groups(curves);

@@ -8,6 +8,7 @@ import { Lazy } from "../lib/lazy.js";
 import { Groups, panelFrame } from "../lib/panel.js";
 import { smoothing } from "../charts/line.js";
 import { PANELS } from "../panels/index.js";
+import { ENVIRONMENT_LOG, environmentSection } from "../sections/environment.js";
 
 const POLL_MS = 1000;
 const experimentId = document.body.dataset.id;
@@ -128,7 +129,7 @@ async function updateEntry(entry) {
 function applyLogs(logs) {
   const present = new Set();
   for (const log of logs) {
-    if (log.type === "VALUE") continue;
+    if (log.type === "VALUE" || log.name === ENVIRONMENT_LOG) continue; // the environment has its own section
     present.add(log.name);
     const entry = entries.get(log.name);
     if (!entry) {
@@ -168,6 +169,7 @@ function applyOverview(data) {
     view.artifacts.replaceChildren(artifactsTable(experiment.id, data.artifacts));
     view.artifactCount.textContent = String(data.artifacts.length);
   }
+  view.environment.update(data);
   applyLogs(data.logs);
   document.body.dataset.status = experiment.status;
 }
@@ -181,15 +183,17 @@ function build(data) {
   const groupsRoot = el("div", { className: "groups" });
   const artifacts = el("div");
   const artifactCount = el("span", { className: "count" });
+  const environment = environmentSection(data.experiment.id);
   app.replaceChildren(
     head,
     el("section", { className: "card summary" }, el("h2", { className: "card-title", text: "Summary" }), summary),
+    environment.element,
     tools.bar,
     groupsRoot,
     el("section", { className: "card artifacts-card" }, el("h2", { className: "card-title" }, "Artifacts ", artifactCount), artifacts),
   );
   groups = new Groups(groupsRoot);
-  view = { pill, duration, live, summary, artifacts, artifactCount, count: tools.count };
+  view = { pill, duration, live, summary, artifacts, artifactCount, count: tools.count, environment };
   applyOverview(data);
 }
 
