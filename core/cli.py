@@ -1,4 +1,4 @@
-"""The ``trackboard`` command: ls, export, ui, server, token, sync."""
+"""The ``trackboard`` command: ls, export, ui, server, token, db, sync."""
 
 from __future__ import annotations
 
@@ -70,6 +70,14 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--db", required=True, help="the server's SQLAlchemy URL")
         sub.add_argument("--blobs", default=None, help="the server's blob directory (unused by tokens)")
         sub.set_defaults(handler=_token, action=name)
+
+    db = commands.add_parser("db", help="the database's schema version (Alembic migrations)")
+    db_commands = db.add_subparsers(title="db commands", required=True)
+    for name, help_text in (("upgrade", "upgrade the schema to this trackboard's version (SQLite: after a backup copy)"),
+                            ("current", "print the schema revision of the database and this trackboard's")):
+        sub = db_commands.add_parser(name, help=help_text)
+        sub.add_argument("--db", required=True, help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db")
+        sub.set_defaults(handler=_db, action=name)
 
     sync = commands.add_parser("sync", help="send logs spooled while the server was unreachable (or offline)")
     _store_options(sync)
@@ -173,6 +181,27 @@ def _token(args: argparse.Namespace) -> None:
     else:
         auth.revoke_token(store, args.name)
         print(f"revoked {args.name!r}")
+
+
+def _db(args: argparse.Namespace) -> None:
+    from .store import migrations
+    from .store.engine import backup_before_upgrade, create_engine, read_transaction
+
+    engine = create_engine(args.db)
+    try:
+        if args.action == "current":
+            with read_transaction(engine) as conn:
+                revision = migrations.current_revision(conn)
+            print(f"database: {revision or 'empty'}\ntrackboard: {migrations.head()}")
+            return
+        def backup(revision: str) -> None:
+            if (copy := backup_before_upgrade(engine, revision)) is not None:
+                print(f"backed up {args.db} to {copy}", file=sys.stderr)
+
+        before, after = migrations.upgrade(engine, before_upgrade=backup)
+        print(f"schema at {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+    finally:
+        engine.dispose()
 
 
 def _sync(args: argparse.Namespace) -> int:

@@ -49,3 +49,7 @@ class ServerError(TrackboardError, RuntimeError):
 
 class AuthenticationError(ServerError, PermissionError):
     """The tracking server refused the API token."""
+
+
+class SchemaVersionError(TrackboardError, RuntimeError):
+    """The database's schema is not the one this trackboard uses (upgrade it, or trackboard)."""

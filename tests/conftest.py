@@ -40,6 +40,19 @@ def release_store(directory: str | os.PathLike) -> None:
         pass
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """One throwaway PostgreSQL cluster for the session (``.new_database()`` per user)."""
+    pytest.importorskip("psycopg")
+    from pg_cluster import BIN, PostgresCluster
+
+    if not BIN:
+        pytest.skip("PostgreSQL server binaries are not installed")
+    cluster = PostgresCluster()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
 def store_dir(tmp_path: Path) -> Path:
     """An empty directory for an embedded store."""

@@ -44,6 +44,9 @@ logs = sa.Table(
     sa.Column("data", sa.Text, nullable=True),  # canonical JSON; NULL for LINE (points are in chunks)
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+    # The blob an IMAGE log shows (its sha256 and size are in ``data`` too): for gc and sizes in SQL.
+    sa.Column("blob_sha256", sa.String(64), nullable=True, index=True),
+    sa.Column("blob_size", sa.BigInteger, nullable=True),
     sa.UniqueConstraint("experiment_id", "name"),
 )
 
@@ -87,6 +90,7 @@ artifacts = sa.Table(
     sa.Column("content_type", sa.String(128), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.UniqueConstraint("experiment_id", "name"),
+    sa.Index("ix_artifacts_sha256", "sha256"),  # gc: is a blob still referred to
 )
 
 # For the tracking server: API tokens (hashed) and the idempotency keys of applied batches.

@@ -13,6 +13,7 @@ import mimetypes
 import os
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
@@ -24,7 +25,8 @@ from ..logtype import LogType
 from ..records import Columns, Record, add_to_columns, has_named_series
 from . import schema as t
 from .blobs import BlobStore
-from .engine import create_engine, read_transaction, write_transaction
+from .engine import backup_before_upgrade, create_engine, read_transaction, write_transaction
+from .migrations import ensure_schema
 from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, downsample_index, encode
 
 SINGLE = ""  # the series name of a LINE log with one unnamed series
@@ -43,19 +45,20 @@ def dumps(data: Any) -> str:
 class Store:
     """All persistent state of trackboard, in one database plus a blob directory."""
 
-    def __init__(self, url: str, blob_root: str | os.PathLike) -> None:
+    def __init__(self, url: str, blob_root: str | os.PathLike, *, upgrade: bool = False) -> None:
+        """Open the store at ``url``: an empty database gets the current schema; an older one is
+        upgraded when ``upgrade`` (after a backup copy of an SQLite file), else SchemaVersionError."""
         self.url = url
         self.engine = create_engine(url)
         self.blobs = BlobStore(blob_root)
-        with write_transaction(self.engine) as conn:  # serialises concurrent first opens
-            t.metadata.create_all(conn)
+        ensure_schema(self.engine, upgrade=upgrade, before_upgrade=partial(backup_before_upgrade, self.engine))
 
     @classmethod
     def at_directory(cls, directory: str | os.PathLike) -> "Store":
-        """The embedded store in ``directory`` (created if missing)."""
+        """The embedded store in ``directory`` (created if missing, upgraded if older)."""
         root = Path(directory).expanduser().resolve()
         root.mkdir(parents=True, exist_ok=True)
-        return cls(f"sqlite:///{root / 'trackboard.db'}", root / "blobs")
+        return cls(f"sqlite:///{root / 'trackboard.db'}", root / "blobs", upgrade=True)
 
     def after_fork(self) -> None:
         """Drop connections inherited from a parent process (they must not be shared)."""
@@ -390,6 +393,7 @@ class _Batch:
                 raise NotFoundError(f"{record.type.value} {record.name!r}: experiment {record.experiment_id} does not exist (deleted?)")
             self.experiments.add(record.experiment_id)
         data = None  # every check that can refuse the record comes before the old log is touched
+        blob = {"blob_sha256": None, "blob_size": None}
         if record.type is LogType.IMAGE:
             meta, content = record.data
             if content is not None:
@@ -397,12 +401,13 @@ class _Batch:
             elif not self.store.blobs.exists(meta["sha256"]):
                 raise NotFoundError(f"IMAGE {record.name!r}: no stored image with sha256 {meta['sha256']}")
             data = dumps(meta)
+            blob = {"blob_sha256": meta["sha256"], "blob_size": meta["size"]}
         elif record.type is not LogType.LINE:
             data = dumps(record.data)
         if row is not None:
             self.pending.pop(row.id, None)
             self.store._delete_points(self.conn, [row.id])
-        values = {"type": record.type.value, "data": data, "updated_at": record.time}
+        values = {"type": record.type.value, "data": data, "updated_at": record.time, **blob}
         if row is None:
             log_id = new_id()
             self.conn.execute(t.logs.insert().values(
