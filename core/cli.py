@@ -1,4 +1,4 @@
-"""The ``trackboard`` command: ls, export, ui, server, token, db, sync."""
+"""The ``trackboard`` command: ls, export, ui, server, token, db, gc, sync."""
 
 from __future__ import annotations
 
@@ -55,11 +55,23 @@ def _parser() -> argparse.ArgumentParser:
 
     server = commands.add_parser("server", help="run the tracking server (REST API + dashboard)")
     server.add_argument("--db", required=True, help="SQLAlchemy URL, e.g. sqlite:////srv/trackboard.db")
-    server.add_argument("--blobs", required=True, help="directory for images and artifacts")
+    server.add_argument("--blobs", required=True, help="directory for images and artifacts, or s3://bucket/prefix")
     server.add_argument("--host", default="127.0.0.1")
     server.add_argument("--port", type=int, default=8080)
     server.add_argument("--workers", type=int, default=1)
+    server.add_argument("--gc-interval", type=float, default=3600.0, metavar="SECONDS",
+                        help="delete unreferenced blobs this often (default 3600; 0: never)")
+    server.add_argument("--gc-grace", type=float, default=3600.0, metavar="SECONDS",
+                        help="keep unreferenced blobs younger than this (default 3600)")
     server.set_defaults(handler=_server)
+
+    gc = commands.add_parser("gc", help="delete the images and artifacts nothing refers to any more")
+    _store_options(gc)
+    gc.add_argument("--db", default=None, help="a server's SQLAlchemy URL (instead of --dir)")
+    gc.add_argument("--blobs", default=None, help="that server's blob directory or s3://bucket/prefix")
+    gc.add_argument("--grace", type=float, default=3600.0, metavar="SECONDS",
+                    help="keep blobs younger than this, which a log being written may refer to (default 3600)")
+    gc.set_defaults(handler=_gc)
 
     token = commands.add_parser("token", help="manage the server's API tokens")
     token_commands = token.add_subparsers(title="token commands", required=True)
@@ -164,7 +176,26 @@ def _ui(args: argparse.Namespace) -> None:
 def _server(args: argparse.Namespace) -> None:
     from .server.serve import run_server
 
-    run_server(args.db, args.blobs or "./blobs", host=args.host, port=args.port, workers=args.workers)
+    run_server(args.db, args.blobs or "./blobs", host=args.host, port=args.port, workers=args.workers,
+               gc_interval_s=args.gc_interval, gc_grace_s=args.gc_grace)
+
+
+def _gc(args: argparse.Namespace) -> None:
+    from .config import resolve
+    from .store.sql import Store
+    from .store.storage import collect_garbage
+
+    if args.db is not None:
+        if args.blobs is None:
+            raise TrackboardError("trackboard gc --db needs --blobs (the server's blob directory or s3:// URL)")
+        store = Store(args.db, args.blobs)
+    else:
+        store = Store.at_directory(resolve(directory=args.directory).directory)
+    try:
+        result = collect_garbage(store, grace_s=args.grace)
+    finally:
+        store.close()
+    print(f"deleted {result.deleted} unreferenced blobs ({result.freed_bytes} bytes); kept {result.kept}")
 
 
 def _token(args: argparse.Namespace) -> None:

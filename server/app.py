@@ -24,5 +24,9 @@ def create_app(store: Store, *, require_token: bool = True) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """Factory for uvicorn workers (``--workers N``), configured by ``trackboard server``."""
+    from .gc import start_periodic_gc
+
     store = Store(os.environ["TRACKBOARD_SERVER_DB"], os.environ["TRACKBOARD_SERVER_BLOBS"])
+    start_periodic_gc(store, float(os.environ.get("TRACKBOARD_SERVER_GC_INTERVAL", "3600")),
+                      float(os.environ.get("TRACKBOARD_SERVER_GC_GRACE", "3600")))
     return create_app(store, require_token=os.environ.get("TRACKBOARD_SERVER_OPEN") != "1")

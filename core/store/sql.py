@@ -24,7 +24,7 @@ from ..errors import AlreadyExistsError, InvalidLogError, LogTypeConflictError, 
 from ..logtype import LogType
 from ..records import Columns, Record, add_to_columns, has_named_series
 from . import schema as t
-from .blobs import BlobStore
+from .blobs import BlobStore, open_blob_store
 from .engine import backup_before_upgrade, create_engine, read_transaction, write_transaction
 from .migrations import ensure_schema
 from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, downsample_index, encode
@@ -45,12 +45,13 @@ def dumps(data: Any) -> str:
 class Store:
     """All persistent state of trackboard, in one database plus a blob directory."""
 
-    def __init__(self, url: str, blob_root: str | os.PathLike, *, upgrade: bool = False) -> None:
+    def __init__(self, url: str, blobs: str | os.PathLike | BlobStore, *, upgrade: bool = False) -> None:
         """Open the store at ``url``: an empty database gets the current schema; an older one is
-        upgraded when ``upgrade`` (after a backup copy of an SQLite file), else SchemaVersionError."""
+        upgraded when ``upgrade`` (after a backup copy of an SQLite file), else SchemaVersionError.
+        ``blobs`` is a directory, ``s3://bucket/prefix`` or a BlobStore."""
         self.url = url
         self.engine = create_engine(url)
-        self.blobs = BlobStore(blob_root)
+        self.blobs = blobs if isinstance(blobs, BlobStore) else open_blob_store(blobs)
         ensure_schema(self.engine, upgrade=upgrade, before_upgrade=partial(backup_before_upgrade, self.engine))
 
     @classmethod
@@ -142,6 +143,7 @@ class Store:
         self._delete_points(conn, log_ids)
         conn.execute(t.logs.delete().where(t.logs.c.experiment_id == experiment_id))
         conn.execute(t.artifacts.delete().where(t.artifacts.c.experiment_id == experiment_id))
+        conn.execute(t.uploads.delete().where(t.uploads.c.experiment_id == experiment_id))
         conn.execute(t.experiments.delete().where(t.experiments.c.id == experiment_id))
 
     # -- logs: writes -------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from starlette.datastructures import UploadFile
 
 from trackboard.errors import NotFoundError
@@ -28,6 +28,7 @@ from trackboard.store.sql import Store
 from trackboard.wire import safe_filename
 
 from . import queries
+from ..blobs import blob_response as send_blob
 from .deps import StoreDep, api_router, check_connector, check_organization, get_store
 from .errors import MAX_BODY, MiB, ApiError, ApiRoute, responses
 from .schemas import ObjectNameIn, ObjectNameOut, ObjectRef, PresignedDownload, PresignedUpload, UploadOut
@@ -63,14 +64,14 @@ def resolve_object(store: Store, object_name: str, experiment_id: str | None = N
     match = BLOB_OBJECT.fullmatch(object_name)
     if match:
         sha256 = match.group(1)
-        if not store.blobs.exists(sha256):
-            raise NotFoundError("no stored object of that name")
-        return sha256, store.blobs.path(sha256).stat().st_size, "download"
+        return sha256, store.blobs.size(sha256), "download"  # NotFoundError if there is none
     row = queries.get_upload(store, object_name)
     if experiment_id is not None and row["experiment_id"] not in (None, experiment_id):
         raise NotFoundError("no object of that name in this experiment")
     if row["sha256"] is None:
         raise ApiError(400, "the object has not been uploaded yet")
+    if not store.blobs.exists(row["sha256"]):
+        raise NotFoundError("the object was deleted")
     return row["sha256"], int(row["size"]), row["filename"]
 
 
@@ -220,16 +221,13 @@ def download_object(
     filename: Annotated[str, Query(max_length=256)],
     expires: Seconds,
     signature: Signature,
-) -> FileResponse:
+) -> Response:
     store = get_store(request)
     verify(request, store, "download", signature, sha256=sha256, filename=filename, expires=expires)
     return blob_response(store, sha256, filename)
 
 
-def blob_response(store: Store, sha256: str, filename: str) -> FileResponse:
-    """The blob's bytes with Content-Length, as a download that a browser never renders."""
-    path = store.blobs.path(sha256)  # only a validated digest becomes a path
-    if not path.is_file():
-        raise NotFoundError("no stored object with that digest")
-    return FileResponse(path, media_type="application/octet-stream", filename=safe_filename(filename),
-                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"})
+def blob_response(store: Store, sha256: str, filename: str) -> Response:
+    """The blob's bytes, as a download that a browser never renders."""
+    return send_blob(store, sha256, "application/octet-stream", safe_filename(filename),
+                     {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"})

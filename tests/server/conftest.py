@@ -38,13 +38,16 @@ def cli(*args: str, check: bool = True, env: dict | None = None, timeout: float 
 
 
 class ServerProcess:
-    """``trackboard server`` over a SQLite file and a blob directory under ``root``."""
+    """``trackboard server`` over a SQLite file (or ``db``) and a blob directory (or ``blobs``)
+    under ``root``, with ``workers`` worker processes and any further ``args``."""
 
-    def __init__(self, root: Path, port: int | None = None, **env: str) -> None:
+    def __init__(self, root: Path, port: int | None = None, *, db: str | None = None, blobs: str | None = None,
+                 workers: int = 1, args: tuple[str, ...] = (), **env: str) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.db = f"sqlite:///{self.root / 'server.db'}"
-        self.blobs = self.root / "blobs"
+        self.db = db or f"sqlite:///{self.root / 'server.db'}"
+        self.blobs = blobs or self.root / "blobs"
+        self.workers, self.args = workers, tuple(args)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.max_upload_bytes = MAX_UPLOAD_BYTES
@@ -59,7 +62,7 @@ class ServerProcess:
         self._log = open(self.root / "server.log", "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "trackboard.cli", "server", "--db", self.db, "--blobs", str(self.blobs),
-             "--host", "127.0.0.1", "--port", str(self.port)],
+             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers), *self.args],
             stdout=self._log, stderr=subprocess.STDOUT, env=self.env,
         )
         deadline = time.monotonic() + timeout
@@ -157,11 +160,11 @@ def remote(server, tmp_path):
 
 @pytest.fixture
 def make_server(tmp_path):
-    """``make_server(port=None)`` -> a ServerProcess of the test's own (not started), stopped after it."""
+    """``make_server(port=None, **kwargs)`` -> a ServerProcess of the test's own (not started), stopped after it."""
     made = []
 
-    def make(port: int | None = None, **env: str) -> ServerProcess:
-        process = ServerProcess(tmp_path / f"server-{len(made)}", port=port, **env)
+    def make(port: int | None = None, **kwargs) -> ServerProcess:
+        process = ServerProcess(tmp_path / f"server-{len(made)}", port=port, **kwargs)
         made.append(process)
         return process
 
