@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -58,7 +59,8 @@ class ServerProcess:
     def create_token(self, name: str = "tests") -> str:
         return cli("token", "create", name, "--db", self.db).stdout.strip().splitlines()[-1]
 
-    def start(self, timeout: float = 30.0) -> "ServerProcess":
+    def start(self, timeout: float | None = None) -> "ServerProcess":
+        timeout = timeout or (30.0 if self.workers == 1 else 90.0)  # several workers boot slowly on a busy machine
         self._log = open(self.root / "server.log", "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "trackboard.cli", "server", "--db", self.db, "--blobs", str(self.blobs),
@@ -108,10 +110,20 @@ def cli_fixture():
     return cli
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def database(request):
+    """What the module's servers run on: ``db_for()`` -> None (a SQLite file of their own, one
+    worker) or a new PostgreSQL database (served by 4 workers, as a team would)."""
+    if request.param == "sqlite":
+        return SimpleNamespace(kind="sqlite", workers=1, db_for=lambda: None)
+    cluster = request.getfixturevalue("postgres_cluster")
+    return SimpleNamespace(kind="postgres", workers=4, db_for=cluster.new_database)
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, database):
     """A running server with a token (``server.token``), shared by the module's tests."""
-    process = ServerProcess(tmp_path_factory.mktemp("server"))
+    process = ServerProcess(tmp_path_factory.mktemp("server"), db=database.db_for(), workers=database.workers)
     process.token = process.create_token()
     process.start()
     yield process
@@ -159,11 +171,14 @@ def remote(server, tmp_path):
 
 
 @pytest.fixture
-def make_server(tmp_path):
-    """``make_server(port=None, **kwargs)`` -> a ServerProcess of the test's own (not started), stopped after it."""
+def make_server(tmp_path, database):
+    """``make_server(port=None, **kwargs)`` -> a ServerProcess of the test's own (not started), on
+    the module's kind of database, stopped after it."""
     made = []
 
     def make(port: int | None = None, **kwargs) -> ServerProcess:
+        kwargs.setdefault("db", database.db_for())
+        kwargs.setdefault("workers", database.workers)
         process = ServerProcess(tmp_path / f"server-{len(made)}", port=port, **kwargs)
         made.append(process)
         return process
