@@ -156,3 +156,26 @@ def test_a_server_keeps_blobs_in_s3_and_redirects_downloads(s3_server, bucket, m
     assert shown.status_code == 200 and shown.content == png(9) and shown.headers["content-type"] == "image/png"
     missing = api.get(f"{server.url}/api/trackboard/blobs/{'0' * 64}", timeout=10)
     assert missing.status_code == 404
+
+
+def test_the_picsellia_sdk_on_an_s3_server(s3_server, bucket, make_server, tmp_path):
+    picsellia = pytest.importorskip("picsellia")
+    from picsellia.types.enums import LogType as SdkLogType
+
+    server = make_server(blobs=f"s3://{bucket}", **s3_server.env)
+    token = server.create_token()
+    server.start()
+    image = tmp_path / "sample.png"
+    image.write_bytes(png(42))
+    source = tmp_path / "model.bin"
+    source.write_bytes(os.urandom(3 * MiB))
+    with picsellia.Client(api_token=token, host=server.url) as sdk:
+        experiment = sdk.create_project("sdk-s3").create_experiment("run")
+        log = experiment.log("sample", str(image), SdkLogType.IMAGE)
+        assert log.data["sha256"] == hashlib.sha256(png(42)).hexdigest()
+        experiment.store("model", str(source))
+        target = tmp_path / "downloaded"
+        target.mkdir()
+        experiment.get_artifact("model").download(str(target), force_replace=True)  # via the bucket's presigned URL
+    assert (target / "model.bin").read_bytes() == source.read_bytes()
+    assert len(keys(s3_server, bucket)) == 2
