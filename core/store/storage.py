@@ -11,6 +11,7 @@ been written for a log or upload whose row is not committed yet (a write refresh
 
 from __future__ import annotations
 
+import json
 import time
 from typing import NamedTuple
 
@@ -99,6 +100,13 @@ def referenced_blobs(conn: sa.Connection, uploads_since: float, among: list[str]
         if among is not None:
             query = query.where(column.in_(among))
         found.update(row[0] for row in conn.execute(query.distinct()))
+    # An IMAGE log written by code older than revision 0002 (a 0.1.0 process still running on an
+    # upgraded store) has no blob column: its JSON names the blob.
+    unfilled = sa.select(t.logs.c.data).where(t.logs.c.type == "IMAGE", t.logs.c.blob_sha256.is_(None))
+    for (data,) in conn.execute(unfilled):
+        sha256 = json.loads(data).get("sha256")
+        if among is None or sha256 in among:
+            found.add(sha256)
     return found
 
 

@@ -95,3 +95,20 @@ def test_trackboard_gc_command(experiment, store_dir):
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith(f"deleted 1 unreferenced blobs ({len(png(3))} bytes)")
     assert blob_files(store_dir) == set()
+
+
+def test_an_image_log_written_without_the_blob_columns_still_holds_its_blob(experiment, store_dir, store):
+    """A 0.1.0 process still running on an upgraded store writes IMAGE logs without blob_sha256."""
+    import sqlalchemy as sa
+
+    from trackboard.store import schema
+
+    experiment.log("sample", png(5), LogType.IMAGE)
+    experiment.flush()
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(schema.logs).values(blob_sha256=None, blob_size=None))
+    past = time.time() - 7200
+    sha256 = experiment.get_log("sample").data["sha256"]
+    os.utime(store_dir / "blobs" / sha256[:2] / sha256, (past, past))
+    assert collect_garbage(store, grace_s=3600).deleted == 0
+    assert experiment.get_log("sample").read_bytes() == png(5)
