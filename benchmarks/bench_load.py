@@ -40,7 +40,7 @@ sys.path[:0] = [str(TESTS)]  # the tests' PostgreSQL cluster and port helpers
 TARGET_P99_MS, TARGET_RATE = 150.0, 200_000
 
 
-def client_job(url: str, token: str, project: str, index: int, series: int, start_at: float, stop_at: float,
+def client_job(url: str, token: str, project: str, index: int, series: int, duration: float, barrier,
                spool: str, out) -> None:
     os.environ["TRACKBOARD_DIR"] = spool
     from trackboard import Client, LogType
@@ -48,9 +48,9 @@ def client_job(url: str, token: str, project: str, index: int, series: int, star
     client = Client(token, host=url)
     experiment = client.get_project(project).create_experiment(f"client-{index}")
     names = [f"metric{i}" for i in range(series)]
-    while time.time() < start_at:
-        time.sleep(0.005)
+    barrier.wait()  # every process imported and connected before the clock starts
     step, first = 0, time.time()
+    stop_at = first + duration
     while time.time() < stop_at:
         for _ in range(100):
             experiment.log("train", {"steps": step, **{name: step * 0.5 for name in names}}, LogType.LINE)
@@ -59,10 +59,12 @@ def client_job(url: str, token: str, project: str, index: int, series: int, star
     out.put((experiment.id, step, first, time.time()))
 
 
-def reader_job(url: str, token: str, project_id: str, stop_at: float, out) -> None:
+def reader_job(url: str, token: str, project_id: str, duration: float, barrier, out) -> None:
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
     latencies, errors, i = [], 0, 0
+    barrier.wait()
+    stop_at = time.time() + duration
     while time.time() < stop_at:
         experiments = session.get(f"{url}/ui/data/projects/{project_id}", timeout=30).json()["experiments"]
         ids = [row["id"] for row in experiments] or [None]
@@ -107,11 +109,11 @@ def run_load(label: str, db: str, root: Path, args) -> tuple:
         project = Client(token, host=url).get_or_create_project(f"load-{label}")
         ctx = mp.get_context("spawn")
         results, reads = ctx.Queue(), ctx.Queue()
-        start_at = time.time() + 8.0  # every process imported and connected before the clock starts
-        stop_at = start_at + args.duration
-        clients = [ctx.Process(target=client_job, args=(url, token, project.name, i, args.series, start_at, stop_at,
+        barrier = ctx.Barrier(args.clients + args.readers)
+        clients = [ctx.Process(target=client_job, args=(url, token, project.name, i, args.series, args.duration, barrier,
                                                          str(root / f"spool-{i}"), results)) for i in range(args.clients)]
-        readers = [ctx.Process(target=reader_job, args=(url, token, project.id, stop_at, reads)) for _ in range(args.readers)]
+        readers = [ctx.Process(target=reader_job, args=(url, token, project.id, args.duration, barrier, reads))
+                   for _ in range(args.readers)]
         for process in clients + readers:
             process.start()
         finished = [results.get(timeout=args.duration + 600) for _ in clients]
