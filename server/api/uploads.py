@@ -27,8 +27,8 @@ from trackboard.normalise.image import MAX_IMAGE_BYTES, image_payload
 from trackboard.store.sql import Store
 from trackboard.wire import safe_filename
 
-from . import queries
 from ..blobs import blob_response as send_blob
+from . import queries
 from .deps import StoreDep, api_router, check_connector, check_organization, get_store
 from .errors import MAX_BODY, MiB, ApiError, ApiRoute, responses
 from .schemas import ObjectNameIn, ObjectNameOut, ObjectRef, PresignedDownload, PresignedUpload, UploadOut
