@@ -66,6 +66,7 @@ class ServerProcess:
             [sys.executable, "-m", "trackboard.cli", "server", "--db", self.db, "--blobs", str(self.blobs),
              "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers), *self.args],
             stdout=self._log, stderr=subprocess.STDOUT, env=self.env,
+            start_new_session=True,  # its own process group: kill() takes its worker processes too
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -80,24 +81,32 @@ class ServerProcess:
         raise RuntimeError(f"the server did not become healthy in {timeout} s: {self.log()}")
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown, no flushing (a crash)."""
+        """SIGKILL to the server and its workers: no shutdown, no flushing (a crash)."""
         self._stop(signal.SIGKILL)
 
     def stop(self) -> None:
         self._stop(signal.SIGTERM)
 
     def _stop(self, sig: int) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(15)
+        if self.process is not None:
+            if self.process.poll() is None:
+                self._signal_group(sig)
+                try:
+                    self.process.wait(15)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait(15)
+            self._signal_group(signal.SIGKILL)  # any worker left behind
         self.process = None
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def log(self) -> str:
         path = self.root / "server.log"
