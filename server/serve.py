@@ -17,7 +17,9 @@ def run_server(db: str, blobs: str, host: str = "127.0.0.1", port: int = 8080, w
     """Serve the API and dashboard over ``db`` (an SQLAlchemy URL) and a blob directory or
     ``s3://bucket/prefix``; tokens required. Every ``gc_interval_s`` (0: never) one worker deletes
     the blobs nothing refers to any more and that are older than ``gc_grace_s``."""
-    Store(db, blobs).close()  # create the schema (or refuse an old one) before any worker starts
+    store = Store(db, blobs)  # create the schema (or refuse an old one) before any worker starts
+    store.blobs.check()
+    store.close()
     location = blobs if blobs.startswith("s3://") else str(Path(blobs).resolve())
     os.environ.update(TRACKBOARD_SERVER_DB=db, TRACKBOARD_SERVER_BLOBS=location,
                       TRACKBOARD_SERVER_GC_INTERVAL=str(gc_interval_s), TRACKBOARD_SERVER_GC_GRACE=str(gc_grace_s))

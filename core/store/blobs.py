@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import BinaryIO, Iterator, NamedTuple
 
-from ..errors import NotFoundError
+from ..errors import NotFoundError, TrackboardError
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 BLOCK = 1 << 20
@@ -75,6 +75,9 @@ class BlobStore(ABC):
     def local_path(self, sha256: str) -> Path | None:
         """The blob's file when it is on this machine's disk (servers send it with sendfile)."""
         return None
+
+    def check(self) -> None:
+        """Raise TrackboardError naming the problem if the storage cannot be used (a server checks on start)."""
 
     def presigned_url(self, sha256: str, content_type: str, filename: str | None, expires_s: int) -> str | None:
         """A URL the storage itself serves the blob from (as an attachment named ``filename`` when
@@ -194,7 +197,11 @@ def open_blob_store(location: str | os.PathLike) -> BlobStore:
     """``s3://bucket/prefix`` -> S3BlobStore; anything else is a directory."""
     text = os.fspath(location)
     if text.startswith("s3://"):
-        from .s3 import S3BlobStore  # boto3 is the `s3` extra
-
+        try:
+            from .s3 import S3BlobStore
+        except ModuleNotFoundError as error:
+            if error.name not in ("boto3", "botocore"):
+                raise
+            raise TrackboardError(f"{text}: S3 blobs need boto3: pip install 'trackboard[s3]'") from None
         return S3BlobStore.from_url(text)
     return LocalBlobStore(text)

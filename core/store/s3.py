@@ -19,9 +19,9 @@ from typing import BinaryIO, Iterator
 
 import boto3
 from boto3.s3.transfer import TransferConfig
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from ..errors import NotFoundError
+from ..errors import NotFoundError, TrackboardError
 from .blobs import SHA256, BlobInfo, BlobStore, check_digest
 
 MULTIPART_THRESHOLD = 8 * 1024 * 1024
@@ -59,8 +59,14 @@ class S3BlobStore(BlobStore):
     def from_url(cls, url: str) -> "S3BlobStore":
         bucket, _, prefix = url.removeprefix("s3://").partition("/")
         if not bucket:
-            raise ValueError(f"{url!r}: expected s3://bucket or s3://bucket/prefix")
+            raise TrackboardError(f"{url!r}: expected s3://bucket or s3://bucket/prefix")
         return cls(bucket, prefix)
+
+    def check(self) -> None:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except (ClientError, BotoCoreError) as error:
+            raise TrackboardError(f"{self.location}: the bucket cannot be used ({error})") from None
 
     def _key(self, name: str) -> str:
         return f"{self.prefix}/{name}" if self.prefix else name

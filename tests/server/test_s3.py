@@ -130,6 +130,9 @@ def test_the_store_and_gc_on_s3(s3_server, bucket, tmp_path):
 
 
 def test_a_server_keeps_blobs_in_s3_and_redirects_downloads(s3_server, bucket, make_server, remote_factory, tmp_path):
+    missing = make_server(blobs=f"s3://{bucket}-missing/x", **s3_server.env)
+    with pytest.raises(RuntimeError, match="the bucket cannot be used"):  # refused at start, not at the first upload
+        missing.start()
     server = make_server(blobs=f"s3://{bucket}/server", **s3_server.env)
     token = server.create_token()
     server.start()
