@@ -1,4 +1,4 @@
-"""The ``trackboard`` command: ls, export, ui, server, token, import, sync.
+"""The ``trackboard`` command: ls, export, ui, server, gc, token, doctor, import, db, sync.
 
 Handlers raise; ``main`` turns every error a user can cause into one line (``foreseen_error``), so a
 new subcommand needs no error handling of its own.
@@ -114,12 +114,24 @@ def _parser() -> argparse.ArgumentParser:
 
     server = commands.add_parser("server", help="run the tracking server (REST API + dashboard)")
     server.add_argument("--db", required=True, help="SQLAlchemy URL, e.g. sqlite:////srv/trackboard.db")
-    server.add_argument("--blobs", required=True, help="directory for images and artifacts")
+    server.add_argument("--blobs", required=True, help="directory for images and artifacts, or s3://bucket/prefix")
     server.add_argument("--host", default="127.0.0.1")
     server.add_argument("--port", type=int, default=8080)
     server.add_argument("--workers", type=int, default=1)
     server.add_argument("--access-log", action="store_true", help="print one line per request")
+    server.add_argument("--gc-interval", type=float, default=3600.0, metavar="SECONDS",
+                        help="delete unreferenced blobs this often (default 3600; 0: never)")
+    server.add_argument("--gc-grace", type=float, default=3600.0, metavar="SECONDS",
+                        help="keep unreferenced blobs younger than this (default 3600)")
     server.set_defaults(handler=_server)
+
+    gc = commands.add_parser("gc", help="delete the images and artifacts nothing refers to any more")
+    _store_options(gc)
+    gc.add_argument("--db", default=None, help="a server's SQLAlchemy URL (instead of --dir)")
+    gc.add_argument("--blobs", default=None, help="that server's blob directory or s3://bucket/prefix")
+    gc.add_argument("--grace", type=float, default=3600.0, metavar="SECONDS",
+                    help="keep blobs younger than this, which a log being written may refer to (default 3600)")
+    gc.set_defaults(handler=_gc)
 
     token = commands.add_parser("token", help="manage the server's API tokens")
     token_commands = token.add_subparsers(title="token commands", required=True)
@@ -155,6 +167,13 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--db", default=None, help="a server's SQLAlchemy URL instead of --dir")
     doctor.add_argument("--blobs", default=None, help="the server's blob directory (with --db)")
     doctor.set_defaults(handler=_doctor)
+    db = commands.add_parser("db", help="the database's schema version (Alembic migrations)")
+    db_commands = db.add_subparsers(title="db commands", required=True)
+    for name, help_text in (("upgrade", "upgrade the schema to this trackboard's version (SQLite: after a backup copy)"),
+                            ("current", "print the schema revision of the database and this trackboard's")):
+        sub = db_commands.add_parser(name, help=help_text)
+        sub.add_argument("--db", required=True, help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db")
+        sub.set_defaults(handler=_db, action=name)
 
     sync = commands.add_parser("sync", help="send logs spooled while the server was unreachable (or offline)")
     _store_options(sync)
@@ -303,7 +322,25 @@ def _server(args: argparse.Namespace) -> None:
     from .server.serve import run_server
 
     run_server(args.db, args.blobs or "./blobs", host=args.host, port=args.port, workers=args.workers,
-               access_log=args.access_log)
+               access_log=args.access_log, gc_interval_s=args.gc_interval, gc_grace_s=args.gc_grace)
+
+
+def _gc(args: argparse.Namespace) -> None:
+    from .config import resolve
+    from .store.sql import Store
+    from .store.storage import collect_garbage
+
+    if args.db is not None:
+        if args.blobs is None:
+            raise TrackboardError("trackboard gc --db needs --blobs (the server's blob directory or s3:// URL)")
+        store = Store(args.db, args.blobs)
+    else:
+        store = Store.at_directory(resolve(directory=args.directory).directory)
+    try:
+        result = collect_garbage(store, grace_s=args.grace)
+    finally:
+        store.close()
+    print(f"deleted {result.deleted} unreferenced blobs ({result.freed_bytes} bytes); kept {result.kept}")
 
 
 def _token(args: argparse.Namespace) -> None:
@@ -360,6 +397,27 @@ def _doctor(args: argparse.Namespace) -> int:
         print(f"problem: {problem}")
     print("trackboard doctor: " + (f"{len(problems)} problem(s) found" if problems else "no problems found"))
     return 1 if problems else 0
+
+
+def _db(args: argparse.Namespace) -> None:
+    from .store import migrations
+    from .store.engine import backup_before_upgrade, create_engine, read_transaction
+
+    engine = create_engine(args.db)
+    try:
+        if args.action == "current":
+            with read_transaction(engine) as conn:
+                revision = migrations.current_revision(conn)
+            print(f"database: {revision or 'empty'}\ntrackboard: {migrations.head()}")
+            return
+        def backup(revision: str) -> None:
+            if (copy := backup_before_upgrade(engine, revision)) is not None:
+                print(f"backed up {args.db} to {copy}", file=sys.stderr)
+
+        before, after = migrations.upgrade(engine, before_upgrade=backup)
+        print(f"schema at {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+    finally:
+        engine.dispose()
 
 
 def _sync(args: argparse.Namespace) -> int:

@@ -62,3 +62,7 @@ class QueryError(TrackboardError, ValueError):
         super().__init__(message if position is None else f"at {position}: {message}")
         self.position = position
         self.query = query
+
+
+class SchemaVersionError(TrackboardError, RuntimeError):
+    """The database's schema is not the one this trackboard uses (upgrade it, or trackboard)."""

@@ -44,5 +44,9 @@ def app_from_env() -> FastAPI:
     if os.environ.get("TRACKBOARD_SERVER_OPEN"):
         raise RuntimeError("TRACKBOARD_SERVER_OPEN is no longer supported: a tracking server always requires "
                            "tokens; use `trackboard ui` for a local dashboard without them")
+    from .gc import start_periodic_gc
+
     store = Store(os.environ["TRACKBOARD_SERVER_DB"], os.environ["TRACKBOARD_SERVER_BLOBS"])
+    start_periodic_gc(store, float(os.environ.get("TRACKBOARD_SERVER_GC_INTERVAL", "3600")),
+                      float(os.environ.get("TRACKBOARD_SERVER_GC_GRACE", "3600")))
     return create_app(store)

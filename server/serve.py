@@ -39,15 +39,22 @@ def _integrity_warning(url: str) -> None:
 
 
 def run_server(db: str, blobs: str, host: str = "127.0.0.1", port: int = 8080, workers: int = 1,
-               access_log: bool = False) -> None:
-    """Serve the API and dashboard over ``db`` (an SQLAlchemy URL) and a blob directory; tokens required."""
+               access_log: bool = False, gc_interval_s: float = 3600.0, gc_grace_s: float = 3600.0) -> None:
+    """Serve the API and dashboard over ``db`` (an SQLAlchemy URL) and a blob directory or
+    ``s3://bucket/prefix``; tokens required. Every ``gc_interval_s`` (0: never) one worker deletes
+    the blobs nothing refers to any more and that are older than ``gc_grace_s``."""
     check_port_free(host, port)
     if "://" not in blobs:  # a local folder (not object storage): made now, so a bad path fails here
         blobs = str(Path(blobs).expanduser().resolve())
         Path(blobs).mkdir(parents=True, exist_ok=True)
-    Store(db, blobs).close()  # create the schema once, before any worker starts
+    store = Store(db, blobs)  # create the schema (or refuse an old one) before any worker starts
+    try:
+        store.blobs.check()
+    finally:
+        store.close()
     _integrity_warning(db)
-    os.environ.update(TRACKBOARD_SERVER_DB=db, TRACKBOARD_SERVER_BLOBS=blobs)
+    os.environ.update(TRACKBOARD_SERVER_DB=db, TRACKBOARD_SERVER_BLOBS=blobs,
+                      TRACKBOARD_SERVER_GC_INTERVAL=str(gc_interval_s), TRACKBOARD_SERVER_GC_GRACE=str(gc_grace_s))
     announce_when_ready(host, port, [
         f"trackboard server on {url(host, port)}",
         f"  database:   {sa.engine.make_url(db).render_as_string(hide_password=True)}",

@@ -54,6 +54,39 @@ def release_store(directory: str | os.PathLike) -> None:
         pass
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """One throwaway PostgreSQL cluster for the session (``.new_database()`` per user)."""
+    pytest.importorskip("psycopg")
+    from pg_cluster import BIN, PostgresCluster
+
+    if not BIN:
+        pytest.skip("PostgreSQL server binaries are not installed")
+    cluster = PostgresCluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's standalone S3 server on 127.0.0.1 for the session (``.new_bucket()`` per user)."""
+    pytest.importorskip("boto3")
+    pytest.importorskip("moto.server")
+    from s3_server import S3Server
+
+    server = S3Server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_server, monkeypatch):
+    """This process's AWS settings point at the test S3 server."""
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    return s3_server.env
+
+
 @pytest.fixture
 def store_dir(tmp_path: Path) -> Path:
     """An empty directory for an embedded store."""

@@ -1,62 +1,24 @@
-"""The same store code on a real PostgreSQL server (a throwaway cluster started by the test).
+"""The same store code on a real PostgreSQL server (the session's throwaway cluster, tests/pg_cluster.py).
 
 Skipped only where PostgreSQL's server binaries are not installed (`.ci/run` installs them).
 """
 
 from __future__ import annotations
 
-import glob
 import math
-import os
-import shutil
 import subprocess
-import tempfile
-import time
 
 import numpy as np
 import pytest
-from live_process import free_port, trackboard_process
+from live_process import trackboard_process
 from trackboard import LogType, Project
 from trackboard.backend import LocalBackend
 from trackboard.store.sql import Store
 
-BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-
-
-def as_postgres(*command: str) -> list[str]:
-    # initdb and postgres refuse to run as root; run them as the postgres user when we are root.
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else list(command)
-
 
 @pytest.fixture(scope="module")
-def postgres_url():
-    pytest.importorskip("psycopg")
-    if not BIN:
-        pytest.skip("PostgreSQL server binaries are not installed")
-    bin_dir = BIN[-1]
-    data = tempfile.mkdtemp(prefix="trackboard-pg-")
-    if os.geteuid() == 0:
-        shutil.chown(data, "postgres", "postgres")
-    subprocess.run(as_postgres(f"{bin_dir}/initdb", "-D", data, "-U", "postgres", "--auth=trust"),
-                   check=True, capture_output=True)
-    port = free_port()
-    server = subprocess.Popen(
-        as_postgres(f"{bin_dir}/postgres", "-D", data, "-p", str(port), "-h", "127.0.0.1", "-k", data),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            ready = subprocess.run([f"{bin_dir}/pg_isready", "-h", "127.0.0.1", "-p", str(port)], capture_output=True)
-            if ready.returncode == 0:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("PostgreSQL did not start")
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        shutil.rmtree(data, ignore_errors=True)
+def postgres_url(postgres_cluster):
+    return postgres_cluster.new_database()
 
 
 def test_every_log_type_round_trips_on_postgres(postgres_url, tmp_path):

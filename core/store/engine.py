@@ -7,6 +7,8 @@ of failing with "database is locked" when a read transaction tries to become a w
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -69,3 +71,22 @@ def read_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
 
 def is_sqlite(engine: sa.Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def backup_before_upgrade(engine: sa.Engine, revision: str) -> Path | None:
+    """A consistent copy of an SQLite database file (WAL included) beside it, named after its
+    schema revision (``trackboard.db.backup-0001``); None for other databases (use pg_dump)."""
+    database = engine.url.database
+    if not is_sqlite(engine) or not database or database == ":memory:":
+        return None
+    target = Path(f"{database}.backup-{revision}")
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    src, dst = sqlite3.connect(database), sqlite3.connect(partial)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    os.replace(partial, target)
+    return target

@@ -75,6 +75,9 @@ logs = sa.Table(
     sa.Column("value_text", sa.Text, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+    # The blob an IMAGE log shows (its sha256 and size are in ``data`` too): for gc and sizes in SQL.
+    sa.Column("blob_sha256", sa.String(64), nullable=True, index=True),
+    sa.Column("blob_size", sa.BigInteger, nullable=True),
     sa.UniqueConstraint("experiment_id", "name"),
 )
 
@@ -123,6 +126,7 @@ artifacts = sa.Table(
     sa.Column("content_type", sa.String(128), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.UniqueConstraint("experiment_id", "name"),
+    sa.Index("ix_artifacts_sha256", "sha256"),  # gc: is a blob still referred to
 )
 
 # For the tracking server: API tokens (hashed) and the idempotency keys of applied batches.

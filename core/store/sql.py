@@ -13,6 +13,7 @@ import mimetypes
 import os
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -24,8 +25,9 @@ from ..logtype import LogType
 from ..records import Columns, Record, add_to_columns, has_named_series
 from . import derived, search
 from . import schema as t
-from .blobs import BlobStore
-from .engine import create_engine, read_transaction, write_transaction
+from .blobs import BlobStore, open_blob_store
+from .engine import backup_before_upgrade, create_engine, read_transaction, write_transaction
+from .migrations import ensure_schema
 from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, decode_many, downsample_index, encode, times_at
 
 DATABASE_FILE = "trackboard.db"  # the embedded store's database, in its directory
@@ -45,19 +47,21 @@ def dumps(data: Any) -> str:
 class Store:
     """All persistent state of trackboard, in one database plus a blob directory."""
 
-    def __init__(self, url: str, blob_root: str | os.PathLike) -> None:
+    def __init__(self, url: str, blobs: str | os.PathLike | BlobStore, *, upgrade: bool = False) -> None:
+        """Open the store at ``url``: an empty database gets the current schema; an older one is
+        upgraded when ``upgrade`` (after a backup copy of an SQLite file), else SchemaVersionError.
+        ``blobs`` is a directory, ``s3://bucket/prefix`` or a BlobStore."""
         self.url = url
         self.engine = create_engine(url)
-        self.blobs = BlobStore(blob_root)
-        with write_transaction(self.engine) as conn:  # serialises concurrent first opens
-            t.metadata.create_all(conn)
+        self.blobs = blobs if isinstance(blobs, BlobStore) else open_blob_store(blobs)
+        ensure_schema(self.engine, upgrade=upgrade, before_upgrade=partial(backup_before_upgrade, self.engine))
 
     @classmethod
     def at_directory(cls, directory: str | os.PathLike) -> "Store":
-        """The embedded store in ``directory`` (created if missing)."""
+        """The embedded store in ``directory`` (created if missing, upgraded if older)."""
         root = Path(directory).expanduser().resolve()
         root.mkdir(parents=True, exist_ok=True)
-        return cls(f"sqlite:///{root / DATABASE_FILE}", root / "blobs")
+        return cls(f"sqlite:///{root / DATABASE_FILE}", root / "blobs", upgrade=True)
 
     def after_fork(self) -> None:
         """Drop connections inherited from a parent process (they must not be shared)."""
@@ -155,6 +159,7 @@ class Store:
         conn.execute(t.logs.delete().where(t.logs.c.experiment_id == experiment_id))
         conn.execute(t.artifacts.delete().where(t.artifacts.c.experiment_id == experiment_id))
         derived.forget_experiment(conn, experiment_id)
+        conn.execute(t.uploads.delete().where(t.uploads.c.experiment_id == experiment_id))
         conn.execute(t.experiments.delete().where(t.experiments.c.id == experiment_id))
 
     # -- run queries, tags and notes (the SQL is in store/search.py) ---------------------------
@@ -566,14 +571,14 @@ class _Batch:
             self.store._delete_points(conn, cleared)
         inserts = [
             {"id": log.id, "experiment_id": experiment_id, "name": name, "type": log.type, "data": _json(log),
-             "created_at": log.created_at, "updated_at": log.updated_at, **_value_columns(log)}
+             "created_at": log.created_at, "updated_at": log.updated_at, **_derived_columns(log)}
             for (experiment_id, name), log in self.logs.items() if log.dirty and log.stored_type is None
         ]
         if inserts:
             conn.execute(t.logs.insert(), inserts)
         updates = [
             {"b_id": log.id, "b_type": log.type, "b_data": _json(log), "b_updated_at": log.updated_at,
-             **{f"b_{key}": value for key, value in _value_columns(log).items()}}
+             **{f"b_{key}": value for key, value in _derived_columns(log).items()}}
             for log in self.logs.values() if log.dirty and log.stored_type is not None
         ]
         if updates:
@@ -645,16 +650,21 @@ def _json(log: _Log) -> str | None:
     return None if log.type == LogType.LINE.value else dumps(log.data)
 
 
-def _value_columns(log: _Log) -> dict:
-    """A VALUE log's scalar in the columns run queries compare (NULL for other types)."""
-    return derived.value_columns(LogType(log.type), log.data)
+def _derived_columns(log: _Log) -> dict:
+    """Columns kept beside a log's data: a VALUE's scalar (what run queries compare) and an IMAGE's
+    blob (what storage accounting and gc read); NULL for other types."""
+    log_type = LogType(log.type)
+    image = log.data if log_type is LogType.IMAGE else None
+    return {**derived.value_columns(log_type, log.data),
+            "blob_sha256": None if image is None else image["sha256"], "blob_size": None if image is None else image["size"]}
 
 
 _KEYS_PER_STATEMENT = 400  # (series, seq) pairs per IN list, well under SQLite's bound-parameter limit
 
 _UPDATE_LOG = t.logs.update().where(t.logs.c.id == sa.bindparam("b_id")).values(
     type=sa.bindparam("b_type"), data=sa.bindparam("b_data"), updated_at=sa.bindparam("b_updated_at"),
-    value_number=sa.bindparam("b_value_number"), value_text=sa.bindparam("b_value_text"))
+    value_number=sa.bindparam("b_value_number"), value_text=sa.bindparam("b_value_text"),
+    blob_sha256=sa.bindparam("b_blob_sha256"), blob_size=sa.bindparam("b_blob_size"))
 
 _UPDATE_SERIES = t.series.update().where(t.series.c.id == sa.bindparam("b_id")).values(
     count=sa.bindparam("b_count"), chunk_count=sa.bindparam("b_chunk_count"),

@@ -9,14 +9,15 @@ upload/download URLs (which carry their own expiring signature). Modules are spl
 * ``uploads``     object names and signed upload/download URLs; ``artifacts`` names stored files
 * ``batches``     trackboard's idempotent batch route; ``wire_logs`` its exact reads
 * ``runs``        run queries, run summaries and tags
+* ``storage``     points and blob bytes per project and experiment
 """
 
 from fastapi import APIRouter
 
-from . import artifacts, batches, experiments, logs, projects, runs, service, uploads, wire_logs
+from . import artifacts, batches, experiments, logs, projects, runs, service, storage, uploads, wire_logs
 
 router = APIRouter()
-for _module in (service, projects, experiments, logs, uploads, artifacts, batches, wire_logs, runs):
+for _module in (service, projects, experiments, logs, uploads, artifacts, batches, wire_logs, runs, storage):
     router.include_router(_module.router)
 router.include_router(service.public)
 router.include_router(uploads.public)

@@ -22,7 +22,7 @@ from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from starlette.datastructures import UploadFile
 
 from trackboard.errors import AlreadyExistsError, NotFoundError
@@ -31,6 +31,7 @@ from trackboard.normalise.image import MAX_IMAGE_BYTES, image_payload
 from trackboard.store.sql import Store
 from trackboard.wire import safe_filename
 
+from ..blobs import blob_response as send_blob
 from . import queries
 from .deps import StoreDep, api_router, check_connector, check_organization, get_store
 from .errors import MAX_BODY, MiB, ApiError, ApiRoute, responses
@@ -88,6 +89,8 @@ def resolve_object(store: Store, object_name: str, experiment_id: str | None = N
         raise NotFoundError("no object of that name in this experiment")
     if row["sha256"] is None:
         raise ApiError(400, "the object has not been uploaded yet")
+    if not store.blobs.exists(row["sha256"]):
+        raise NotFoundError("the object was deleted")
     return row["sha256"], int(row["size"]), row["filename"]
 
 
@@ -253,16 +256,13 @@ async def download_object(
     expires: Seconds,
     signature: Signature,
     by: By = "",
-) -> FileResponse:
+) -> Response:
     store = get_store(request)
     await verify(request, store, "download", signature, sha256=sha256, filename=filename, expires=expires, by=by)
     return blob_response(store, sha256, filename)
 
 
-def blob_response(store: Store, sha256: str, filename: str) -> FileResponse:
-    """The blob's bytes with Content-Length, as a download that a browser never renders."""
-    path = store.blobs.path(sha256)  # only a validated digest becomes a path
-    if not path.is_file():
-        raise NotFoundError("no stored object with that digest")
-    return FileResponse(path, media_type="application/octet-stream", filename=safe_filename(filename),
-                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"})
+def blob_response(store: Store, sha256: str, filename: str) -> Response:
+    """The blob's bytes, as a download that a browser never renders."""
+    return send_blob(store, sha256, "application/octet-stream", safe_filename(filename),
+                     {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"})

@@ -12,14 +12,16 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 
 from trackboard.errors import NotFoundError
 from trackboard.jsonable import json_safe
 from trackboard.logtype import LogType
 from trackboard.store.sql import Store
+from trackboard.store.storage import NOTHING, sizes
 
 from ..auth import require_token
+from ..blobs import blob_response
 from ..scope import principal, visible
 from . import queries
 from .series import clamp_buckets, series_json
@@ -65,8 +67,11 @@ def _log(store: Store, experiment_id: str, name: str) -> dict:
 @router.get("/projects")
 def projects(request: Request) -> Response:
     """Every project with its experiment counts."""
-    projects = visible(request, queries.project_summaries(_store(request).engine))
-    return json_response({"projects": projects, "now": time.time()})
+    engine = _store(request).engine
+    summaries, held = visible(request, queries.project_summaries(engine)), sizes(engine).projects
+    for summary in summaries:
+        summary["size"] = held.get(summary["id"], NOTHING).as_dict()
+    return json_response({"projects": summaries, "now": time.time()})
 
 
 @router.get("/projects/{project_id}")
@@ -78,6 +83,10 @@ def project(request: Request, project_id: str) -> Response:
     except NotFoundError as error:
         raise _not_found(error) from None
     rows = queries.project_experiments(store.engine, project_id)
+    held = sizes(store.engine, project_id)
+    for experiment_row in rows:
+        experiment_row["size"] = held.experiments.get(experiment_row["id"], NOTHING).as_dict()
+    row = {**row, "size": held.projects.get(project_id, NOTHING).as_dict()}
     return json_response({"project": row, "experiments": rows, "now": time.time()})
 
 
@@ -104,6 +113,7 @@ def experiment(request: Request, experiment_id: str) -> Response:
         "logs": queries.log_versions(store.engine, experiment_id),
         "values": queries.experiment_values(store.engine, experiment_id),
         "artifacts": artifacts,
+        "size": sizes(store.engine, experiment_id=experiment_id).experiments.get(experiment_id, NOTHING).as_dict(),
         "now": time.time(),
     })
 
@@ -147,7 +157,7 @@ def _series_payload(store: Store, log_id: str, name: str, buckets: int | None,
 
 
 @router.get("/experiments/{experiment_id}/image")
-def image(request: Request, experiment_id: str, name: str = Query(...)) -> FileResponse:
+def image(request: Request, experiment_id: str, name: str = Query(...)) -> Response:
     """An IMAGE log's bytes, served with the content type that was checked when it was logged."""
     store = _store(request)
     row = _log(store, experiment_id, name)
@@ -159,7 +169,7 @@ def image(request: Request, experiment_id: str, name: str = Query(...)) -> FileR
 
 
 @router.get("/experiments/{experiment_id}/artifact")
-def artifact(request: Request, experiment_id: str, name: str = Query(...)) -> FileResponse:
+def artifact(request: Request, experiment_id: str, name: str = Query(...)) -> Response:
     """An artifact as a download (never shown inline: an HTML artifact must not run as a page)."""
     store = _store(request)
     try:
@@ -169,17 +179,12 @@ def artifact(request: Request, experiment_id: str, name: str = Query(...)) -> Fi
     return _blob(store, row["sha256"], "application/octet-stream", filename=row["filename"])
 
 
-def _blob(store: Store, sha256: str, content_type: str, filename: str | None) -> FileResponse:
+def _blob(store: Store, sha256: str, content_type: str, filename: str | None) -> Response:
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"}
     try:
-        path = store.blobs.path(sha256)
+        return blob_response(store, sha256, content_type, filename, headers)
     except NotFoundError as error:
         raise _not_found(error) from None
-    if not path.is_file():
-        raise HTTPException(status_code=404, detail="the stored file is missing")
-    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"}
-    if filename is None:
-        return FileResponse(path, media_type=content_type, headers=headers)
-    return FileResponse(path, media_type=content_type, headers=headers, filename=filename)
 
 
 # -- compare ------------------------------------------------------------------------------------

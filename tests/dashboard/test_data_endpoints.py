@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from dashhelpers import png_bytes, release
-from trackboard import Client, LogType
+from trackboard import Client, LogType, Project
+from trackboard.backend import LocalBackend
 from trackboard.server.app import create_app
 from trackboard.server.auth import COOKIE, create_token
 from trackboard.store.sql import Store
@@ -32,11 +33,16 @@ def strict_json(text: str):
     return json.loads(text, parse_constant=refuse)
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def data(request, tmp_path_factory):
+    """The module's store: the embedded SQLite one, or a team server's PostgreSQL database."""
     directory = tmp_path_factory.mktemp("endpoints")
-    client = Client(directory=directory)
-    project = client.get_or_create_project("endpoints")
+    if request.param == "sqlite":
+        store = Store.at_directory(directory)
+    else:
+        store = Store(request.getfixturevalue("postgres_cluster").new_database("endpoints"), directory / "blobs")
+    backend = LocalBackend(store)
+    project = Project(backend, store.create_project("endpoints"))
     run = project.create_experiment("run", parameters={"lr": 0.1, "net": {"depth": 3, "widths": [8, 16]}})
     rng = np.random.default_rng(0)
     values = rng.normal(size=N)
@@ -56,12 +62,11 @@ def data(tmp_path_factory):
     other.log("accuracy", 0.75, LogType.VALUE)
     other.log("pair", {"a": [5.0]}, LogType.LINE)
     other.close()
-    client.flush()
-    store = Store.at_directory(directory)
+    backend.flush()
     yield SimpleNamespace(directory=directory, store=store, project=project.id, run=run.id, other=other.id,
                           values=values, http=TestClient(create_app(store, require_token=False)))
+    backend.close()
     store.close()
-    release(directory)
 
 
 def series(data, name: str, **params) -> dict:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -38,13 +39,16 @@ def cli(*args: str, check: bool = True, env: dict | None = None, timeout: float 
 
 
 class ServerProcess:
-    """``trackboard server`` over a SQLite file and a blob directory under ``root``."""
+    """``trackboard server`` over a SQLite file (or ``db``) and a blob directory (or ``blobs``)
+    under ``root``, with ``workers`` worker processes and any further ``args``."""
 
-    def __init__(self, root: Path, port: int | None = None, **env: str) -> None:
+    def __init__(self, root: Path, port: int | None = None, *, db: str | None = None, blobs: str | None = None,
+                 workers: int = 1, args: tuple[str, ...] = (), **env: str) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.db = f"sqlite:///{self.root / 'server.db'}"
-        self.blobs = self.root / "blobs"
+        self.db = db or f"sqlite:///{self.root / 'server.db'}"
+        self.blobs = blobs or self.root / "blobs"
+        self.workers, self.args = workers, tuple(args)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.max_upload_bytes = MAX_UPLOAD_BYTES
@@ -56,12 +60,14 @@ class ServerProcess:
         """A new token (``options``: e.g. "--role", "read"); the module's shared one is an admin."""
         return cli("token", "create", name, "--db", self.db, *options).stdout.strip().splitlines()[-1]
 
-    def start(self, timeout: float = 30.0) -> "ServerProcess":
+    def start(self, timeout: float | None = None) -> "ServerProcess":
+        timeout = timeout or (30.0 if self.workers == 1 else 90.0)  # several workers boot slowly on a busy machine
         self._log = open(self.root / "server.log", "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "trackboard.cli", "server", "--db", self.db, "--blobs", str(self.blobs),
-             "--host", "127.0.0.1", "--port", str(self.port)],
+             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers), *self.args],
             stdout=self._log, stderr=subprocess.STDOUT, env=self.env,
+            start_new_session=True,  # its own process group: kill() takes its worker processes too
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -76,24 +82,32 @@ class ServerProcess:
         raise RuntimeError(f"the server did not become healthy in {timeout} s: {self.log()}")
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown, no flushing (a crash)."""
+        """SIGKILL to the server and its workers: no shutdown, no flushing (a crash)."""
         self._stop(signal.SIGKILL)
 
     def stop(self) -> None:
         self._stop(signal.SIGTERM)
 
     def _stop(self, sig: int) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(15)
+        if self.process is not None:
+            if self.process.poll() is None:
+                self._signal_group(sig)
+                try:
+                    self.process.wait(15)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait(15)
+            self._signal_group(signal.SIGKILL)  # any worker left behind
         self.process = None
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def log(self) -> str:
         path = self.root / "server.log"
@@ -106,10 +120,20 @@ def cli_fixture():
     return cli
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def database(request):
+    """What the module's servers run on: ``db_for()`` -> None (a SQLite file of their own, one
+    worker) or a new PostgreSQL database (served by 4 workers, as a team would)."""
+    if request.param == "sqlite":
+        return SimpleNamespace(kind="sqlite", workers=1, db_for=lambda: None)
+    cluster = request.getfixturevalue("postgres_cluster")
+    return SimpleNamespace(kind="postgres", workers=4, db_for=cluster.new_database)
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, database):
     """A running server with a token (``server.token``), shared by the module's tests."""
-    process = ServerProcess(tmp_path_factory.mktemp("server"))
+    process = ServerProcess(tmp_path_factory.mktemp("server"), db=database.db_for(), workers=database.workers)
     process.token = process.create_token("tests", "--role", "admin")
     process.start()
     yield process
@@ -167,12 +191,15 @@ def remote(server, tmp_path):
 
 
 @pytest.fixture
-def make_server(tmp_path):
-    """``make_server(port=None)`` -> a ServerProcess of the test's own (not started), stopped after it."""
+def make_server(tmp_path, database):
+    """``make_server(port=None, **kwargs)`` -> a ServerProcess of the test's own (not started), on
+    the module's kind of database, stopped after it."""
     made = []
 
-    def make(port: int | None = None, **env: str) -> ServerProcess:
-        process = ServerProcess(tmp_path / f"server-{len(made)}", port=port, **env)
+    def make(port: int | None = None, **kwargs) -> ServerProcess:
+        kwargs.setdefault("db", database.db_for())
+        kwargs.setdefault("workers", database.workers)
+        process = ServerProcess(tmp_path / f"server-{len(made)}", port=port, **kwargs)
         made.append(process)
         return process
 

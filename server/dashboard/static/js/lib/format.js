@@ -86,3 +86,9 @@ export function formatBytes(size) {
 export function lowerIsBetter(name) {
   return /loss|err|mse|mae|rmse|perplex|wer|cer|latency|time|cost|fpr|fnr|distance|nll/i.test(name);
 }
+
+/** Storage held ({points, blob_bytes}) as "12,345 points · 1.2 MB". */
+export function formatStorage(size) {
+  if (!size) return "—";
+  return `${size.points.toLocaleString("en-US")} point${size.points === 1 ? "" : "s"} · ${formatBytes(size.blob_bytes)}`;
+}

@@ -3,7 +3,7 @@
 
 import { getJSON, urls } from "../lib/api.js";
 import { debounce, el, errorBox, setCrumbs, statusPill } from "../lib/dom.js";
-import { experimentDuration, formatBytes, formatDuration, formatTime, formatValue, fullValue } from "../lib/format.js";
+import { experimentDuration, formatBytes, formatDuration, formatStorage, formatTime, formatValue, fullValue } from "../lib/format.js";
 import { Lazy } from "../lib/lazy.js";
 import { Groups, panelFrame } from "../lib/panel.js";
 import { smoothing } from "../charts/line.js";
@@ -35,6 +35,7 @@ function header(data) {
       el("span", {}, "Project ", el("a", { href: urls.projectPage(project.id), text: project.name })),
       el("span", {}, "Created ", el("time", { text: formatTime(experiment.created_at) })),
       el("span", {}, "Duration ", duration),
+      el("span", { className: "storage", title: "LINE points and image/artifact bytes stored", text: formatStorage(data.size) }),
       el("span", { className: "mono", title: "Experiment id", text: experiment.id })),
     experiment.description ? el("p", { className: "description", text: experiment.description }) : null);
   return { head, pill, duration, live };

@@ -7,7 +7,7 @@
 
 import { getJSON, urls } from "../lib/api.js";
 import { debounce, el, errorBox, replace, setCrumbs, statusPill } from "../lib/dom.js";
-import { asNumber, experimentDuration, formatDuration, formatNumber, formatTime, formatValue, fullValue, lowerIsBetter } from "../lib/format.js";
+import { asNumber, experimentDuration, formatDuration, formatNumber, formatStorage, formatTime, formatValue, fullValue, lowerIsBetter } from "../lib/format.js";
 import { compareCells } from "../lib/table.js";
 
 const POLL_MS = 5000;
@@ -320,7 +320,8 @@ function applyData(data) {
   replace(view.meta, 
     el("span", { text: `${experiments.length.toLocaleString("en-US")} experiment${experiments.length === 1 ? "" : "s"}` }),
     running ? el("span", { className: "status status-running", text: `${running} running` }) : null,
-    el("span", { text: `Created ${formatTime(project.created_at)}` }));
+    el("span", { text: `Created ${formatTime(project.created_at)}` }),
+    el("span", { className: "storage", title: "LINE points and image/artifact bytes stored", text: formatStorage(project.size) }));
   const statuses = [...new Set([...experiments.map((e) => e.status), ...(state.status ? [state.status] : [])])].sort();
   replace(view.status, el("option", { value: "", text: "All statuses" }),
     statuses.map((s) => el("option", { value: s, text: s, selected: s === state.status })));

@@ -2,7 +2,7 @@
 
 import { getJSON, urls } from "../lib/api.js";
 import { el, errorBox, setCrumbs } from "../lib/dom.js";
-import { formatAgo } from "../lib/format.js";
+import { formatAgo, formatStorage } from "../lib/format.js";
 
 const app = document.getElementById("app");
 
@@ -14,7 +14,8 @@ function card(project, now) {
     el("div", { className: "meta" },
       el("span", { text: `${n.toLocaleString("en-US")} experiment${n === 1 ? "" : "s"}` }),
       project.running ? el("span", { className: "status status-running", text: `${project.running} running` }) : null,
-      el("span", { text: project.last_update ? `updated ${formatAgo(project.last_update, now)}` : "no runs yet" })));
+      el("span", { text: project.last_update ? `updated ${formatAgo(project.last_update, now)}` : "no runs yet" }),
+      el("span", { className: "storage", title: "LINE points and image/artifact bytes stored", text: formatStorage(project.size) })));
 }
 
 function emptyState() {

@@ -1,0 +1,183 @@
+"""Load benchmark of a team server: writers and dashboard readers at once, SQLite and PostgreSQL.
+
+    python benchmarks/bench_load.py                     # 8 clients + 5 readers for 30 s per database
+    python benchmarks/bench_load.py --duration 10       # shorter, on a busy machine
+
+For each database, a real ``trackboard server --workers 4`` process (SQLite file, or a throwaway
+PostgreSQL cluster started with Debian's binaries as the tests do) serves:
+
+* 8 client processes, each logging to its own experiment through ``Client(token, host)`` as fast
+  as it can for ``--duration`` seconds: per call one step of ``--series`` named LINE series (a
+  training step's metrics), then ``flush()``;
+* 5 reader processes polling the dashboard's data endpoints meanwhile (project table, experiment
+  page, downsampled series), each request timed.
+
+Then every experiment is read back: points stored must equal points logged (0 lost) and each
+series' steps must be 0..n-1 exactly once (0 duplicated). Points stored/s counts from the first
+log() to the last acknowledged flush. Target: read p99 <= 150 ms while ingesting >= 200,000
+points/s. The two databases run in the same invocation, one after the other, and are each other's
+baseline; on a machine shared with other work the absolute numbers are low: say so with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import requests
+from results_table import print_grid
+
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+sys.path[:0] = [str(TESTS)]  # the tests' PostgreSQL cluster and port helpers
+
+TARGET_P99_MS, TARGET_RATE = 150.0, 200_000
+
+
+def client_job(url: str, token: str, project: str, index: int, series: int, duration: float, barrier,
+               spool: str, out) -> None:
+    os.environ["TRACKBOARD_DIR"] = spool
+    from trackboard import Client, LogType
+
+    client = Client(token, host=url)
+    experiment = client.get_project(project).create_experiment(f"client-{index}")
+    names = [f"metric{i}" for i in range(series)]
+    barrier.wait()  # every process imported and connected before the clock starts
+    step, first = 0, time.time()
+    stop_at = first + duration
+    while time.time() < stop_at:
+        for _ in range(100):
+            experiment.log("train", {"steps": step, **{name: step * 0.5 for name in names}}, LogType.LINE)
+            step += 1
+    experiment.close()  # flushes: returns once the server acknowledged every point
+    out.put((experiment.id, step, first, time.time()))
+
+
+def reader_job(url: str, token: str, project_id: str, duration: float, barrier, out) -> None:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    latencies, errors, i = [], 0, 0
+    barrier.wait()
+    stop_at = time.time() + duration
+    while time.time() < stop_at:
+        experiments = session.get(f"{url}/ui/data/projects/{project_id}", timeout=30).json()["experiments"]
+        ids = [row["id"] for row in experiments] or [None]
+        target = ids[i % len(ids)]
+        i += 1
+        paths = [f"/ui/data/projects/{project_id}"]
+        if target is not None:
+            paths += [f"/ui/data/experiments/{target}", f"/ui/data/experiments/{target}/series?name=train"]
+        for path in paths:
+            started = time.perf_counter()
+            answer = session.get(url + path, timeout=60)
+            latencies.append(time.perf_counter() - started)
+            if answer.status_code not in (200, 404):  # 404: the series before its first point arrived
+                errors += 1
+    out.put((latencies, errors))
+
+
+def run_load(label: str, db: str, root: Path, args) -> tuple:
+    from live_process import free_port
+
+    from trackboard import Client
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    token = subprocess.run([sys.executable, "-m", "trackboard.cli", "token", "create", "bench", "--db", db],
+                           capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    log = open(root / "server.log", "wb")
+    server = subprocess.Popen([sys.executable, "-m", "trackboard.cli", "server", "--db", db, "--blobs", str(root / "blobs"),
+                               "--port", str(port), "--workers", str(args.workers)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if requests.get(f"{url}/api/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(f"the {label} server did not start: {(root / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.1)
+        os.environ["TRACKBOARD_DIR"] = str(root / "setup")
+        project = Client(token, host=url).get_or_create_project(f"load-{label}")
+        ctx = mp.get_context("spawn")
+        results, reads = ctx.Queue(), ctx.Queue()
+        barrier = ctx.Barrier(args.clients + args.readers)
+        clients = [ctx.Process(target=client_job, args=(url, token, project.name, i, args.series, args.duration, barrier,
+                                                         str(root / f"spool-{i}"), results)) for i in range(args.clients)]
+        readers = [ctx.Process(target=reader_job, args=(url, token, project.id, args.duration, barrier, reads))
+                   for _ in range(args.readers)]
+        for process in clients + readers:
+            process.start()
+        finished = [results.get(timeout=args.duration + 600) for _ in clients]
+        read_results = [reads.get(timeout=args.duration + 600) for _ in readers]
+        for process in clients + readers:
+            process.join(60)
+        first, last = min(f[2] for f in finished), max(f[3] for f in finished)
+        logged = sum(f[1] for f in finished) * args.series
+        stored = lost = duplicated = 0
+        for experiment_id, steps_logged, _, _ in finished:
+            data = Client(token, host=url).get_experiment_by_id(experiment_id).get_log("train").data
+            for name in (f"metric{i}" for i in range(args.series)):
+                steps = data[name]["steps"] if name in data else []
+                stored += len(steps)
+                unique = len(set(steps))
+                duplicated += len(steps) - unique
+                lost += steps_logged - len(set(steps) & set(range(steps_logged)))
+        latencies = np.array([x for lat, _ in read_results for x in lat]) * 1000
+        errors = sum(e for _, e in read_results)
+        return (label, logged, stored, stored / (last - first), lost, duplicated, len(latencies), errors,
+                float(np.percentile(latencies, 50)), float(np.percentile(latencies, 99)), float(latencies.max()))
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of logging (default 30)")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--readers", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--series", type=int, default=10, help="LINE series logged per step (points per call)")
+    parser.add_argument("--only", choices=("sqlite", "postgres"), action="append", help="one database (repeatable)")
+    args = parser.parse_args()
+    wanted = args.only or ["sqlite", "postgres"]
+    rows = []
+    for label in wanted:
+        with tempfile.TemporaryDirectory(prefix=f"bench-load-{label}-") as scratch:
+            root = Path(scratch)
+            if label == "sqlite":
+                rows.append(run_load(label, f"sqlite:///{root / 'server.db'}", root, args))
+                continue
+            from pg_cluster import BIN, PostgresCluster
+
+            if not BIN:
+                print("PostgreSQL binaries not installed: skipping postgres", file=sys.stderr)
+                continue
+            cluster = PostgresCluster()
+            try:
+                rows.append(run_load(label, cluster.new_database("load"), root, args))
+            finally:
+                cluster.stop()
+    print(f"\n{args.clients} clients x {args.series} series for {args.duration:.0f} s, {args.readers} readers, "
+          f"--workers {args.workers}; cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
+    table = []
+    for label, logged, stored, per_s, lost, dup, reads, errors, p50, p99, worst in rows:
+        ok = p99 <= TARGET_P99_MS and per_s >= TARGET_RATE
+        table.append((label, f"{logged:,}", f"{stored:,}", f"{per_s:,.0f}", str(lost), str(dup), f"{reads:,}",
+                      str(errors), f"{p50:.0f}", f"{p99:.0f}", f"{worst:.0f}", "yes" if ok else "NO"))
+    print_grid(("database", "points logged", "stored", "stored/s", "lost", "duplicated", "reads", "read errors",
+                "p50 ms", "p99 ms", "max ms", f"target (p99<={TARGET_P99_MS:.0f} ms, >={TARGET_RATE:,}/s)"), table)
+
+
+if __name__ == "__main__":
+    main()
