@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - exercised where only pytorch_lightning
     from pytorch_lightning.loggers.logger import Logger, rank_zero_experiment
 from lightning_utilities.core.rank_zero import rank_zero_only as _lightning_rank
 
-from trackboard import Client
+from trackboard import Client, TrackingWarning
 
 from ._classification import align, class_names_for, classification_logs, confusion_counts, sample_rows
 from ._guards import rank_zero_hook
@@ -248,7 +248,7 @@ class ConfusionMatrixCallback(Callback):
                 import warnings
 
                 warnings.warn("ConfusionMatrixCallback logs through a TrackboardLogger; the trainer has none",
-                              RuntimeWarning, stacklevel=2)
+                              TrackingWarning, stacklevel=2)
             return
         loader = _first_val_dataloader(trainer)
         if loader is None:

@@ -15,6 +15,7 @@ from .errors import (
     LogTypeConflictError,
     NotFoundError,
     TrackboardError,
+    TrackingWarning,
     WriteError,
 )
 from .experiment import Experiment
@@ -38,4 +39,5 @@ __all__ = [
     "NotFoundError",
     "AlreadyExistsError",
     "WriteError",
+    "TrackingWarning",
 ]

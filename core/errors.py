@@ -49,3 +49,11 @@ class ServerError(TrackboardError, RuntimeError):
 
 class AuthenticationError(ServerError, PermissionError):
     """The tracking server refused the API token."""
+
+
+class TrackingWarning(RuntimeWarning):
+    """Tracking failed (bad value, store or server error) and the program went on.
+
+    Every warning trackboard emits at run time is one, so one line silences or escalates them all:
+    ``warnings.simplefilter("ignore", trackboard.TrackingWarning)``.
+    """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
+from . import lifecycle
 from .errors import AlreadyExistsError, NotFoundError
 from .experiment import Experiment
 from .logtype import LogType
@@ -35,6 +36,7 @@ class Project:
             normalise("parameters", LogType.TABLE, parameters)
         experiment = Experiment(self._backend, self._backend.create_experiment(self.id, name, description), self)
         experiment._kinds = {}  # a new experiment has no logs: skip the lookup on first log()
+        lifecycle.started(experiment)  # heartbeat, and a true status however this process ends
         if parameters:
             experiment.log("parameters", parameters, LogType.TABLE)
         return experiment

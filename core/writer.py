@@ -14,7 +14,7 @@ import time
 import warnings
 from typing import Callable, Iterable
 
-from .errors import FlushTimeoutError, TrackboardError, WriteError
+from .errors import FlushTimeoutError, TrackboardError, TrackingWarning, WriteError
 from .records import Queued, Record, from_queue
 
 logger = logging.getLogger("trackboard")
@@ -117,7 +117,7 @@ class BackgroundWriter:
             kind = type(failures[0][1]).__name__
             if kind not in self._warned:
                 self._warned.add(kind)
-                warnings.warn(f"trackboard: {_describe(failures)}", RuntimeWarning, stacklevel=1)
+                warnings.warn(f"trackboard: {_describe(failures)}", TrackingWarning, stacklevel=1)
             else:
                 logger.warning("trackboard: %s", _describe(failures))
         with self._progress:

@@ -31,6 +31,12 @@ experiments = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("finished_at", sa.Float, nullable=True),
+    # The process running the experiment (see core/heartbeat.py): a RUNNING experiment whose
+    # heartbeat is stale, or whose process is gone from this host, reads as CRASHED.
+    sa.Column("heartbeat_at", sa.Float, nullable=True),
+    sa.Column("heartbeat_interval", sa.Float, nullable=True),
+    sa.Column("pid", sa.Integer, nullable=True),
+    sa.Column("hostname", sa.String(256), nullable=True),
     sa.UniqueConstraint("project_id", "name"),
 )
 
