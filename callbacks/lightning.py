@@ -89,6 +89,9 @@ class TrackboardLogger(Logger, Callback):
         client: the ``trackboard.Client`` to use (default: one from ``TRACKBOARD_*``).
         log_model: ``True`` stores the best and last checkpoints when training succeeds,
             ``"all"`` every checkpoint when it is saved; files are copied, never deleted.
+        save_dir: the local folder for files (default ``lightning_logs``, as Lightning's own
+            loggers): ``ModelCheckpoint`` writes to ``save_dir/project/experiment/checkpoints``,
+            and ``trainer.log_dir`` (LightningCLI's saved config) is ``save_dir``.
 
     The experiment is opened on first use, on global rank zero only.
     """
@@ -100,11 +103,13 @@ class TrackboardLogger(Logger, Callback):
         client: Client | None = None,
         *,
         log_model: bool | str = False,
+        save_dir: str | os.PathLike = "lightning_logs",
     ) -> None:
         super().__init__()
         if log_model not in LOG_MODEL_CHOICES:
             raise ValueError(f"log_model must be False, True or 'all', got {log_model!r}")
         self._run = TrackedRun(project, experiment, client, framework="lightning")
+        self._save_dir = os.fspath(save_dir)
         self._log_model = log_model
         self._checkpoint_callback: Any = None
         self._stored: dict[str, float] = {}  # checkpoint path -> mtime already stored
@@ -123,8 +128,13 @@ class TrackboardLogger(Logger, Callback):
         return self._run.experiment_label
 
     @property
-    def save_dir(self) -> None:
-        return None
+    def save_dir(self) -> str:
+        return self._save_dir
+
+    @property
+    def log_dir(self) -> str:
+        """This run's local folder: ``save_dir/project/experiment``."""
+        return os.path.join(self._save_dir, self.name, self.version)
 
     @property
     @rank_zero_experiment
@@ -136,10 +146,14 @@ class TrackboardLogger(Logger, Callback):
 
     @rank_zero_hook("log hyperparameters")
     def log_hyperparams(self, params: Mapping[str, Any] | Namespace, *args: Any, **kwargs: Any) -> None:
+        if not self._run.running:
+            self._run.start()
         self._run.log_parameters(to_params(params))
 
     @rank_zero_hook("log metrics")
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        if not self._run.running:  # a logger alone has no start hook: the first metrics start the run
+            self._run.start()
         if step is None:  # a direct call without a step: stay at the last one
             step = self._last_step
         self._last_step = step
@@ -151,9 +165,12 @@ class TrackboardLogger(Logger, Callback):
 
     @rank_zero_hook("finish the experiment")
     def finalize(self, status: str) -> None:
-        if status == "success" and self._log_model is True:
-            self._store_checkpoints(final=True)
-        self._run.finish(_STATUSES.get(status))
+        # The checkpoints are stored on their own: a failing copy must not leave the run RUNNING.
+        try:
+            if status == "success" and self._log_model is True:
+                self._run.attempt("store checkpoints", self._store_checkpoints, final=True)
+        finally:
+            self._run.finish(_STATUSES.get(status))
 
     @rank_zero_hook("store checkpoints")
     def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
@@ -199,9 +216,24 @@ class TrackboardLogger(Logger, Callback):
         # Lightning restores callbacks before it logs anything, so the experiment is not open yet.
         self._run.resume(state_dict)
 
+    @rank_zero_hook("read the checkpoint's experiment")
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        # Before ModelCheckpoint (always set up last) asks for ``version``: resuming from a
+        # checkpoint writes the next checkpoints beside the continued experiment's.
+        if stage == "fit" and trainer.ckpt_path and not self._run.opened:
+            self._run.resume(_saved_state(trainer.ckpt_path, self.state_key))
+
     @rank_zero_hook("log the trainer settings")
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._run.log_parameters({"trainer": _trainer_settings(trainer), "optimizers": _optimizers(trainer)})
+        self._run.start()
+        self._run.log_parameters({"trainer": _trainer_settings(trainer), "optimizers": _optimizers(trainer),
+                                  "callbacks": _callback_settings(trainer)})
+
+    @rank_zero_hook("rewind the resumed experiment")
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        step = trainer.fit_loop.epoch_loop._batches_that_stepped  # the step loggers see
+        if trainer.ckpt_path and step > 0:  # resumed: drop what the abandoned attempt logged after it
+            self._run.rewind(step)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -333,11 +365,52 @@ def _val_metrics(trainer: Trainer) -> dict[str, float]:
             if name.startswith("val") and getattr(value, "numel", lambda: 1)() == 1}
 
 
+def _saved_state(ckpt_path: Any, key: str) -> dict | None:
+    """This logger's state in the checkpoint at ``ckpt_path`` (tensors mapped, not read)."""
+    from lightning.fabric.utilities.cloud_io import _load
+
+    try:
+        checkpoint = _load(ckpt_path, map_location="cpu", weights_only=False)
+    except Exception:  # noqa: BLE001 - "last"/"hpc" and the like: Lightning resolves them later
+        return None
+    state = (checkpoint.get("callbacks") or {}).get(key)
+    return state if isinstance(state, dict) else None
+
+
+# What the parameters table keeps of Lightning's checkpoint and early-stopping callbacks.
+CALLBACK_SETTINGS = {
+    "ModelCheckpoint": ("monitor", "mode", "save_top_k", "save_last", "every_n_train_steps", "every_n_epochs",
+                        "train_time_interval", "save_on_train_epoch_end", "dirpath", "filename"),
+    "EarlyStopping": ("monitor", "mode", "patience", "min_delta", "stopping_threshold", "divergence_threshold",
+                      "check_finite", "check_on_train_epoch_end"),
+}
+
+
+def _callback_settings(trainer: Trainer) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for callback in trainer.callbacks:
+        for kind, names in CALLBACK_SETTINGS.items():
+            if any(cls.__name__ == kind for cls in type(callback).__mro__):
+                settings = {}
+                for name in names:
+                    value = getattr(callback, name, getattr(callback, f"_{name}", None))
+                    if isinstance(value, (str, int, float, bool)) or value is None:
+                        settings[name] = value
+                    else:
+                        settings[name] = str(value)
+                key = kind if kind not in out else f"{kind}_{len([k for k in out if k.startswith(kind)])}"
+                out[key] = settings
+    return out
+
+
 def _trainer_settings(trainer: Trainer) -> dict[str, Any]:
     loop = trainer.fit_loop
     return {
         "max_epochs": loop.max_epochs,
         "max_steps": loop.max_steps,
+        "val_check_interval": trainer.val_check_interval,
+        "check_val_every_n_epoch": trainer.check_val_every_n_epoch,
+        "log_every_n_steps": trainer.log_every_n_steps,
         "accumulate_grad_batches": trainer.accumulate_grad_batches,
         "gradient_clip_val": trainer.gradient_clip_val,
         "precision": trainer.precision,
