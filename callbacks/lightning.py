@@ -202,8 +202,8 @@ class TrackboardLogger(Logger, Callback):
                        max_samples: int) -> None:
         """Called by ConfusionMatrixCallback with the counts summed over ranks."""
         names = class_names_for(cm.shape[0], class_names)
-        y_true, y_pred, scores, _ = result
-        samples = sample_rows(y_true, y_pred, scores, names, max_samples)
+        y_true, y_pred, scores, ids = result
+        samples = sample_rows(y_true, y_pred, scores, names, max_samples, ids=ids)
         self._run.log_records(classification_logs(cm, names, metrics=metrics, samples=samples))
 
     # -- Callback hooks (when the logger is also passed in ``callbacks``) ---------------------
@@ -293,9 +293,13 @@ class ConfusionMatrixCallback(Callback):
         except Exception as error:  # noqa: BLE001
             failed = 1
             logger._run.report("compute the confusion matrix", error)
-        cm = _sum_over_ranks(trainer, pl_module, result, failed, self.class_names)
-        if cm is not None and trainer.is_global_zero:
-            logger._log_confusion(cm, result, self.class_names, _val_metrics(trainer), self.max_samples)
+        indices = _dataset_indices(loader)
+        if result is not None and (indices is None or len(indices) != len(result[0])):
+            indices = None  # not one prediction per sample (per token...): positions only
+        gathered = _sum_over_ranks(trainer, pl_module, result, failed, self.class_names, indices)
+        if gathered is not None and trainer.is_global_zero:
+            cm, samples = gathered
+            logger._log_confusion(cm, samples, self.class_names, _val_metrics(trainer), self.max_samples)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -343,21 +347,63 @@ def _predict(module: LightningModule, trainer: Trainer, loader: Any, predict_fn:
     return align(torch.cat(truths).cpu().numpy(), torch.cat(predictions).float().cpu().numpy())
 
 
+def _dataset_indices(loader: Any) -> np.ndarray | None:
+    """The dataset index of each sample this rank's ``loader`` yields, in order (None: unknown).
+
+    Under DDP the sampler is a DistributedSampler, which pads shards to equal length by repeating
+    samples: the indices let each sample be counted once.
+    """
+    if isinstance(getattr(loader, "dataset", None), torch.utils.data.IterableDataset):
+        return None
+    try:
+        batches = getattr(loader, "batch_sampler", None)
+        if batches is not None:
+            return np.fromiter((int(i) for batch in batches for i in batch), np.int64)
+        sampler = getattr(loader, "sampler", None)
+        return None if sampler is None else np.fromiter((int(i) for i in sampler), np.int64)
+    except (TypeError, ValueError):
+        return None
+
+
 def _sum_over_ranks(
-    trainer: Trainer, module: LightningModule, result: Any, failed: int, names: Any
-) -> np.ndarray | None:
-    """The confusion matrix summed over ranks (every rank must call this), None if a rank failed."""
+    trainer: Trainer, module: LightningModule, result: Any, failed: int, names: Any, indices: np.ndarray | None
+) -> tuple[np.ndarray, tuple] | None:
+    """(confusion matrix, (true ids, predicted ids, scores, sample ids)) over every rank's shard,
+    each sample counted once (every rank must call this); None if a rank failed."""
     num_classes = max(len(names) if names is not None else 0, result[3] if result is not None else 0)
+    known = int(indices is not None)
     if trainer.world_size > 1:
-        sizes = trainer.strategy.all_gather(torch.tensor([num_classes, failed], device=module.device))
-        num_classes, failed = int(sizes[..., 0].max()), int(sizes[..., 1].sum())
-    cm = np.zeros((num_classes, num_classes), np.int64)
-    if result is not None and not failed:
-        cm = confusion_counts(result[0], result[1], num_classes)
-    if trainer.world_size > 1:
+        sizes = trainer.strategy.all_gather(torch.tensor([num_classes, failed, known], device=module.device))
+        num_classes, failed, known = int(sizes[..., 0].max()), int(sizes[..., 1].sum()), int(sizes[..., 2].min())
+    if failed or num_classes == 0:
+        return None
+    y_true, y_pred, scores = result[0], result[1], result[2]
+    ids = indices if known else np.arange(len(y_true))
+    if trainer.world_size > 1 and known:
+        y_true, y_pred, scores, ids = _gather_samples(trainer, module, y_true, y_pred, scores, ids)
+        return confusion_counts(y_true, y_pred, num_classes), (y_true, y_pred, scores, ids)
+    cm = confusion_counts(y_true, y_pred, num_classes)
+    if trainer.world_size > 1:  # samples not known by index: sum the shards' counts
         total = trainer.strategy.reduce(torch.as_tensor(cm, device=module.device), reduce_op="sum")
         cm = total.cpu().numpy().astype(np.int64)
-    return None if failed or num_classes == 0 else cm
+    return cm, (y_true, y_pred, scores, ids)
+
+
+def _gather_samples(trainer: Trainer, module: LightningModule, y_true: np.ndarray, y_pred: np.ndarray,
+                    scores: np.ndarray | None, ids: np.ndarray) -> tuple:
+    """Every rank's (index, truth, prediction, score) rows, padding repeats dropped, by index."""
+    rows = np.stack([ids, y_true, y_pred, scores if scores is not None else np.full(len(ids), np.nan)], axis=1)
+    lengths = trainer.strategy.all_gather(torch.tensor([len(rows)], device=module.device))
+    longest = int(lengths.max())
+    padded = np.full((longest, 4), -1.0)
+    padded[:len(rows)] = rows
+    every = trainer.strategy.all_gather(torch.as_tensor(padded, dtype=torch.float64, device=module.device))
+    every = every.reshape(-1, 4).cpu().numpy()
+    every = every[every[:, 0] >= 0]
+    _, first = np.unique(every[:, 0], return_index=True)  # sorted by index, each once
+    every = every[first]
+    scores_out = None if scores is None else every[:, 3]
+    return every[:, 1].astype(np.int64), every[:, 2].astype(np.int64), scores_out, every[:, 0].astype(np.int64)
 
 
 def _val_metrics(trainer: Trainer) -> dict[str, float]:
