@@ -70,6 +70,10 @@ __all__ = ["TrackboardCallback"]
 
 LOG_MODEL_CHOICES = (False, True, "all")
 
+# fit() tells its callbacks nothing when it fails: wrapped once, it tells ours (see _training_call).
+# At import, because ``model.fit(..., callbacks=[TrackboardCallback()])`` looks fit up first.
+watch_method(keras.Model, "fit", "keras")
+
 
 def process_rank() -> int:
     """This process's global rank from the launcher's environment (``RANK``, else ``LOCAL_RANK``).
@@ -139,8 +143,6 @@ class TrackboardCallback(keras.callbacks.Callback):
         self._batch_keys: set[str] = set()
         self._fit_arguments: dict[str, Any] = {}
         self._end_deferred = False  # the end-of-training work waits for fit() to return
-        # fit() tells its callbacks nothing when it fails: wrapped once, it tells this one.
-        watch_method(keras.Model, "fit", "keras")
 
     @property
     def experiment(self) -> Any:

@@ -51,6 +51,9 @@ SUMMARY_KEYS = frozenset(
 )
 NOT_METRICS = frozenset(("epoch", "step"))
 
+# train() tells its callbacks nothing when it fails: wrapped once, it tells ours (see _training_call).
+watch_method(Trainer, "train", "transformers")
+
 
 def epoch_index(epoch: float | None) -> int | None:
     """The 0-based epoch a point belongs to, from Trainer's fractional ``state.epoch``.
@@ -98,8 +101,6 @@ class TrackboardCallback(TrainerCallback, ExportableState):
         self.max_samples = max_samples
         self._training = False
         self._confusion_pending = False  # training ended before any evaluation: do it at the next one
-        # train() tells its callbacks nothing when it fails: wrapped once, it tells this one.
-        watch_method(Trainer, "train", "transformers")
 
     @property
     def experiment(self) -> Any:
