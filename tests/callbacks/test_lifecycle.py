@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -72,17 +73,106 @@ def test_a_process_that_dies_ends_in_a_true_status(store_dir, framework, how):
         _, err = proc.communicate(timeout=240)
         assert proc.returncode != 0 and "Boom" in err
     else:
-        prefix = ("timeout", "-s", "TERM", "1") if how == "sigterm" else ()
-        proc = run_script(framework, "wait", store_dir, *prefix)
+        proc = run_script(framework, "wait", store_dir)
         ready(proc)
-        if how == "sigint":
-            proc.send_signal(signal.SIGINT)
-        elif how == "sigkill":
-            proc.send_signal(signal.SIGKILL)
+        if how == "sigkill":
+            time.sleep(2.5)  # points reach the store every 2 s; a killed process loses what it still buffers
+        proc.send_signal({"sigint": signal.SIGINT, "sigterm": signal.SIGTERM, "sigkill": signal.SIGKILL}[how])
         proc.communicate(timeout=240)
         if how == "sigterm":
-            assert proc.returncode == 124  # the signal ended the program, as without trackboard
+            # The signal ends the program as without trackboard: its default action, or Lightning's own
+            # graceful stop (SIGTERMException, a SystemExit without a code: exit status 0).
+            assert proc.returncode == (0 if framework == "lightning" else -signal.SIGTERM)
     status, steps = stored(Client(directory=store_dir))
     assert status == ("CRASHED" if how == "sigkill" else "FAILED")
-    floor = FAIL_AT - 1 if how == "raise" else READY_AT
-    assert steps and max(steps) >= (READY_AT - 1 if how == "sigkill" else floor)
+    # Every point logged before the failure (READY is printed before that step's metrics).
+    assert steps and max(steps) >= (FAIL_AT - 1 if how == "raise" else READY_AT - 1)
+
+
+@pytest.mark.parametrize("order", ["trackboard-first", "early-stopping-first"])
+def test_keras_matrix_describes_the_restored_best_weights_in_either_callback_order(client, order):
+    import keras
+    import numpy as np
+
+    from lifecycle_fits import data
+    from trackboard.callbacks.keras import TrackboardCallback
+
+    keras.utils.set_random_seed(0)
+    x, y = data()
+    xv, yv = data(20, 1)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.compile(keras.optimizers.SGD(0.5), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    tracking = TrackboardCallback(project="p", experiment="best", client=client, validation_data=(xv, yv))
+    # patience 1 with a huge min_delta: stops after epoch 2 and restores epoch 1's weights
+    stopping = keras.callbacks.EarlyStopping(patience=1, min_delta=10.0, restore_best_weights=True)
+    callbacks = [tracking, stopping] if order == "trackboard-first" else [stopping, tracking]
+    model.fit(x, y, batch_size=8, epochs=5, verbose=0, validation_data=(xv, yv), callbacks=callbacks)
+    experiment = client.get_project("p").get_experiment("best")
+    matrix = np.array(experiment.get_log("confusion_matrix").data["values"])
+    final = model.predict(xv, verbose=0).argmax(-1)  # the weights the user ends up with
+    assert np.trace(matrix) == int((final == yv).sum())
+    metrics = experiment.get_log("evaluation").data["metrics"]
+    assert metrics["val_loss"] == pytest.approx(model.evaluate(xv, yv, verbose=0, return_dict=True)["loss"], rel=1e-4)
+    assert experiment.status == "SUCCESS"
+
+
+def test_keras_callback_reused_for_a_second_fit_is_running_while_it_runs(client):
+    import keras
+
+    from lifecycle_fits import data
+    from trackboard.callbacks.keras import TrackboardCallback
+
+    seen = []
+
+    class Look(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(client.get_project("p").get_experiment("reused").status)
+
+    x, y = data()
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    tracking = TrackboardCallback(project="p", experiment="reused", client=client)
+    for _ in range(2):
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[tracking, Look()])
+        assert client.get_project("p").get_experiment("reused").status == "SUCCESS"
+    assert seen == ["RUNNING", "RUNNING"]
+
+
+def test_lightning_failing_checkpoint_copy_still_ends_success(client, tmp_path):
+    import lightning.pytorch as L
+    import torch
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from lifecycle_fits import data
+    from trackboard.callbacks.lightning import TrackboardLogger
+
+    class Module(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Linear(4, 3)
+
+        def training_step(self, batch, _):
+            loss = torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1])
+            self.log("train_loss", loss)
+            return loss
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    x, y = data()
+    logger = TrackboardLogger(project="p", experiment="ckpt", client=client, log_model=True, save_dir=tmp_path)
+
+    def broken_store(name, path):
+        raise OSError(28, "No space left on device")
+
+    logger._run.store = broken_store
+    trainer = L.Trainer(max_epochs=1, logger=logger, callbacks=[ModelCheckpoint()], log_every_n_steps=1,
+                        enable_progress_bar=False, enable_model_summary=False)
+    with pytest.warns(Warning, match="store checkpoints"):
+        trainer.fit(Module(), DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=8))
+    experiment = client.get_project("p").get_experiment("ckpt")
+    assert experiment.status == "SUCCESS"
+    assert trainer.log_dir == str(tmp_path)
+    assert list((tmp_path / "p" / "ckpt" / "checkpoints").glob("*.ckpt"))  # where ModelCheckpoint wrote
