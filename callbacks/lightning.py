@@ -19,6 +19,7 @@ and adds the trainer and optimizer settings to ``parameters``.
 from __future__ import annotations
 
 import os
+import weakref
 from argparse import Namespace
 from typing import Any, Callable, Mapping
 
@@ -113,6 +114,7 @@ class TrackboardLogger(Logger, Callback):
         self._log_model = log_model
         self._checkpoint_callback: Any = None
         self._stored: dict[str, float] = {}  # checkpoint path -> mtime already stored
+        self._trainer_ref: Any = None
         self._last_step = 0
 
     _is_rank_zero = staticmethod(_is_global_zero)  # one call on the per-step path, not two
@@ -214,14 +216,25 @@ class TrackboardLogger(Logger, Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         # Lightning restores callbacks before it logs anything, so the experiment is not open yet.
-        self._run.resume(state_dict)
+        before = self.version
+        if self._run.resume(state_dict) and self.version != before:
+            self._follow_checkpoints(before)
 
-    @rank_zero_hook("read the checkpoint's experiment")
+    def _follow_checkpoints(self, before: str) -> None:
+        """ModelCheckpoint chose its folder from the fresh name at setup (before any checkpoint was
+        read): a resumed run writes its checkpoints beside the continued experiment's instead.
+        Called before ModelCheckpoint restores its own state, which then finds its folder again."""
+        trainer = self._trainer_ref() if self._trainer_ref is not None else None
+        if trainer is None:
+            return
+        fresh = os.path.join(self._save_dir, self.name, before, "checkpoints")
+        for callback in trainer.checkpoint_callbacks:
+            if getattr(callback, "dirpath", None) == fresh:
+                callback.dirpath = os.path.join(self._save_dir, self.name, self.version, "checkpoints")
+
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        # Before ModelCheckpoint (always set up last) asks for ``version``: resuming from a
-        # checkpoint writes the next checkpoints beside the continued experiment's.
-        if stage == "fit" and trainer.ckpt_path and not self._run.opened:
-            self._run.resume(_saved_state(trainer.ckpt_path, self.state_key))
+        # Kept for load_state_dict, which Lightning calls without the trainer.
+        self._trainer_ref = weakref.ref(trainer)
 
     @rank_zero_hook("log the trainer settings")
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -238,6 +251,7 @@ class TrackboardLogger(Logger, Callback):
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_checkpoint_callback"] = None  # a weak proxy into the trainer
+        state["_trainer_ref"] = None
         return state
 
 
@@ -409,18 +423,6 @@ def _gather_samples(trainer: Trainer, module: LightningModule, y_true: np.ndarra
 def _val_metrics(trainer: Trainer) -> dict[str, float]:
     return {name: float(value) for name, value in trainer.callback_metrics.items()
             if name.startswith("val") and getattr(value, "numel", lambda: 1)() == 1}
-
-
-def _saved_state(ckpt_path: Any, key: str) -> dict | None:
-    """This logger's state in the checkpoint at ``ckpt_path`` (tensors mapped, not read)."""
-    from lightning.fabric.utilities.cloud_io import _load
-
-    try:
-        checkpoint = _load(ckpt_path, map_location="cpu", weights_only=False)
-    except Exception:  # noqa: BLE001 - "last"/"hpc" and the like: Lightning resolves them later
-        return None
-    state = (checkpoint.get("callbacks") or {}).get(key)
-    return state if isinstance(state, dict) else None
 
 
 # What the parameters table keeps of Lightning's checkpoint and early-stopping callbacks.

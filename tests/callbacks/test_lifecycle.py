@@ -176,3 +176,80 @@ def test_lightning_failing_checkpoint_copy_still_ends_success(client, tmp_path):
     assert experiment.status == "SUCCESS"
     assert trainer.log_dir == str(tmp_path)
     assert list((tmp_path / "p" / "ckpt" / "checkpoints").glob("*.ckpt"))  # where ModelCheckpoint wrote
+
+
+def _lightning_module(fail_at=None):
+    import lightning.pytorch as L
+    import torch
+
+    class Module(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Linear(4, 3)
+
+        def training_step(self, batch, _):
+            if fail_at is not None and self.global_step >= fail_at:
+                raise Boom("node lost")
+            loss = torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1])
+            self.log("train_loss", loss)
+            return loss
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    return Module()
+
+
+def _loader():
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from lifecycle_fits import data
+
+    x, y = data()
+    return DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=8)
+
+
+def test_lightning_crash_then_resume_keeps_one_value_per_step(client, tmp_path):
+    import lightning.pytorch as L
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from trackboard.callbacks.lightning import TrackboardLogger
+
+    def trainer(logger):
+        checkpoints = ModelCheckpoint(every_n_train_steps=4, save_top_k=-1)
+        return L.Trainer(max_epochs=3, logger=logger, callbacks=[logger, checkpoints], log_every_n_steps=1,
+                         enable_progress_bar=False, enable_model_summary=False)
+
+    first = TrackboardLogger(project="p", client=client, save_dir=tmp_path)
+    with pytest.raises(Boom):
+        trainer(first).fit(_lightning_module(fail_at=10), _loader())
+    experiment = client.get_project("p").get_experiment(first.version)
+    assert experiment.status == "FAILED" and max(experiment.get_log("train_loss").data["steps"]) == 9
+    folder = tmp_path / "p" / first.version / "checkpoints"
+    checkpoint = next(folder.glob("*step=8.ckpt"))
+
+    second = TrackboardLogger(project="p", client=client, save_dir=tmp_path)  # a new process would draw a new name
+    resumed = trainer(second)
+    resumed.fit(_lightning_module(), _loader(), ckpt_path=checkpoint)
+    assert second.version == first.version  # the checkpoint's experiment goes on...
+    assert list(folder.glob("*step=16.ckpt"))  # ...and its checkpoints stay beside the first ones
+    steps = experiment.get_log("train_loss").data["steps"]
+    assert steps == list(range(resumed.global_step))  # each step once: the abandoned 8 and 9 are gone
+    assert experiment.status == "SUCCESS"
+
+
+def test_lightning_cli_with_only_the_trackboard_logger(store_env, tmp_path, monkeypatch):
+    from lightning.pytorch.cli import LightningCLI
+
+    monkeypatch.chdir(tmp_path)
+    module = _lightning_module()
+    cli = LightningCLI(
+        type(module), save_config_kwargs={"overwrite": True}, run=False,
+        args=["--trainer.logger=trackboard.callbacks.lightning.TrackboardLogger", "--trainer.logger.project=cli",
+              "--trainer.max_epochs=1", "--trainer.enable_progress_bar=false", "--trainer.log_every_n_steps=1"],
+    )
+    cli.trainer.fit(cli.model, _loader())
+    experiment = Client().get_project("cli").list_experiments()[0]
+    assert experiment.status == "SUCCESS" and len(experiment.get_log("train_loss").data["steps"]) == 6
+    assert (tmp_path / "lightning_logs" / "config.yaml").is_file()  # SaveConfigCallback wrote to trainer.log_dir
