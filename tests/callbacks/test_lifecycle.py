@@ -253,3 +253,71 @@ def test_lightning_cli_with_only_the_trackboard_logger(store_env, tmp_path, monk
     experiment = Client().get_project("cli").list_experiments()[0]
     assert experiment.status == "SUCCESS" and len(experiment.get_log("train_loss").data["steps"]) == 6
     assert (tmp_path / "lightning_logs" / "config.yaml").is_file()  # SaveConfigCallback wrote to trainer.log_dir
+
+
+def _hf_trainer(out, callbacks, **args):
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments
+
+    class Tokens(torch.utils.data.Dataset):
+        def __init__(self, n, seed):
+            generator = torch.Generator().manual_seed(seed)
+            self.ids = torch.randint(0, 50, (n, 6), generator=generator)
+
+        def __len__(self):
+            return len(self.ids)
+
+        def __getitem__(self, i):
+            return {"input_ids": self.ids[i], "labels": (self.ids[i, 0] >= 25).long()}
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=16, max_position_embeddings=8, id2label={0: "neg", 1: "pos"},
+                        label2id={"neg": 0, "pos": 1})
+    settings = dict(per_device_train_batch_size=8, num_train_epochs=3, logging_steps=1, report_to="none",
+                    use_cpu=True, disable_tqdm=True, seed=0, save_strategy="no")
+    settings.update(args)
+    return Trainer(BertForSequenceClassification(config), TrainingArguments(str(out), **settings),
+                   train_dataset=Tokens(48, 0), eval_dataset=Tokens(21, 1), callbacks=callbacks)
+
+
+def test_hf_load_best_model_at_end_evaluation_describes_the_best_model(client, tmp_path):
+    from trackboard.callbacks.transformers import TrackboardCallback
+
+    callback = TrackboardCallback(project="p", experiment="best", client=client)
+    trainer = _hf_trainer(tmp_path, [callback], eval_strategy="epoch", save_strategy="epoch", learning_rate=0.05,
+                          load_best_model_at_end=True, metric_for_best_model="eval_loss")
+    trainer.train()
+    experiment = client.get_project("p").get_experiment("best")
+    evaluation = experiment.get_log("evaluation").data["metrics"]
+    again = trainer.evaluate()  # the model the user ends up with: the best one
+    assert evaluation["eval_loss"] == pytest.approx(again["eval_loss"], rel=1e-5)
+    matrix = experiment.get_log("confusion_matrix").data["values"]
+    assert sum(map(sum, matrix)) == 21
+    assert evaluation["accuracy"] == pytest.approx((matrix[0][0] + matrix[1][1]) / 21)
+    assert experiment.status == "SUCCESS"
+
+
+def test_hf_crash_then_resume_keeps_one_value_per_step(client, tmp_path):
+    from transformers import TrainerCallback
+
+    from trackboard.callbacks.transformers import TrackboardCallback
+
+    class Fail(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step >= 10:
+                raise Boom("node lost")
+
+    first = TrackboardCallback(project="p", client=client, confusion_matrix=False)
+    with pytest.raises(Boom):
+        _hf_trainer(tmp_path, [first, Fail()], save_strategy="steps", save_steps=4).train()
+    name = first._run.choice.name
+    experiment = client.get_project("p").get_experiment(name)
+    assert experiment.status == "FAILED" and max(experiment.get_log("loss").data["steps"]) == 9
+
+    second = TrackboardCallback(project="p", client=client, confusion_matrix=False)
+    trainer = _hf_trainer(tmp_path, [second], save_strategy="steps", save_steps=4)
+    trainer.train(resume_from_checkpoint=str(tmp_path / "checkpoint-8"))
+    assert second._run.choice.name == name
+    assert experiment.get_log("loss").data["steps"] == list(range(1, trainer.state.global_step + 1))
+    assert experiment.status == "SUCCESS"
