@@ -129,10 +129,20 @@ def test_hyperparameters_of_module_and_datamodule_are_one_lossless_table(client,
 
 def test_logger_as_callback_adds_trainer_and_optimizer_settings(client, tmp_path):
     logger = TrackboardLogger(project="p", client=client)
-    fit(logger, tmp_path, callbacks=[logger], accumulate_grad_batches=2, max_epochs=1)
+    from lightning.pytorch.callbacks import EarlyStopping
+
+    stopping = EarlyStopping("val_loss", patience=3, mode="min")
+    checkpoints = ModelCheckpoint(monitor="val_acc", mode="max", save_top_k=2, dirpath=tmp_path / "ckpt")
+    fit(logger, tmp_path, callbacks=[logger, stopping, checkpoints], accumulate_grad_batches=2, max_epochs=1,
+        val_check_interval=0.5, enable_checkpointing=True)
 
     parameters = only_experiment(client).get_log("parameters").data
     assert parameters["trainer"]["accumulate_grad_batches"] == 2
+    assert parameters["trainer"]["val_check_interval"] == 0.5 and parameters["trainer"]["log_every_n_steps"] == 1
+    assert parameters["callbacks"]["EarlyStopping"] == pytest.approx(
+        {**parameters["callbacks"]["EarlyStopping"], "monitor": "val_loss", "mode": "min", "patience": 3})
+    assert parameters["callbacks"]["ModelCheckpoint"]["monitor"] == "val_acc"
+    assert parameters["callbacks"]["ModelCheckpoint"]["save_top_k"] == 2
     assert parameters["optimizers"] == [pytest.approx({**parameters["optimizers"][0], "class": "SGD", "lr": 0.1})]
     assert parameters["lr"] == 0.1  # the module's hyperparameters are still there
 
