@@ -12,6 +12,8 @@ import time
 import warnings
 
 import pytest
+import requests
+from live_process import trackboard_process
 
 import trackboard
 from trackboard import Client, TrackingWarning
@@ -125,6 +127,13 @@ def test_sigkill_reads_crashed_without_changing_the_store_and_reopen_resumes(sto
     assert stored_status(store_dir) == "RUNNING"  # reading changed nothing
     projects = Client(directory=store_dir).get_project("p").list_experiments()
     assert [e.status for e in projects] == ["CRASHED"]
+    listed = subprocess.run([sys.executable, "-m", "trackboard.cli", "ls", "--dir", str(store_dir), "p"],
+                            capture_output=True, text=True, timeout=60)
+    assert "\tCRASHED" in listed.stdout, listed.stderr  # trackboard ls
+    with trackboard_process("ui", "--dir", str(store_dir), ready_path="/") as url:  # the dashboard's data
+        rows = requests.get(f"{url}/ui/data/projects/{experiment.project.id}", timeout=10).json()["experiments"]
+        page = requests.get(f"{url}/ui/data/experiments/{experiment.id}", timeout=10).json()
+    assert [row["status"] for row in rows] == ["CRASHED"] and page["experiment"]["status"] == "CRASHED"
     experiment.reopen()  # this process continues it
     assert experiment.status == "RUNNING"
     experiment.close()
