@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("trackboard")
 
 FAIL_FLUSH_TIMEOUT_S = 10.0  # a dying process waits at most this long per experiment
+EXIT_FLUSH_TIMEOUT_S = 1.0  # at exit the backends were flushed just before (backend.py's exit hook)
 
 
 class Watched(Protocol):
@@ -91,12 +92,12 @@ def fail_open_runs() -> None:
     _close_all("FAILED")
 
 
-def _close_all(status: str) -> None:
+def _close_all(status: str, timeout: float = FAIL_FLUSH_TIMEOUT_S) -> None:
     with _lock:
         experiments = list(_open.values())
     for experiment in experiments:
         try:
-            experiment.close(status, timeout=FAIL_FLUSH_TIMEOUT_S)
+            experiment.close(status, timeout=timeout)
         except Exception as error:  # noqa: BLE001
             logger.debug("trackboard: could not close %r as %s: %s", experiment, status, error)
 
@@ -152,7 +153,7 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 def _close_at_exit() -> None:
     # Runs after the adapters' exit flush and the excepthook: what is left open ended normally.
-    _close_all("SUCCESS")
+    _close_all("SUCCESS", EXIT_FLUSH_TIMEOUT_S)
 
 
 def _after_fork_in_child() -> None:
