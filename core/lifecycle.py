@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("trackboard")
 
 FAIL_FLUSH_TIMEOUT_S = 10.0  # a dying process waits at most this long per experiment
+SIGNAL_GRACE_S = FAIL_FLUSH_TIMEOUT_S + 5.0  # then SIGTERM ends the program whatever is left
 EXIT_FLUSH_TIMEOUT_S = 1.0  # at exit the backends were flushed just before (backend.py's exit hook)
 
 
@@ -141,14 +142,22 @@ def _on_sigterm(signum: int, frame: Any) -> None:
         try:
             previous(signum, frame)  # the program's own handler decides whether this ends it
         except BaseException:
-            fail_open_runs()
+            _fail_from_a_signal()
             raise
         return
     if signal.getsignal(signal.SIGTERM) is not _on_sigterm:
         return  # another handler calls ours among others (Lightning's): it decides how to end
-    fail_open_runs()
+    _fail_from_a_signal()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # and terminate as without trackboard
     os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _fail_from_a_signal() -> None:
+    # A signal interrupts the main thread anywhere, maybe holding a lock the closing needs: close
+    # from another thread, and wait a bounded time, so the program always ends.
+    worker = threading.Thread(target=fail_open_runs, name="trackboard-sigterm", daemon=True)
+    worker.start()
+    worker.join(SIGNAL_GRACE_S)
 
 
 def _close_at_exit() -> None:
