@@ -29,26 +29,23 @@ FRAMEWORKS = sorted(FITS)
 LOSS = {"keras": "loss", "lightning": "train_loss", "transformers": "loss"}
 
 
-def stored(client: Client, name: str = "run"):
+def stored(client: Client, framework: str, name: str = "run") -> tuple[str, list]:
+    """(status, steps of the per-step loss) of an experiment the fits logged."""
     experiment = client.get_project("p").get_experiment(name)
-    return experiment.status, experiment.get_log(LOSS_NAME[0]).data["steps"]
-
-
-LOSS_NAME = [""]
+    return experiment.status, experiment.get_log(LOSS[framework]).data["steps"]
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_a_sweep_that_catches_a_failing_config_records_it_failed_with_its_points(client, framework):
-    LOSS_NAME[0] = LOSS[framework]
     for name, fail_at in (("bad", FAIL_AT), ("good", None)):
         try:
             FITS[framework](client, name, fail_at=fail_at, epochs=2)
         except Boom:
             continue  # the sweep goes on
-    status, steps = stored(client, "bad")
+    status, steps = stored(client, framework, "bad")
     assert status == "FAILED"
     assert steps and max(steps) >= FAIL_AT - 1  # every point logged before the failure
-    assert stored(client, "good")[0] == "SUCCESS"
+    assert stored(client, framework, "good")[0] == "SUCCESS"
 
 
 def run_script(framework, mode, store, *prefix):
@@ -67,7 +64,6 @@ def ready(proc):
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 @pytest.mark.parametrize("how", ["raise", "sigint", "sigterm", "sigkill"])
 def test_a_process_that_dies_ends_in_a_true_status(store_dir, framework, how):
-    LOSS_NAME[0] = LOSS[framework]
     if how == "raise":
         proc = run_script(framework, "raise", store_dir)
         _, err = proc.communicate(timeout=240)
@@ -83,7 +79,7 @@ def test_a_process_that_dies_ends_in_a_true_status(store_dir, framework, how):
             # The signal ends the program as without trackboard: its default action, or Lightning's own
             # graceful stop (SIGTERMException, a SystemExit without a code: exit status 0).
             assert proc.returncode == (0 if framework == "lightning" else -signal.SIGTERM)
-    status, steps = stored(Client(directory=store_dir))
+    status, steps = stored(Client(directory=store_dir), framework)
     assert status == ("CRASHED" if how == "sigkill" else "FAILED")
     # Every point logged before the failure (READY is printed before that step's metrics).
     assert steps and max(steps) >= (FAIL_AT - 1 if how == "raise" else READY_AT - 1)
