@@ -14,6 +14,6 @@ rank zero only, open their experiment on first use, and turn tracking failures i
 ``TrackingWarning`` instead of an exception in the training loop.
 """
 
-from ._guards import TrackingWarning
+from trackboard import TrackingWarning  # the one warning class of all of trackboard
 
 __all__ = ["TrackingWarning"]

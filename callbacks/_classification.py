@@ -148,9 +148,12 @@ def metrics_from_confusion(
 
 
 def sample_rows(
-    y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray | None, names: Sequence[str], limit: int
+    y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray | None, names: Sequence[str], limit: int,
+    ids: np.ndarray | None = None,
 ) -> list[dict]:
     """Up to ``limit`` per-sample rows for the EVALUATION sample browser, misclassified ones first.
+
+    A row's ``id`` is ``ids[i]`` (the sample's index in the dataset) when given, else its position.
 
     >>> sample_rows(np.array([0, 1, 1]), np.array([0, 0, 1]), None, ["a", "b"], 2)
     [{'id': 1, 'ground_truth': 'b', 'prediction': 'a'}, {'id': 0, 'ground_truth': 'a', 'prediction': 'a'}]
@@ -162,7 +165,7 @@ def sample_rows(
     chosen = np.concatenate([wrong, right])[:limit]
     rows = []
     for i in chosen.tolist():
-        row: dict[str, Any] = {"id": i, "ground_truth": names[y_true[i]], "prediction": names[y_pred[i]]}
+        row: dict[str, Any] = {"id": i if ids is None else int(ids[i]), "ground_truth": names[y_true[i]], "prediction": names[y_pred[i]]}
         if scores is not None:
             row["score"] = float(scores[i])
         rows.append(row)

@@ -77,6 +77,7 @@ class ExperimentChoice:
         self.experiment_id = experiment_id
         self.settings = dict(settings) if settings else None  # how to rebuild the Client elsewhere
         self.capture = capture  # for a created experiment: record its context (None: TRACKBOARD_CAPTURE)
+        self.continued = False  # set by open(): the experiment existed before
 
     @classmethod
     def resolve(cls, project: str | None, experiment: Any, client: Client | None, framework: str) -> "ExperimentChoice":
@@ -126,6 +127,7 @@ class ExperimentChoice:
     def open(self, client: Client | None = None) -> Any:
         """The experiment object, opened (or created) now."""
         if self.given is not None:
+            self.continued = True  # the user's object: theirs, and maybe running already
             return self.given
         client = client or self._client()
         experiment, continued = None, False
@@ -140,9 +142,9 @@ class ExperimentChoice:
             project = client.get_or_create_project(self.project)
             experiment, continued = _get_or_create(project, self.name, likely_exists=self.explicit,
                                                    capture=self.capture)
-        reopen = getattr(experiment, "reopen", None)
-        if continued and callable(reopen):  # a finished experiment that goes on is running again
-            reopen()
+        # Opening is reading: only a run that starts training reopens a continued experiment
+        # (TrackedRun.start), so a parent process looking at it after DDP spawn changes nothing.
+        self.continued = continued
         self.experiment_id, self.name = experiment.id, experiment.name
         return experiment
 

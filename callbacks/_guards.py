@@ -22,16 +22,11 @@ import threading
 import warnings
 from typing import Any, Callable, TypeVar
 
+from trackboard import TrackingWarning
+
 logger = logging.getLogger("trackboard.callbacks")
 
 Hook = TypeVar("Hook", bound=Callable[..., Any])
-
-
-class TrackingWarning(RuntimeWarning):
-    """Tracking failed (bad value, store or server error) and training went on.
-
-    Filter it like any warning: ``warnings.simplefilter("error", TrackingWarning)`` in tests.
-    """
 
 
 class FailureReporter:

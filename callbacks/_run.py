@@ -8,6 +8,7 @@ framework events into its few calls::
     run.log_parameters({"lr": 1e-3})                 # TABLE parameters (merged)
     run.log_metrics({"loss": 0.5}, step=10, epoch=0)  # LINE points, batched
     run.log_records(classification_logs(cm, names))   # LABELMAP + HEATMAP + EVALUATION
+    run.start()                                        # training begins: the experiment is RUNNING
     run.finish("SUCCESS")                              # flush, set the status
 
 Every method may raise (bad data, a store error); adapters call them from hooks wearing
@@ -24,7 +25,7 @@ import time
 import weakref
 from typing import Any, Iterable, Mapping
 
-from trackboard import Client, LogType
+from trackboard import Client, LogType, lifecycle
 
 from ._experiment import ExperimentChoice
 from ._guards import FailureReporter
@@ -66,6 +67,8 @@ class TrackedRun:
         self._lines = LineBuffer(in_step_order=self._in_step_order)
         self._broken = False
         self._lock = threading.Lock()
+        self._running = False  # between start() and finish(): ours to close if the program dies
+        self._finished = False  # finish() set a status: a later start() reopens the experiment
 
     # -- identity, without I/O -----------------------------------------------------------------
 
@@ -181,19 +184,71 @@ class TrackedRun:
         if self._target is not None and not self._broken:
             self._target.flush(timeout)
 
-    def finish(self, status: str | None) -> None:
-        """Flush and set the status (``None``: flush only). An experiment never opened stays closed."""
+    def start(self) -> None:
+        """Training begins in this process: open the experiment and make it RUNNING.
+
+        A continued experiment (a resumed run, a name given again) or one this run already
+        finished (a second ``fit``) is reopened; until ``finish``, the program dying (an exception,
+        Ctrl-C, SIGTERM) ends it FAILED with every buffered point logged (``end_on_failure``).
+        """
         if self._broken:
             return
-        self.flush_lines()
-        if self._target is None:
+        target = self._open()
+        if self._finished or (self.choice.continued and not self._running):
+            reopen = getattr(target.experiment, "reopen", None)
+            if callable(reopen):
+                reopen()
+        self._running, self._finished = True, False
+        lifecycle.watch(self)
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def finish(self, status: str | None) -> None:
+        """Flush and set the status (``None``: flush only). An experiment never opened stays closed.
+
+        The status is set even when logging the last points fails (that error is raised after).
+        """
+        if status is not None and status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+        if self._broken:
             return
-        if status is None:
-            self._target.flush()
-        else:
-            if status not in STATUSES:
-                raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
-            self._target.set_status(status)
+        try:
+            self.flush_lines()
+        finally:
+            if self._target is not None:
+                if status is None:
+                    self._target.flush()
+                else:
+                    self._running, self._finished = False, True
+                    lifecycle.unwatch(self)
+                    self._target.set_status(status)
+
+    def end_on_failure(self) -> None:
+        """Training died (an exception, Ctrl-C, SIGTERM): log what is buffered, set FAILED. Never raises."""
+        if not self._running:
+            return
+        try:
+            self.finish("FAILED")
+        except Exception as error:  # noqa: BLE001
+            self.report("finish the experiment as FAILED", error)
+
+    def attempt(self, what: str, step: Any, *args: Any, **kwargs: Any) -> None:
+        """Run one step of the end-of-training work; a failure is reported and the next step runs."""
+        try:
+            step(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - one failing step must not skip the others
+            self.report(what, error)
+
+    def rewind(self, step: int | float) -> None:
+        """Drop the experiment's points after ``step`` (a resume from a checkpoint at ``step``)."""
+        if self._broken:
+            return
+        rewind = getattr(self._open().experiment, "rewind", None)
+        if callable(rewind):
+            self.flush_lines()
+            rewind(step)
 
     def report(self, what: str, error: BaseException) -> None:
         """A failure of ``what``: one warning per kind (see FailureReporter)."""

@@ -64,10 +64,15 @@ from trackboard import Client, LogType  # noqa: E402
 from ._classification import align, class_names_for, classification_logs, confusion_counts, sample_rows  # noqa: E402
 from ._guards import never_raises, rank_zero_hook  # noqa: E402
 from ._run import TrackedRun  # noqa: E402
+from ._training_call import current_call, watch_method  # noqa: E402
 
 __all__ = ["TrackboardCallback"]
 
 LOG_MODEL_CHOICES = (False, True, "all")
+
+# fit() tells its callbacks nothing when it fails: wrapped once, it tells ours (see _training_call).
+# At import, because ``model.fit(..., callbacks=[TrackboardCallback()])`` looks fit up first.
+watch_method(keras.Model, "fit", "keras")
 
 
 def process_rank() -> int:
@@ -139,7 +144,8 @@ class TrackboardCallback(keras.callbacks.Callback):
         self._epoch = 0
         self._batches_before_epoch = 0  # optimizer._iterations (batches) when the epoch began
         self._batch_keys: set[str] = set()
-        self._val_metrics: dict[str, float] = {}
+        self._fit_arguments: dict[str, Any] = {}
+        self._end_deferred = False  # the end-of-training work waits for fit() to return
 
     @property
     def experiment(self) -> Any:
@@ -154,14 +160,22 @@ class TrackboardCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
         self._in_fit = True
         self._rank = process_rank()
+        call = current_call("keras")
+        self._end_deferred = call is not None
+        arguments = call.arguments if call is not None else {}
+        self._fit_arguments = {key: arguments[key] for key in FIT_ARGUMENTS if arguments.get(key) is not None}
+        if call is not None:
+            call.listen(self)
         self._begin_training()
 
     @rank_zero_hook("log hyperparameters")
     def _begin_training(self) -> None:
         model = self.model
+        self._run.start()  # RUNNING again when this callback is reused for another fit()
         self._optimizer = model.optimizer
         self._accumulation = getattr(self._optimizer, "gradient_accumulation_steps", None) or 1
-        self._run.log_parameters({**_fit_parameters(model, self.params), **self.parameters})
+        parameters = _fit_parameters(model, self.params, self._fit_arguments)
+        self._run.log_parameters({**parameters, **self.parameters})
         if self.class_names is not None:
             names = class_names_for(0, self.class_names)
             self._run.log_records([("labelmap", names, LogType.LABELMAP)])
@@ -188,11 +202,9 @@ class TrackboardCallback(keras.callbacks.Callback):
 
     @rank_zero_hook("log epoch metrics")
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
-        logs = dict(logs or {})
-        self._val_metrics = {k: v for k, v in logs.items() if k.startswith("val_")}
-        metrics = logs
+        metrics = dict(logs or {})
         if self._logged_last_batch():  # its point already holds the epoch's final training values
-            metrics = {k: v for k, v in logs.items() if k not in self._batch_keys}
+            metrics = {k: v for k, v in metrics.items() if k not in self._batch_keys}
         self._run.log_metrics(metrics, self._optimizer_step(), epoch)
         self._run.flush_lines()
         if self.log_model == "all":
@@ -200,15 +212,30 @@ class TrackboardCallback(keras.callbacks.Callback):
 
     def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
         self._in_fit = False
+        if not self._end_deferred:  # fit() not watched (a custom loop calling the hooks): now
+            self._end_training()
+
+    def training_returned(self) -> None:
+        """fit() returned: every callback's on_train_end ran (EarlyStopping restored its weights)."""
+        self._end_deferred = False
         self._end_training()
+
+    def training_failed(self, error: BaseException) -> None:
+        """fit() raised (Ctrl-C included): the points logged so far are stored, the run is FAILED."""
+        self._in_fit = self._end_deferred = False
+        if self._rank == 0:
+            self._run.end_on_failure()
 
     @rank_zero_hook("finish the experiment")
     def _end_training(self) -> None:
-        if self.validation_data is not None:
-            self._log_confusion()
-        if self.log_model is True:
-            self._store_model("model.keras")
-        self._run.finish("SUCCESS")
+        # Each step on its own: one failing must not skip the others; the status is set last.
+        try:
+            if self.validation_data is not None:
+                self._run.attempt("log the confusion matrix", self._log_confusion)
+            if self.log_model is True:
+                self._run.attempt("store the model", self._store_model, "model.keras")
+        finally:
+            self._run.finish("SUCCESS")
 
     # -- evaluate (outside fit) -------------------------------------------------------------
 
@@ -231,13 +258,15 @@ class TrackboardCallback(keras.callbacks.Callback):
         optimizer = self._optimizer if self._optimizer is not None else self.model.optimizer
         return _to_int(optimizer.iterations)
 
-    @never_raises("log the confusion matrix")
     def _log_confusion(self) -> None:
-        y_true, y_pred, scores, num_classes = align(*_predict(self.model, self.validation_data))
+        """Matrix, label map and evaluation of the model as fit() leaves it, from one pass."""
+        targets, outputs = _predict(self.model, self.validation_data)
+        y_true, y_pred, scores, num_classes = align(targets, outputs)
         names = class_names_for(num_classes, self.class_names)
         cm = confusion_counts(y_true, y_pred, len(names))
         samples = sample_rows(y_true, y_pred, scores, names, self.max_samples)
-        self._run.log_records(classification_logs(cm, names, metrics=self._val_metrics, samples=samples))
+        metrics = _loss_of(self.model, targets, outputs)
+        self._run.log_records(classification_logs(cm, names, metrics=metrics, samples=samples))
 
     @never_raises("store the model")
     def _store_model(self, name: str) -> None:
@@ -253,15 +282,25 @@ class TrackboardCallback(keras.callbacks.Callback):
         return state
 
 
-def _fit_parameters(model: Any, params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Optimizer config, fit params, loss and model size, for the ``parameters`` table."""
+FIT_ARGUMENTS = ("batch_size", "validation_split", "validation_freq", "shuffle", "initial_epoch",
+                 "steps_per_epoch", "validation_steps", "class_weight")
+
+
+def _fit_parameters(model: Any, params: Mapping[str, Any] | None, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """Optimizer config, fit params and arguments, loss, compiled metrics and model size."""
     fit = {key: value for key, value in (params or {}).items() if key != "verbose"}
+    fit.update(arguments)
     out: dict[str, Any] = {"fit": fit}
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None:
         out["optimizer"] = {"class": type(optimizer).__name__, **optimizer.get_config()}
     if getattr(model, "loss", None) is not None:
         out["loss"] = model.loss
+    compiled = _compile_config(model)
+    if compiled.get("metrics") is not None:
+        out["metrics"] = compiled["metrics"]
+    if compiled.get("weighted_metrics") is not None:
+        out["weighted_metrics"] = compiled["weighted_metrics"]
     out["model"] = {
         "name": model.name,
         "class": type(model).__name__,
@@ -270,6 +309,24 @@ def _fit_parameters(model: Any, params: Mapping[str, Any] | None) -> dict[str, A
         "non_trainable_params": int(sum(np.prod(w.shape) for w in model.non_trainable_weights)),
     }
     return out
+
+
+def _compile_config(model: Any) -> dict[str, Any]:
+    try:
+        return dict(model.get_compile_config() or {})
+    except Exception:  # noqa: BLE001 - not compiled, or a config that cannot be serialised
+        return {}
+
+
+def _loss_of(model: Any, targets: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
+    """``{'val_loss': ...}`` of these predictions under the compiled loss ({} when there is none)."""
+    if getattr(model, "loss", None) is None:
+        return {}
+    try:
+        loss = model.compute_loss(x=None, y=targets, y_pred=outputs, training=False)
+        return {"val_loss": float(keras.ops.convert_to_numpy(loss))}
+    except Exception:  # noqa: BLE001 - a custom loss that needs more than (y, y_pred)
+        return {}
 
 
 PREDICT_BATCH = 256

@@ -19,6 +19,7 @@ and adds the trainer and optimizer settings to ``parameters``.
 from __future__ import annotations
 
 import os
+import weakref
 from argparse import Namespace
 from typing import Any, Callable, Mapping
 
@@ -33,7 +34,7 @@ except ImportError:  # pragma: no cover - exercised where only pytorch_lightning
     from pytorch_lightning.loggers.logger import Logger, rank_zero_experiment
 from lightning_utilities.core.rank_zero import rank_zero_only as _lightning_rank
 
-from trackboard import Client
+from trackboard import Client, TrackingWarning
 
 from ._classification import align, class_names_for, classification_logs, confusion_counts, sample_rows
 from ._guards import rank_zero_hook
@@ -91,6 +92,9 @@ class TrackboardLogger(Logger, Callback):
             ``"all"`` every checkpoint when it is saved; files are copied, never deleted.
         capture: record the environment, requirements, git diff and system metrics of an experiment
             it creates (default: ``TRACKBOARD_CAPTURE``, on).
+        save_dir: the local folder for files (default ``lightning_logs``, as Lightning's own
+            loggers): ``ModelCheckpoint`` writes to ``save_dir/project/experiment/checkpoints``,
+            and ``trainer.log_dir`` (LightningCLI's saved config) is ``save_dir``.
 
     The experiment is opened on first use, on global rank zero only.
     """
@@ -103,14 +107,17 @@ class TrackboardLogger(Logger, Callback):
         *,
         log_model: bool | str = False,
         capture: bool | None = None,
+        save_dir: str | os.PathLike = "lightning_logs",
     ) -> None:
         super().__init__()
         if log_model not in LOG_MODEL_CHOICES:
             raise ValueError(f"log_model must be False, True or 'all', got {log_model!r}")
         self._run = TrackedRun(project, experiment, client, framework="lightning", capture=capture)
+        self._save_dir = os.fspath(save_dir)
         self._log_model = log_model
         self._checkpoint_callback: Any = None
         self._stored: dict[str, float] = {}  # checkpoint path -> mtime already stored
+        self._trainer_ref: Any = None
         self._last_step = 0
 
     _is_rank_zero = staticmethod(_is_global_zero)  # one call on the per-step path, not two
@@ -126,8 +133,13 @@ class TrackboardLogger(Logger, Callback):
         return self._run.experiment_label
 
     @property
-    def save_dir(self) -> None:
-        return None
+    def save_dir(self) -> str:
+        return self._save_dir
+
+    @property
+    def log_dir(self) -> str:
+        """This run's local folder: ``save_dir/project/experiment``."""
+        return os.path.join(self._save_dir, self.name, self.version)
 
     @property
     @rank_zero_experiment
@@ -139,10 +151,14 @@ class TrackboardLogger(Logger, Callback):
 
     @rank_zero_hook("log hyperparameters")
     def log_hyperparams(self, params: Mapping[str, Any] | Namespace, *args: Any, **kwargs: Any) -> None:
+        if not self._run.running:
+            self._run.start()
         self._run.log_parameters(to_params(params))
 
     @rank_zero_hook("log metrics")
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        if not self._run.running:  # a logger alone has no start hook: the first metrics start the run
+            self._run.start()
         if step is None:  # a direct call without a step: stay at the last one
             step = self._last_step
         self._last_step = step
@@ -154,9 +170,12 @@ class TrackboardLogger(Logger, Callback):
 
     @rank_zero_hook("finish the experiment")
     def finalize(self, status: str) -> None:
-        if status == "success" and self._log_model is True:
-            self._store_checkpoints(final=True)
-        self._run.finish(_STATUSES.get(status))
+        # The checkpoints are stored on their own: a failing copy must not leave the run RUNNING.
+        try:
+            if status == "success" and self._log_model is True:
+                self._run.attempt("store checkpoints", self._store_checkpoints, final=True)
+        finally:
+            self._run.finish(_STATUSES.get(status))
 
     @rank_zero_hook("store checkpoints")
     def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
@@ -188,8 +207,8 @@ class TrackboardLogger(Logger, Callback):
                        max_samples: int) -> None:
         """Called by ConfusionMatrixCallback with the counts summed over ranks."""
         names = class_names_for(cm.shape[0], class_names)
-        y_true, y_pred, scores, _ = result
-        samples = sample_rows(y_true, y_pred, scores, names, max_samples)
+        y_true, y_pred, scores, ids = result
+        samples = sample_rows(y_true, y_pred, scores, names, max_samples, ids=ids)
         self._run.log_records(classification_logs(cm, names, metrics=metrics, samples=samples))
 
     # -- Callback hooks (when the logger is also passed in ``callbacks``) ---------------------
@@ -200,15 +219,42 @@ class TrackboardLogger(Logger, Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         # Lightning restores callbacks before it logs anything, so the experiment is not open yet.
-        self._run.resume(state_dict)
+        before = self.version
+        if self._run.resume(state_dict) and self.version != before:
+            self._follow_checkpoints(before)
+
+    def _follow_checkpoints(self, before: str) -> None:
+        """ModelCheckpoint chose its folder from the fresh name at setup (before any checkpoint was
+        read): a resumed run writes its checkpoints beside the continued experiment's instead.
+        Called before ModelCheckpoint restores its own state, which then finds its folder again."""
+        trainer = self._trainer_ref() if self._trainer_ref is not None else None
+        if trainer is None:
+            return
+        fresh = os.path.join(self._save_dir, self.name, before, "checkpoints")
+        for callback in trainer.checkpoint_callbacks:
+            if getattr(callback, "dirpath", None) == fresh:
+                callback.dirpath = os.path.join(self._save_dir, self.name, self.version, "checkpoints")
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        # Kept for load_state_dict, which Lightning calls without the trainer.
+        self._trainer_ref = weakref.ref(trainer)
 
     @rank_zero_hook("log the trainer settings")
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._run.log_parameters({"trainer": _trainer_settings(trainer), "optimizers": _optimizers(trainer)})
+        self._run.start()
+        self._run.log_parameters({"trainer": _trainer_settings(trainer), "optimizers": _optimizers(trainer),
+                                  "callbacks": _callback_settings(trainer)})
+
+    @rank_zero_hook("rewind the resumed experiment")
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        step = trainer.fit_loop.epoch_loop._batches_that_stepped  # the step loggers see
+        if trainer.ckpt_path and step > 0:  # resumed: drop what the abandoned attempt logged after it
+            self._run.rewind(step)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_checkpoint_callback"] = None  # a weak proxy into the trainer
+        state["_trainer_ref"] = None
         return state
 
 
@@ -251,7 +297,7 @@ class ConfusionMatrixCallback(Callback):
                 import warnings
 
                 warnings.warn("ConfusionMatrixCallback logs through a TrackboardLogger; the trainer has none",
-                              RuntimeWarning, stacklevel=2)
+                              TrackingWarning, stacklevel=2)
             return
         loader = _first_val_dataloader(trainer)
         if loader is None:
@@ -264,9 +310,13 @@ class ConfusionMatrixCallback(Callback):
         except Exception as error:  # noqa: BLE001
             failed = 1
             logger._run.report("compute the confusion matrix", error)
-        cm = _sum_over_ranks(trainer, pl_module, result, failed, self.class_names)
-        if cm is not None and trainer.is_global_zero:
-            logger._log_confusion(cm, result, self.class_names, _val_metrics(trainer), self.max_samples)
+        indices = _dataset_indices(loader)
+        if result is not None and (indices is None or len(indices) != len(result[0])):
+            indices = None  # not one prediction per sample (per token...): positions only
+        gathered = _sum_over_ranks(trainer, pl_module, result, failed, self.class_names, indices)
+        if gathered is not None and trainer.is_global_zero:
+            cm, samples = gathered
+            logger._log_confusion(cm, samples, self.class_names, _val_metrics(trainer), self.max_samples)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -314,21 +364,63 @@ def _predict(module: LightningModule, trainer: Trainer, loader: Any, predict_fn:
     return align(torch.cat(truths).cpu().numpy(), torch.cat(predictions).float().cpu().numpy())
 
 
+def _dataset_indices(loader: Any) -> np.ndarray | None:
+    """The dataset index of each sample this rank's ``loader`` yields, in order (None: unknown).
+
+    Under DDP the sampler is a DistributedSampler, which pads shards to equal length by repeating
+    samples: the indices let each sample be counted once.
+    """
+    if isinstance(getattr(loader, "dataset", None), torch.utils.data.IterableDataset):
+        return None
+    try:
+        batches = getattr(loader, "batch_sampler", None)
+        if batches is not None:
+            return np.fromiter((int(i) for batch in batches for i in batch), np.int64)
+        sampler = getattr(loader, "sampler", None)
+        return None if sampler is None else np.fromiter((int(i) for i in sampler), np.int64)
+    except (TypeError, ValueError):
+        return None
+
+
 def _sum_over_ranks(
-    trainer: Trainer, module: LightningModule, result: Any, failed: int, names: Any
-) -> np.ndarray | None:
-    """The confusion matrix summed over ranks (every rank must call this), None if a rank failed."""
+    trainer: Trainer, module: LightningModule, result: Any, failed: int, names: Any, indices: np.ndarray | None
+) -> tuple[np.ndarray, tuple] | None:
+    """(confusion matrix, (true ids, predicted ids, scores, sample ids)) over every rank's shard,
+    each sample counted once (every rank must call this); None if a rank failed."""
     num_classes = max(len(names) if names is not None else 0, result[3] if result is not None else 0)
+    known = int(indices is not None)
     if trainer.world_size > 1:
-        sizes = trainer.strategy.all_gather(torch.tensor([num_classes, failed], device=module.device))
-        num_classes, failed = int(sizes[..., 0].max()), int(sizes[..., 1].sum())
-    cm = np.zeros((num_classes, num_classes), np.int64)
-    if result is not None and not failed:
-        cm = confusion_counts(result[0], result[1], num_classes)
-    if trainer.world_size > 1:
+        sizes = trainer.strategy.all_gather(torch.tensor([num_classes, failed, known], device=module.device))
+        num_classes, failed, known = int(sizes[..., 0].max()), int(sizes[..., 1].sum()), int(sizes[..., 2].min())
+    if failed or num_classes == 0:
+        return None
+    y_true, y_pred, scores = result[0], result[1], result[2]
+    ids = indices if known else np.arange(len(y_true))
+    if trainer.world_size > 1 and known:
+        y_true, y_pred, scores, ids = _gather_samples(trainer, module, y_true, y_pred, scores, ids)
+        return confusion_counts(y_true, y_pred, num_classes), (y_true, y_pred, scores, ids)
+    cm = confusion_counts(y_true, y_pred, num_classes)
+    if trainer.world_size > 1:  # samples not known by index: sum the shards' counts
         total = trainer.strategy.reduce(torch.as_tensor(cm, device=module.device), reduce_op="sum")
         cm = total.cpu().numpy().astype(np.int64)
-    return None if failed or num_classes == 0 else cm
+    return cm, (y_true, y_pred, scores, ids)
+
+
+def _gather_samples(trainer: Trainer, module: LightningModule, y_true: np.ndarray, y_pred: np.ndarray,
+                    scores: np.ndarray | None, ids: np.ndarray) -> tuple:
+    """Every rank's (index, truth, prediction, score) rows, padding repeats dropped, by index."""
+    rows = np.stack([ids, y_true, y_pred, scores if scores is not None else np.full(len(ids), np.nan)], axis=1)
+    lengths = trainer.strategy.all_gather(torch.tensor([len(rows)], device=module.device))
+    longest = int(lengths.max())
+    padded = np.full((longest, 4), -1.0)
+    padded[:len(rows)] = rows
+    every = trainer.strategy.all_gather(torch.as_tensor(padded, dtype=torch.float64, device=module.device))
+    every = every.reshape(-1, 4).cpu().numpy()
+    every = every[every[:, 0] >= 0]
+    _, first = np.unique(every[:, 0], return_index=True)  # sorted by index, each once
+    every = every[first]
+    scores_out = None if scores is None else every[:, 3]
+    return every[:, 1].astype(np.int64), every[:, 2].astype(np.int64), scores_out, every[:, 0].astype(np.int64)
 
 
 def _val_metrics(trainer: Trainer) -> dict[str, float]:
@@ -336,11 +428,40 @@ def _val_metrics(trainer: Trainer) -> dict[str, float]:
             if name.startswith("val") and getattr(value, "numel", lambda: 1)() == 1}
 
 
+# What the parameters table keeps of Lightning's checkpoint and early-stopping callbacks.
+CALLBACK_SETTINGS = {
+    "ModelCheckpoint": ("monitor", "mode", "save_top_k", "save_last", "every_n_train_steps", "every_n_epochs",
+                        "train_time_interval", "save_on_train_epoch_end", "dirpath", "filename"),
+    "EarlyStopping": ("monitor", "mode", "patience", "min_delta", "stopping_threshold", "divergence_threshold",
+                      "check_finite", "check_on_train_epoch_end"),
+}
+
+
+def _callback_settings(trainer: Trainer) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for callback in trainer.callbacks:
+        for kind, names in CALLBACK_SETTINGS.items():
+            if any(cls.__name__ == kind for cls in type(callback).__mro__):
+                settings = {}
+                for name in names:
+                    value = getattr(callback, name, getattr(callback, f"_{name}", None))
+                    if isinstance(value, (str, int, float, bool)) or value is None:
+                        settings[name] = value
+                    else:
+                        settings[name] = str(value)
+                key = kind if kind not in out else f"{kind}_{len([k for k in out if k.startswith(kind)])}"
+                out[key] = settings
+    return out
+
+
 def _trainer_settings(trainer: Trainer) -> dict[str, Any]:
     loop = trainer.fit_loop
     return {
         "max_epochs": loop.max_epochs,
         "max_steps": loop.max_steps,
+        "val_check_interval": trainer.val_check_interval,
+        "check_val_every_n_epoch": trainer.check_val_every_n_epoch,
+        "log_every_n_steps": trainer.log_every_n_steps,
         "accumulate_grad_batches": trainer.accumulate_grad_batches,
         "gradient_clip_val": trainer.gradient_clip_val,
         "precision": trainer.precision,

@@ -27,7 +27,7 @@ from typing import Any, Mapping
 
 import numpy as np
 import torch
-from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 try:  # transformers >= 4.41 saves the state of such callbacks in every checkpoint
@@ -40,6 +40,7 @@ from trackboard import Client, LogType
 from ._classification import align, class_names_for, classification_logs, confusion_counts, sample_rows
 from ._guards import never_raises, rank_zero_hook
 from ._run import TrackedRun
+from ._training_call import current_call, watch_method
 
 __all__ = ["TrackboardCallback"]
 
@@ -49,6 +50,9 @@ SUMMARY_KEYS = frozenset(
     ("train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos", "train_loss")
 )
 NOT_METRICS = frozenset(("epoch", "step"))
+
+# train() tells its callbacks nothing when it fails: wrapped once, it tells ours (see _training_call).
+watch_method(Trainer, "train", "transformers")
 
 
 def epoch_index(epoch: float | None) -> int | None:
@@ -100,7 +104,6 @@ class TrackboardCallback(TrainerCallback, ExportableState):
         self.max_samples = max_samples
         self._training = False
         self._confusion_pending = False  # training ended before any evaluation: do it at the next one
-        self._eval_metrics: dict[str, float] = {}
 
     @property
     def experiment(self) -> Any:
@@ -138,12 +141,26 @@ class TrackboardCallback(TrainerCallback, ExportableState):
     def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                        model: Any = None, **kwargs: Any) -> None:
         self._training = True  # on every rank: the confusion matrix is computed by all of them
+        call = current_call("transformers")
+        if call is not None:
+            call.listen(self)
         self._begin_training(args, state, control, model=model)
+
+    def training_returned(self) -> None:
+        """train() returned: on_train_end has finished the experiment."""
+
+    def training_failed(self, error: BaseException) -> None:
+        """train() raised (Ctrl-C included): the points logged so far are stored, the run is FAILED."""
+        self._training = False
+        self._run.end_on_failure()
 
     @rank_zero_hook("log hyperparameters")
     def _begin_training(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                         model: Any = None) -> None:
         self._run.resume(_checkpoint_state(state, type(self).__name__))
+        self._run.start()
+        if state.global_step > 0:  # resumed from a checkpoint: drop what the abandoned attempt logged after it
+            self._run.rewind(state.global_step)
         parameters = dict(args.to_dict())
         config = getattr(model, "config", None)
         if config is not None and hasattr(config, "to_dict"):
@@ -175,8 +192,7 @@ class TrackboardCallback(TrainerCallback, ExportableState):
     @rank_zero_hook("log the evaluation")
     def _after_evaluate(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                         metrics: Mapping[str, Any] | None = None, model: Any = None, cm: Any = None) -> None:
-        # The metrics themselves were logged by on_log; they are kept for the EVALUATION record.
-        self._eval_metrics = {k: v for k, v in (metrics or {}).items() if k not in NOT_METRICS}
+        # The metrics themselves were logged by on_log.
         if cm is not None:
             self._log_confusion(model, *cm)
             self._run.flush()
@@ -199,14 +215,20 @@ class TrackboardCallback(TrainerCallback, ExportableState):
     @rank_zero_hook("finish the experiment")
     def _end_training(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                       model: Any = None, cm: Any = None) -> None:
-        if cm is not None:
-            self._log_confusion(model, *cm)
-        if self.log_model is True and model is not None:
-            with tempfile.TemporaryDirectory(prefix="trackboard-") as folder:  # ours, removed after
-                model.save_pretrained(folder)
-                self._store_folder(Path(folder), "model")
+        # Each step on its own: one failing must not skip the others; the status is set last.
         # SUCCESS, but the experiment stays usable: trainer.predict() metrics still come in.
-        self._run.finish("SUCCESS")
+        try:
+            if cm is not None:
+                self._run.attempt("log the confusion matrix", self._log_confusion, model, *cm)
+            if self.log_model is True and model is not None:
+                self._run.attempt("store the model", self._store_model, model)
+        finally:
+            self._run.finish("SUCCESS")
+
+    def _store_model(self, model: Any) -> None:
+        with tempfile.TemporaryDirectory(prefix="trackboard-") as folder:  # ours, removed after
+            model.save_pretrained(folder)
+            self._store_folder(Path(folder), "model")
 
     # -- after training ---------------------------------------------------------------------
 
@@ -237,10 +259,12 @@ class TrackboardCallback(TrainerCallback, ExportableState):
 
     @never_raises("log the confusion matrix")
     def _log_confusion(self, model: Any, cm: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
-                       scores: np.ndarray | None) -> None:
+                       scores: np.ndarray | None, metrics: dict[str, float]) -> None:
+        """Matrix, label map and evaluation of ``model`` (the best one with load_best_model_at_end),
+        every metric from the same pass."""
         names = class_names_for(cm.shape[0], _id2label(model))
         samples = sample_rows(y_true, y_pred, scores, names, self.max_samples)
-        self._run.log_records(classification_logs(cm, names, metrics=self._eval_metrics, samples=samples))
+        self._run.log_records(classification_logs(cm, names, metrics=metrics, samples=samples))
 
     def _store_folder(self, folder: Path, prefix: str) -> None:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -277,7 +301,7 @@ def _predict(model: Any, loader: Any, num_labels: int) -> tuple[np.ndarray, np.n
 
     Logits stay on the device until the end: one transfer, not one per batch.
     """
-    truths, logits = [], []
+    truths, logits, losses = [], [], []
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -289,31 +313,41 @@ def _predict(model: Any, loader: Any, num_labels: int) -> tuple[np.ndarray, np.n
                 labels = batch.get("labels")
                 if labels is None:
                     raise KeyError("eval batches have no 'labels'")
-                output = model(**batch).logits
+                answer = model(**batch)
+                output = answer.logits
+                if getattr(answer, "loss", None) is not None:  # the mean over the batch
+                    losses.append((answer.loss.detach().float() * len(labels), len(labels)))
                 if output.shape[-1] != num_labels:
                     raise ValueError(f"logits have {output.shape[-1]} classes, the config's id2label {num_labels}")
                 truths.append(labels.reshape(-1))  # one row per sample, or per token
                 logits.append(output.reshape(-1, num_labels))
     finally:
         model.train(was_training)
+    loss_sum = float(sum(total for total, _ in losses)) if losses else 0.0
+    loss_count = sum(count for _, count in losses)
     if not logits:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), None
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), None, loss_sum, loss_count
     y_true, y_pred, scores, _ = align(torch.cat(truths).cpu().numpy(), torch.cat(logits).float().cpu().numpy())
-    return y_true, y_pred, scores
+    return y_true, y_pred, scores, loss_sum, loss_count
 
 
 def _sum_over_ranks(result: tuple | None, failed: int, num_classes: int) -> tuple | None:
+    """(counts, true ids, predicted ids, scores, metrics) summed over ranks, or None if one failed."""
     cm = np.zeros((num_classes, num_classes), np.int64)
+    loss_sum, loss_count = 0.0, 0
     if result is not None:
         cm = confusion_counts(result[0], result[1], num_classes)
+        loss_sum, loss_count = result[3], result[4]
     distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
     if distributed and torch.distributed.get_world_size() > 1:
-        counts = torch.as_tensor(np.append(cm.reshape(-1), failed))
+        counts = torch.as_tensor(np.append(cm.reshape(-1), [failed, loss_sum, loss_count]), dtype=torch.float64)
         if torch.distributed.get_backend() == "nccl":
             counts = counts.cuda()
         torch.distributed.all_reduce(counts)
         counts = counts.cpu().numpy()
-        cm, failed = counts[:-1].reshape(num_classes, num_classes), int(counts[-1])
+        cm = counts[:-3].reshape(num_classes, num_classes).astype(np.int64)
+        failed, loss_sum, loss_count = int(counts[-3]), float(counts[-2]), int(counts[-1])
     if failed or result is None:
         return None
-    return cm, *result
+    metrics = {"eval_loss": loss_sum / loss_count} if loss_count else {}
+    return cm, result[0], result[1], result[2], metrics

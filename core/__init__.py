@@ -42,4 +42,5 @@ __all__ = [
     "AlreadyExistsError",
     "QueryError",
     "WriteError",
+    "TrackingWarning",
 ]

@@ -14,7 +14,9 @@ import weakref
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from . import lifecycle
 from .config import Settings
+from .heartbeat import Heartbeat
 from .logtype import LogType
 from .records import Record
 from .store.points import Points
@@ -49,6 +51,7 @@ class Backend(Protocol):
     def get_tags(self, experiment_id: str) -> list[str]: ...
     def add_tags(self, experiment_id: str, tags: list[str]) -> None: ...
     def remove_tags(self, experiment_id: str, tags: list[str]) -> None: ...
+    def rewind(self, experiment_id: str, step: float) -> None: ...
 
     def log_kinds(self, experiment_id: str) -> dict[str, tuple[LogType, bool | None]]: ...
     def get_log(self, experiment_id: str, name: str) -> tuple[LogType, Any]: ...
@@ -71,6 +74,7 @@ class LocalBackend:
         self.settings = settings  # how another process reaches this store (None: it cannot)
         self.writer = BackgroundWriter(store.apply)
         self.put = self.writer.put
+        self.heartbeat = Heartbeat(store.beat)
 
     def flush(self, timeout: float | None = None) -> None:
         self.writer.flush(timeout)
@@ -116,11 +120,17 @@ class LocalBackend:
     def download_artifact(self, experiment_id: str, artifact: dict, target: Path) -> None:
         self.store.blobs.copy_to(artifact["sha256"], target)
 
+    def rewind(self, experiment_id: str, step: float) -> None:
+        self.writer.flush()
+        self.store.rewind(experiment_id, step)
+
     def after_fork(self) -> None:
         self.store.after_fork()
         self.writer.restart_after_fork()
+        self.heartbeat.after_fork()
 
     def close(self, timeout: float | None = 30.0) -> None:
+        self.heartbeat.stop()
         try:
             self.writer.close(timeout)
         finally:
@@ -153,6 +163,7 @@ def close_backend(backend: Any, timeout: float | None = 30.0) -> None:
         for key in [key for key, value in _open.items() if value is backend]:
             del _open[key]
     _all_backends.discard(backend)
+    lifecycle.forget_backend(backend)
     backend.close(timeout)
 
 
@@ -185,7 +196,9 @@ def _flush_all_at_exit() -> None:
         except Exception as error:  # never turn a clean exit into a traceback
             import warnings
 
-            warnings.warn(f"trackboard: could not flush at exit: {error}", RuntimeWarning, stacklevel=1)
+            from .errors import TrackingWarning
+
+            warnings.warn(f"trackboard: could not flush at exit: {error}", TrackingWarning, stacklevel=1)
     for backend in list(_all_backends):
         store = getattr(backend, "store", None)
         if store is not None:

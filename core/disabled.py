@@ -26,6 +26,9 @@ class DisabledBackend:
     def after_fork(self) -> None:
         pass
 
+    def rewind(self, experiment_id: str, step: float) -> None:
+        pass
+
     def create_project(self, name: str, description: str | None) -> dict:
         if name in self._projects:
             raise AlreadyExistsError(f"a project named {name!r} already exists")

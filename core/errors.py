@@ -8,7 +8,11 @@ from __future__ import annotations
 
 
 class TrackingWarning(RuntimeWarning):
-    """Base class of every warning trackboard issues (tracking trouble that does not stop training)."""
+    """Tracking failed (bad value, store or server error) and the program went on.
+
+    Every warning trackboard emits at run time is one, so one line silences or escalates them all:
+    ``warnings.simplefilter("ignore", trackboard.TrackingWarning)``.
+    """
 
 
 class TrackboardError(Exception):

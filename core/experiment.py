@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from . import lifecycle
 from .errors import InvalidLogError, LogTypeConflictError, NotFoundError
 from .log import Artifact, Log
 from .logtype import LogType
@@ -154,17 +155,35 @@ class Experiment:
         """Block until everything logged before this call is durable (raises WriteError if not)."""
         self._backend.flush(timeout)
 
-    def close(self, status: str = "SUCCESS") -> None:
-        """Flush and mark the experiment finished (``SUCCESS`` or ``FAILED``)."""
+    def close(self, status: str = "SUCCESS", timeout: float | None = None) -> None:
+        """Flush and mark the experiment finished (``SUCCESS`` or ``FAILED``).
+
+        The status is set even when the flush fails (and the flush's error is raised after).
+        """
         if status not in FINAL_STATUSES:
             raise InvalidLogError(f"an experiment closes as one of {', '.join(FINAL_STATUSES)}, got {status!r}")
         if self._sampler is not None:  # its last points and the environment go in before the flush
             self._sampler.stop()
         try:
-            self.flush()
+            self.flush(timeout)
         finally:
-            self._backend.set_status(self.id, status)
-            self._row["status"] = status
+            try:
+                self._backend.set_status(self.id, status)
+                self._row["status"] = status
+            finally:
+                lifecycle.finished(self)
+
+    def rewind(self, step: int | float) -> None:
+        """Drop every LINE point with a step greater than ``step``, from every LINE log, in one
+        transaction (everything logged before the call is flushed first).
+
+        For a run resumed from a checkpoint at ``step``: the points the abandoned attempt logged
+        after it go, so the curves equal the framework's own record. Points at equal steps stay.
+        """
+        if isinstance(step, bool) or not isinstance(step, (int, float)) or step != step:
+            raise InvalidLogError(f"rewind needs a step number, got {step!r}")
+        self.flush()
+        self._backend.rewind(self.id, float(step))
 
     def __enter__(self) -> "Experiment":
         return self
@@ -174,7 +193,8 @@ class Experiment:
 
     @property
     def status(self) -> str:
-        """RUNNING, SUCCESS or FAILED (as stored now)."""
+        """RUNNING, SUCCESS, FAILED, or CRASHED when the process running it died without closing
+        it (its heartbeat stopped; see ``trackboard.status``). Read now; reading changes nothing."""
         self._row = self._backend.get_experiment_by_id(self.id)
         return self._row["status"]
 
@@ -223,9 +243,10 @@ class Experiment:
         self._backend.delete_experiment(self.id)
 
     def reopen(self) -> None:
-        """Mark a finished experiment RUNNING again (a resumed run continues it)."""
+        """Mark a finished (or crashed) experiment RUNNING again: this process continues it."""
         self._backend.set_status(self.id, "RUNNING")
         self._row["status"] = "RUNNING"
+        lifecycle.started(self)
 
     @property
     def client_settings(self) -> dict[str, Any] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from . import lifecycle
 from .capture import start_capture
 from .errors import AlreadyExistsError, NotFoundError, TrackboardError
 from .experiment import Experiment
@@ -55,6 +56,7 @@ class Project:
             row = self._backend.create_experiment(self.id, name, description)
         experiment = Experiment(self._backend, row, self)
         experiment._kinds = {}  # a new experiment has no logs: skip the lookup on first log()
+        lifecycle.started(experiment)  # heartbeat, and a true status however this process ends
         if parameters:
             experiment.log("parameters", parameters, LogType.TABLE)
         experiment._sampler = start_capture(experiment, capture)

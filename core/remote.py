@@ -36,7 +36,9 @@ from requests.adapters import HTTPAdapter
 from . import wire
 from .backend import close_backend, shared_backend
 from .config import Settings, resolve
+from .heartbeat import Heartbeat
 from .errors import (
+    TrackingWarning,
     AlreadyExistsError,
     AuthenticationError,
     FlushTimeoutError,
@@ -334,6 +336,7 @@ class RemoteBackend:
         self._exiting = False
         self.writer = _Writer(self._sink, name="trackboard-remote-writer")
         self.put = self.writer.put
+        self.heartbeat = Heartbeat(self.beat)
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -420,6 +423,7 @@ class RemoteBackend:
 
     def after_fork(self) -> None:
         self.writer.restart_after_fork()
+        self.heartbeat.after_fork()
         self.spool.after_fork()
         provisional, asked = self._provisional, self._asked
         self._calls = Transport(self.host, self.settings.api_token)
@@ -428,6 +432,7 @@ class RemoteBackend:
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Flush, stop the writer thread and close connections."""
+        self.heartbeat.stop()
         try:
             self.writer.close(timeout)
         finally:
@@ -530,42 +535,61 @@ class RemoteBackend:
 
         if project_id in self._provisional:  # a project the server has not seen yet
             return offline()
-        return self._reachable(
+        return _run_row(self._reachable(
             lambda: self._get(f"/api/project/{self._id(project_id)}/experiments/find", params={"name": name}), offline
-        )
+        ))
 
     def get_experiment_by_id(self, experiment_id: str) -> dict:
         provisional = self._provisional.get(experiment_id)
         if provisional is None:
-            return self._get(f"/api/experiment/{self._id(experiment_id)}")
+            return _run_row(self._get(f"/api/experiment/{self._id(experiment_id)}"))
 
         def fetch() -> dict:
             try:
-                return self._get(f"/api/experiment/{self._id(experiment_id)}")
+                return _run_row(self._get(f"/api/experiment/{self._id(experiment_id)}"))
             except NotFoundError:  # its creation still waits in the spool
                 return provisional
 
         return self._reachable(fetch, lambda: provisional)
 
     def list_experiments(self, project_id: str) -> list[dict]:
-        return self._get(f"/api/project/{self._id(project_id)}/experiments")["items"]
+        return [_run_row(row) for row in self._get(f"/api/project/{self._id(project_id)}/experiments")["items"]]
+
+    def beat(self, experiment_ids: list[str], pid: int, hostname: str, interval: float) -> None:
+        """The heartbeat (see trackboard/heartbeat.py); offline, there is nobody to tell."""
+        ids = [self._id(i) for i in experiment_ids if i not in self._provisional]
+        if self.offline or not ids:
+            return
+        self._calls.request("POST", "/api/trackboard/heartbeat", window=1.0,
+                            json={"ids": ids, "pid": pid, "hostname": hostname, "interval": interval})
+
+    def rewind(self, experiment_id: str, step: float) -> None:
+        self.flush()  # the points logged before the rewind reach the server first
+        self._calls.request("POST", f"/api/trackboard/experiments/{self._id(experiment_id)}/rewind",
+                            json={"step": step}, window=CALL_WINDOW_S)
 
     def set_status(self, experiment_id: str, status: str) -> None:
         provisional = self._provisional.get(experiment_id)
         if provisional is not None:
             provisional["status"] = status
 
-        def patch() -> bool:
+        def patch(window: float = CALL_WINDOW_S, timeout: tuple[float, float] | None = None) -> bool:
             try:
                 self._calls.request("PATCH", f"/api/experiment/{self._id(experiment_id)}",
-                                    json={"status": status}, window=CALL_WINDOW_S)
+                                    json={"status": status}, window=window, timeout=timeout)
                 return True
             except NotFoundError:
                 if provisional is None:
                     raise
                 return False
 
-        if self._reachable(patch, lambda: False):
+        if self._exiting:  # one quick try: a server that stalls must not hold a finished job
+            try:
+                if patch(0.5, (1.0, 2.0)):
+                    return
+            except Exception:  # noqa: BLE001 - away: the spool keeps the status for `trackboard sync`
+                pass
+        elif self._reachable(patch, lambda: False):
             return
         # Away, or created offline and not on the server yet: after its logs, in the spool.
         op = {"op": "status", "experiment_id": experiment_id, "status": status}
@@ -710,6 +734,14 @@ class _Writer(BackgroundWriter):
 # -- one backend per server, directory and mode, per process ---------------------------------
 
 _live: "weakref.WeakSet[RemoteBackend]" = weakref.WeakSet()  # for the exit grace below
+
+
+def _run_row(row: dict) -> dict:
+    """An experiment row of the picsellia routes with trackboard's status (CRASHED kept)."""
+    run_status = row.pop("run_status", None)
+    if run_status:
+        row["status"] = run_status
+    return row
 
 
 def remote_backend(settings: Settings) -> RemoteBackend:

@@ -34,6 +34,12 @@ experiments = sa.Table(
     # Where an imported run came from ("mlflow:<uri>#<run id>", "tensorboard:<folder>"): importing
     # again updates this experiment instead of adding another.
     sa.Column("source", sa.String(1024), nullable=True),
+    # The process running the experiment (see core/heartbeat.py): a RUNNING experiment whose
+    # heartbeat is stale, or whose process is gone from this host, reads as CRASHED.
+    sa.Column("heartbeat_at", sa.Float, nullable=True),
+    sa.Column("heartbeat_interval", sa.Float, nullable=True),
+    sa.Column("pid", sa.Integer, nullable=True),
+    sa.Column("hostname", sa.String(256), nullable=True),
     sa.UniqueConstraint("project_id", "name"),
     sa.Index("ix_experiments_source", "project_id", "source"),
 )

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from ..errors import AlreadyExistsError, InvalidLogError, LogTypeConflictError, NotFoundError
 from ..logtype import LogType
+from ..status import with_read_status
 from ..records import Columns, Record, add_to_columns, has_named_series
 from . import derived, search
 from . import schema as t
@@ -120,13 +121,14 @@ class Store:
             raise AlreadyExistsError(f"an experiment named {name!r} already exists in this project") from None
         return row
 
+    # Experiment rows carry their status as read (CRASHED derived, see core/status.py).
     def get_experiment(self, project_id: str, name: str) -> dict:
         query = t.experiments.select().where(t.experiments.c.project_id == project_id, t.experiments.c.name == name)
-        return self._one(query, f"no experiment named {name!r} in this project")
+        return with_read_status(self._one(query, f"no experiment named {name!r} in this project"))
 
     def get_experiment_by_id(self, experiment_id: str) -> dict:
         query = t.experiments.select().where(t.experiments.c.id == experiment_id)
-        return self._one(query, f"no experiment with id {experiment_id!r}")
+        return with_read_status(self._one(query, f"no experiment with id {experiment_id!r}"))
 
     def find_experiment_by_source(self, project_id: str, source: str) -> dict | None:
         """The experiment imported from ``source`` into this project, or None."""
@@ -137,7 +139,36 @@ class Store:
 
     def list_experiments(self, project_id: str) -> list[dict]:
         query = t.experiments.select().where(t.experiments.c.project_id == project_id)
-        return self._all(query.order_by(t.experiments.c.created_at))
+        return [with_read_status(row) for row in self._all(query.order_by(t.experiments.c.created_at))]
+
+    def beat(self, experiment_ids: list[str], pid: int, hostname: str, interval: float) -> None:
+        """Record that process ``pid`` on ``hostname`` still runs these experiments (a heartbeat)."""
+        if not experiment_ids:
+            return
+        with write_transaction(self.engine) as conn:
+            conn.execute(
+                t.experiments.update().where(t.experiments.c.id.in_(experiment_ids))
+                .values(heartbeat_at=time.time(), heartbeat_interval=interval, pid=pid, hostname=hostname)
+            )
+
+    def rewind(self, experiment_id: str, step: float) -> int:
+        """Drop the LINE points with a step greater than ``step`` from every LINE log of the
+        experiment, in one transaction; returns how many were dropped."""
+        self.get_experiment_by_id(experiment_id)
+        dropped = 0
+        with write_transaction(self.engine) as conn:
+            line_logs = sa.select(t.logs.c.id).where(t.logs.c.experiment_id == experiment_id,
+                                                     t.logs.c.type == LogType.LINE.value)
+            later = sa.exists().where(t.chunks.c.series_id == t.series.c.id, t.chunks.c.step_max > step)
+            affected = conn.execute(
+                t.series.select().where(t.series.c.log_id.in_(line_logs), later)
+            ).mappings().all()
+            for row in affected:
+                dropped += _rewind_series(conn, dict(row), step)
+            if affected:
+                conn.execute(t.experiments.update().where(t.experiments.c.id == experiment_id)
+                             .values(updated_at=time.time()))
+        return dropped
 
     def set_status(self, experiment_id: str, status: str, finished_at: float | None = None) -> None:
         """Set the status; a final one records ``finished_at`` (default: now)."""
@@ -416,6 +447,30 @@ class Store:
     def _all(self, query) -> list[dict]:
         with read_transaction(self.engine) as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def _rewind_series(conn: sa.Connection, row: dict, step: float) -> int:
+    """Rewrite one series without its points after ``step``; returns how many were dropped."""
+    chunks = conn.execute(t.chunks.select().where(t.chunks.c.series_id == row["id"]).order_by(t.chunks.c.seq)).all()
+    # Chunks before the first one reaching past ``step`` stay as they are.
+    first = next(i for i, chunk in enumerate(chunks) if chunk.step_max > step)
+    tail = Points.concat([decode(chunk) for chunk in chunks[first:]])
+    kept = tail.take(np.flatnonzero(tail.steps <= step))
+    conn.execute(t.chunks.delete().where(t.chunks.c.series_id == row["id"], t.chunks.c.seq >= first))
+    new_chunks = [
+        {"series_id": row["id"], "seq": first + i, **encode(kept.slice(start, start + CHUNK_POINTS))}
+        for i, start in enumerate(range(0, len(kept), CHUNK_POINTS))
+    ]
+    if new_chunks:
+        conn.execute(t.chunks.insert(), new_chunks)
+    last = kept if len(kept) else (decode(chunks[first - 1]) if first else None)
+    dropped = len(tail) - len(kept)
+    conn.execute(t.series.update().where(t.series.c.id == row["id"]).values(
+        count=row["count"] - dropped, chunk_count=first + len(new_chunks),
+        last_step=float(last.steps[-1]) if last is not None else None,
+        last_value=float(last.values[-1]) if last is not None else None,
+    ))
+    return dropped
 
 
 def _log_query(experiment_id: str, name: str):

@@ -10,14 +10,15 @@ upload/download URLs (which carry their own expiring signature). Modules are spl
 * ``batches``     trackboard's idempotent batch route; ``wire_logs`` its exact reads
 * ``runs``        run queries, run summaries and tags
 * ``storage``     points and blob bytes per project and experiment
+* ``lifecycle``   trackboard's run lifecycle: heartbeats, rewind
 """
 
 from fastapi import APIRouter
 
-from . import artifacts, batches, experiments, logs, projects, runs, service, storage, uploads, wire_logs
+from . import artifacts, batches, experiments, logs, lifecycle, projects, runs, service, storage, uploads, wire_logs
 
 router = APIRouter()
-for _module in (service, projects, experiments, logs, uploads, artifacts, batches, wire_logs, runs, storage):
+for _module in (service, projects, experiments, logs, uploads, artifacts, batches, wire_logs, runs, storage, lifecycle):
     router.include_router(_module.router)
 router.include_router(service.public)
 router.include_router(uploads.public)

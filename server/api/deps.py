@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from trackboard.jsonable import json_safe
 from trackboard.normalise import check_name, check_text
 from trackboard.server.auth import require_token
+from trackboard.status import picsellia_status
 from trackboard.store.sql import Store
 
 from .errors import ApiError, ApiRoute, responses
@@ -100,8 +101,11 @@ def project_out(row: dict) -> dict:
 
 
 def experiment_out(row: dict) -> dict:
+    """An experiment row as the picsellia SDK reads it; ``run_status`` keeps CRASHED for trackboard."""
     keys = ("id", "name", "project_id", "status", "description", "created_at", "updated_at", "finished_at")
-    return {key: row.get(key) for key in keys}
+    out = {key: row.get(key) for key in keys}
+    out["run_status"], out["status"] = row["status"], picsellia_status(row["status"])
+    return out
 
 
 def safe(data: Any) -> Any:

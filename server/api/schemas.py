@@ -84,7 +84,8 @@ class ExperimentOut(BaseModel):
     id: str
     name: str
     project_id: str
-    status: str
+    status: str = Field(description="in the picsellia SDK's terms: a crashed run is FAILED")
+    run_status: str = Field(description="trackboard's status: RUNNING, SUCCESS, FAILED or CRASHED")
     description: str | None = None
     created_at: float
     updated_at: float
@@ -273,6 +274,23 @@ class BatchResult(BaseModel):
 class Kind(BaseModel):
     type: str
     named: bool | None = Field(description="LINE: whether the log holds named series")
+
+
+class HeartbeatIn(BaseModel):
+    """A client process still runs these experiments (see trackboard/heartbeat.py)."""
+
+    ids: list[str] = Field(max_length=10_000)
+    pid: int = Field(ge=0)
+    hostname: str = Field(max_length=256)
+    interval: float = Field(gt=0, le=86_400)
+
+
+class RewindIn(BaseModel):
+    step: float = Field(allow_inf_nan=False, description="LINE points with a greater step are dropped")
+
+
+class RewindOut(BaseModel):
+    dropped: int
 
 
 class Kinds(BaseModel):

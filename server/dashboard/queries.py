@@ -15,6 +15,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from trackboard.logtype import LogType
+from trackboard.status import with_read_status
 from trackboard.store import schema as t
 from trackboard.store.engine import read_transaction
 from trackboard.store.points import decode
@@ -94,7 +95,7 @@ def experiments_by_id(engine: sa.Engine, experiment_ids: list[str]) -> list[dict
 
 
 def _row(experiment: Any, values: dict, lines: dict, params: dict) -> dict:
-    row = dict(experiment)
+    row = with_read_status(dict(experiment))  # CRASHED derived, as on every surface
     row["values"] = values.get(row["id"], {})
     row["lines"] = lines.get(row["id"], {})
     row["params"] = params.get(row["id"], {})

@@ -129,10 +129,20 @@ def test_hyperparameters_of_module_and_datamodule_are_one_lossless_table(client,
 
 def test_logger_as_callback_adds_trainer_and_optimizer_settings(client, tmp_path):
     logger = TrackboardLogger(project="p", client=client)
-    fit(logger, tmp_path, callbacks=[logger], accumulate_grad_batches=2, max_epochs=1)
+    from lightning.pytorch.callbacks import EarlyStopping
+
+    stopping = EarlyStopping("val_loss", patience=3, mode="min")
+    checkpoints = ModelCheckpoint(monitor="val_acc", mode="max", save_top_k=2, dirpath=tmp_path / "ckpt")
+    fit(logger, tmp_path, callbacks=[logger, stopping, checkpoints], accumulate_grad_batches=2, max_epochs=1,
+        val_check_interval=0.5, enable_checkpointing=True)
 
     parameters = only_experiment(client).get_log("parameters").data
     assert parameters["trainer"]["accumulate_grad_batches"] == 2
+    assert parameters["trainer"]["val_check_interval"] == 0.5 and parameters["trainer"]["log_every_n_steps"] == 1
+    assert parameters["callbacks"]["EarlyStopping"] == pytest.approx(
+        {**parameters["callbacks"]["EarlyStopping"], "monitor": "val_loss", "mode": "min", "patience": 3})
+    assert parameters["callbacks"]["ModelCheckpoint"]["monitor"] == "val_acc"
+    assert parameters["callbacks"]["ModelCheckpoint"]["save_top_k"] == 2
     assert parameters["optimizers"] == [pytest.approx({**parameters["optimizers"][0], "class": "SGD", "lr": 0.1})]
     assert parameters["lr"] == 0.1  # the module's hyperparameters are still there
 
@@ -350,3 +360,29 @@ def test_ddp_spawn_logs_once_from_rank_zero_with_counts_from_every_rank(client, 
     assert experiment.get_log("train_loss").data["steps"] == [0, 1]  # 32 samples / 2 ranks / 8
     assert sum(map(sum, experiment.get_log("confusion_matrix").data["values"])) == N_VAL
     assert experiment.status == "SUCCESS"
+
+
+class OddData(Data):
+    """23 validation samples: DistributedSampler pads two shards of 12 by repeating one."""
+
+    def __init__(self):
+        super().__init__()
+        x, y = self.val.tensors
+        self.val = TensorDataset(x[:23], y[:23])
+
+
+def test_ddp_spawn_counts_each_validation_sample_once_by_dataset_index(client, tmp_path):
+    logger = TrackboardLogger(project="p", client=client)
+    trainer = L.Trainer(max_epochs=1, accelerator="cpu", devices=2, strategy="ddp_spawn", logger=logger,
+                        callbacks=[ConfusionMatrixCallback(max_samples=50)], enable_progress_bar=False,
+                        enable_model_summary=False, log_every_n_steps=1, default_root_dir=tmp_path,
+                        enable_checkpointing=False)
+    trainer.fit(Classifier(), datamodule=OddData())
+
+    experiment = only_experiment(client)
+    assert sum(map(sum, experiment.get_log("confusion_matrix").data["values"])) == 23  # not 24
+    ids = sorted(sample["id"] for sample in experiment.get_log("evaluation").data["samples"])
+    assert ids == list(range(23))  # dataset indices, each once, not positions in rank 0's shard
+    assert experiment.status == "SUCCESS"
+    assert logger.experiment.name == experiment.name  # the parent reads the finished experiment...
+    assert experiment.status == "SUCCESS"  # ...and reading changes nothing

@@ -81,8 +81,8 @@ export function debounce(fn, ms = 120) {
   return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
 }
 
-/** An experiment status as a coloured pill (RUNNING, SUCCESS, FAILED, ...). */
+/** An experiment status as a coloured pill (RUNNING, SUCCESS, FAILED, CRASHED, ...). */
 export function statusPill(status) {
-  const known = ["running", "success", "failed"].includes(String(status).toLowerCase());
+  const known = ["running", "success", "failed", "crashed"].includes(String(status).toLowerCase());
   return el("span", { className: `status status-${known ? String(status).toLowerCase() : "other"}`, text: status });
 }
