@@ -11,6 +11,7 @@ dialect differences live in ``_like`` and ``_number``.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -19,6 +20,7 @@ from sqlalchemy.sql import operators as _ops
 
 from ..logtype import LogType
 from ..query import And, Compare, Field, Node, Not, Order, check_max_results, parse_filter, parse_order_by
+from ..status import DEFAULT_INTERVAL_S, STALE_BEATS
 from . import schema as t
 from .derived import PARAMETERS, flatten
 
@@ -64,12 +66,22 @@ def _splits(field: Field) -> list[tuple[str, str]]:
 
 def _experiment_columns(field: Field) -> tuple[Any, Any]:
     """(number, text) of a field that is a column of the experiment itself."""
-    if field.kind in ("name", "status"):
-        return None, E.c[field.kind]
+    if field.kind == "name":
+        return None, E.c.name
+    if field.kind == "status":
+        return None, _read_status()
     if field.kind == "created_at":
         return E.c.created_at, None
     # Finished runs: until they finished; running ones: until their last write.
     return sa.func.coalesce(E.c.finished_at, E.c.updated_at) - E.c.created_at, None
+
+
+def _read_status() -> Any:
+    """The status as ``status.read_status`` reads it, in SQL: a RUNNING run whose heartbeat is stale is
+    CRASHED. (A process gone from this host is seen by ``read_status`` alone, on the rows returned.)"""
+    limit = sa.func.coalesce(E.c.heartbeat_interval, DEFAULT_INTERVAL_S) * STALE_BEATS
+    stale = sa.and_(E.c.status == "RUNNING", E.c.heartbeat_at.isnot(None), E.c.heartbeat_at < time.time() - limit)
+    return sa.case((stale, sa.literal("CRASHED")), else_=E.c.status)
 
 
 def _number(column: Any, dialect: str) -> Any:

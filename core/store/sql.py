@@ -202,7 +202,7 @@ class Store:
         with read_transaction(self.engine) as conn:
             result = conn.execute(query)
             keys = list(result.keys())
-            return [dict(zip(keys, row)) for row in result]  # cheaper than .mappings() for 10,000 rows
+            return [with_read_status(dict(zip(keys, row))) for row in result]  # cheaper than .mappings()
 
     def experiment_summaries(self, experiment_ids: list[str]) -> dict[str, dict]:
         """Tags, flattened parameters, VALUE logs and LINE series extremes of these experiments."""

@@ -210,3 +210,24 @@ def test_every_runtime_warning_is_a_tracking_warning(experiment):
         with pytest.raises(trackboard.WriteError):
             stale.flush()
     assert caught and all(issubclass(w.category, TrackingWarning) for w in caught)
+
+
+def test_run_queries_see_crashed_as_every_surface_does(store_dir, monkeypatch):
+    """`status = 'CRASHED'` finds a run whose heartbeat went stale (SQL), and the rows say CRASHED."""
+    monkeypatch.setenv("TRACKBOARD_HEARTBEAT_INTERVAL", "0")  # this process beats for nobody
+    from trackboard.backend import release
+    from trackboard.store import schema
+
+    release(store_dir)
+    project = Client(directory=store_dir).get_or_create_project("p")
+    alive, lost = project.create_experiment("alive"), project.create_experiment("lost")
+    store = lost._backend.store
+    store.beat([alive.id], 1, "some-other-host", 5.0)
+    store.beat([lost.id], 1, "some-other-host", 5.0)
+    with store.engine.begin() as conn:  # lost stopped beating a minute ago, on another machine
+        conn.execute(schema.experiments.update().where(schema.experiments.c.id == lost.id)
+                     .values(heartbeat_at=time.time() - 60))
+    assert [e.name for e in project.search_experiments("status = 'CRASHED'")] == ["lost"]
+    assert [e.name for e in project.search_experiments("status = 'RUNNING'")] == ["alive"]
+    assert {row["name"]: row["status"] for row in store.search_experiments(project.id)} == {
+        "alive": "RUNNING", "lost": "CRASHED"}
