@@ -86,20 +86,26 @@ def build(directory: Path) -> dict[str, str]:
     logs.close()
     ids["logs"] = logs.id
 
-    project = client.get_or_create_project("bench-project")
-    for i in range(1_000):
-        run = project.create_experiment(f"run-{i:04d}", parameters={
+    ids["project"] = _sweep(client, "bench-project", 1_000, rng)
+    ids["project10k"] = _sweep(client, "bench-project-10k", 10_000, rng)
+    client.flush()
+    return ids
+
+
+def _sweep(client: Client, name: str, runs: int, rng: np.random.Generator) -> str:
+    """A project of ``runs`` finished experiments, each with values, two LINE logs and parameters."""
+    project = client.get_or_create_project(name)
+    for i in range(runs):
+        run = project.create_experiment(f"run-{i:05d}", parameters={
             "lr": float(10 ** rng.uniform(-4, -1)), "batch_size": int(rng.choice([32, 64, 128])),
             "optimizer": {"name": str(rng.choice(["adam", "sgd"])), "momentum": 0.9}, "seed": i,
         })
-        for name in ("accuracy", "f1", "precision", "recall", "auc"):
-            run.log(name, float(rng.random()), LogType.VALUE)
+        for metric in ("accuracy", "f1", "precision", "recall", "auc"):
+            run.log(metric, float(rng.random()), LogType.VALUE)
         run.log("train/loss", {"steps": np.arange(100), "values": rng.random(100)}, LogType.LINE)
         run.log("val", {"loss": rng.random(10).tolist(), "accuracy": rng.random(10).tolist()}, LogType.LINE)
         run.close()
-    ids["project"] = project.id
-    client.flush()
-    return ids
+    return project.id
 
 
 def existing_ids(directory: Path) -> dict[str, str] | None:
@@ -113,6 +119,7 @@ def existing_ids(directory: Path) -> dict[str, str] | None:
             "series": client.get_project("bench-series").get_experiment("million").id,
             "logs": client.get_project("bench-logs").get_experiment("two-hundred-logs").id,
             "project": client.get_project("bench-project").id,
+            "project10k": client.get_project("bench-project-10k").id,
         }
     except NotFoundError:
         return None

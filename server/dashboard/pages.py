@@ -55,9 +55,9 @@ def _page(request: Request, page: str, title: str, *, id: str = "", charts: bool
         '<form method="post" action="/ui/signout"><button class="button ghost" type="submit">Sign out</button></form>'
         if auth == "token" else ""
     )
-    script = f'<script type="module" src="/ui/static/js/pages/{esc(page)}.js?v={v}"></script>' if page != "notfound" else ""
+    script = f'<script type="module" src="/ui/static/{v}/js/pages/{esc(page)}.js"></script>' if page != "notfound" else ""
     # Charts need plotly.js (4.8 MB): start its download with the page, run it only when needed.
-    preload = f'<link rel="preload" as="script" href="/ui/static/{PLOTLY}?v={v}">' if charts else ""
+    preload = f'<link rel="preload" as="script" href="/ui/static/{v}/{PLOTLY}">' if charts else ""
     body = _template("page.html").substitute(
         title=esc(title), version=v, preload=preload, page=esc(page), id=esc(id), auth=auth, signout=signout,
         message=esc(message), message_class="empty" if page == "notfound" else "loading", script=script,
