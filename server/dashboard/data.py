@@ -212,14 +212,35 @@ def csv_response(rows: Iterable[list], header: list[str], filename: str) -> Stre
     })
 
 
-@router.get("/experiments/{experiment_id}/image")
-def image(request: Request, experiment_id: str, name: str = Query(...)) -> FileResponse:
-    """An IMAGE log's bytes, served with the content type that was checked when it was logged."""
-    store = _store(request)
+def _image_log(store: Store, experiment_id: str, name: str) -> dict:
     row = _log(store, experiment_id, name)
     if row["type"] != LogType.IMAGE.value:
         raise HTTPException(status_code=400, detail=f"log {name!r} is a {row['type']}, not an IMAGE")
+    return row
+
+
+@router.get("/experiments/{experiment_id}/images")
+def images(request: Request, experiment_id: str, name: str = Query(...)) -> Response:
+    """Every image logged under an IMAGE log's name, oldest first (the last one is the log's data)."""
+    store = _store(request)
+    row = _image_log(store, experiment_id, name)
+    history = queries.image_history(store.engine, row["id"])
+    if not history:  # a log stored before the history was kept
+        history = [{**json.loads(row["data"]), "seq": 0, "created_at": None}]
+    return json_response({"name": name, "images": history})
+
+
+@router.get("/experiments/{experiment_id}/image")
+def image(request: Request, experiment_id: str, name: str = Query(...), seq: int | None = Query(None)) -> FileResponse:
+    """An IMAGE log's bytes (the latest, or the ``seq``-th logged), with the content type checked when logged."""
+    store = _store(request)
+    row = _image_log(store, experiment_id, name)
     meta = json.loads(row["data"])
+    if seq is not None:
+        found = [image for image in queries.image_history(store.engine, row["id"]) if image["seq"] == seq]
+        if not found:
+            raise HTTPException(status_code=404, detail=f"IMAGE {name!r} has no image number {seq}")
+        meta = found[0]
     content_type = meta.get("content_type") if meta.get("content_type") in IMAGE_TYPES else "application/octet-stream"
     return _blob(store, meta["sha256"], content_type, filename=None)
 

@@ -177,6 +177,32 @@ def test_image_is_served_with_its_checked_content_type(data):
     assert response.content == png_bytes(32, 16)
 
 
+def test_an_image_logged_again_keeps_its_history(tmp_path):
+    """IMAGE logged again under one name: every image is kept, in order; replace=True starts over (issue 17, 11)."""
+    client = Client(directory=tmp_path)
+    run = client.get_or_create_project("p").create_experiment("e")
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    for colour in colours:
+        run.log("sample", png_bytes(8, 8, colour), LogType.IMAGE)
+    run.flush()
+    store = Store.at_directory(tmp_path)
+    http = TestClient(create_app(store, require_token=False))
+    history = http.get(f"/ui/data/experiments/{run.id}/images", params={"name": "sample"}).json()["images"]
+    assert [image["seq"] for image in history] == [0, 1, 2]
+    assert history[-1]["sha256"] == run.get_log("sample").data["sha256"]
+    for image, colour in zip(history, colours):
+        assert http.get(f"/ui/data/experiments/{run.id}/image", params={"name": "sample", "seq": image["seq"]}).content == png_bytes(8, 8, colour)
+    assert http.get(f"/ui/data/experiments/{run.id}/image", params={"name": "sample", "seq": 7}).status_code == 404
+    run.log("sample", png_bytes(8, 8), LogType.IMAGE, replace=True)
+    run.flush()
+    assert [i["seq"] for i in http.get(f"/ui/data/experiments/{run.id}/images", params={"name": "sample"}).json()["images"]] == [0]
+    run.log("sample", [1.0], LogType.LINE, replace=True)  # another type: the history goes with the image log
+    run.close()
+    assert store.engine.connect().execute(sa.text("select count(*) from image_history")).scalar() == 0
+    store.close()
+    release(tmp_path)
+
+
 def test_artifacts_download_and_never_render(data):
     response = data.http.get(f"/ui/data/experiments/{data.run}/artifact", params={"name": "page"})
     assert response.status_code == 200
