@@ -3,7 +3,7 @@
 
 import { getJSON, urls } from "../lib/api.js";
 import { el, plotlyText } from "../lib/dom.js";
-import { CONFIG, baseLayout, loadPlotly } from "../lib/plotly.js";
+import { baseLayout, chartConfig, loadPlotly } from "../lib/plotly.js";
 import { asNumber, formatNumber } from "../lib/format.js";
 import { toggle } from "./line.js";
 
@@ -48,10 +48,11 @@ export async function render(ctx) {
       hovertemplate: "actual %{customdata[0]}<br>predicted %{customdata[1]}<br>count %{customdata[2]}"
         + (normalised ? " (%{customdata[3]} of the row)" : "") + "<extra></extra>",
     }], {
-      ...base, height: size, margin: { l: 70, r: 14, t: 8, b: 60 },
+      // The top margin holds the toolbar, so it never covers the top-right cells.
+      ...base, height: size, margin: { l: 70, r: 14, t: 32, b: 60 },
       xaxis: { ...base.xaxis, title: { text: "Predicted" }, tickmode: "array", tickvals: index(n), ticktext: columns.map(plotlyText), tickangle: n > 6 ? -40 : 0, showgrid: false, zeroline: false },
       yaxis: { ...base.yaxis, title: { text: "Actual" }, tickmode: "array", tickvals: index(n), ticktext: rows.map(plotlyText), autorange: "reversed", showgrid: false, zeroline: false },
-    }, CONFIG);
+    }, chartConfig({ name: ctx.log.name }));
     ctx.foot.textContent = `${data.categories.length} categories${n > data.categories.length ? " · last row FP, last column FN" : ""}${normalised ? " · rows normalised to 100%" : ""}`;
   };
 
