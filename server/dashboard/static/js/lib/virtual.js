@@ -45,7 +45,15 @@ export class VirtualRows {
     const last = Math.min(n, Math.ceil((top + view) / height) + this.overscan);
     const rows = [];
     for (let i = first; i < last; i += 1) rows.push(this.renderRow(this.items[i], i));
-    this.body.replaceChildren(...rows);
+    const current = this.body.children;
+    const same = current.length === rows.length && rows.every((row, i) => current[i] === row);
+    if (!same) {
+      // Moving a focused row out and back in drops keyboard focus: put it back.
+      const active = document.activeElement;
+      const inside = active && this.body.contains(active);
+      this.body.replaceChildren(...rows);
+      if (inside && active.isConnected && document.activeElement !== active) active.focus({ preventScroll: true });
+    }
     this.body.style.setProperty("--rows-above", `${first * height}px`);
     this.body.style.setProperty("--rows-below", `${(n - last) * height}px`);
     this.window = [first, last];
