@@ -1,44 +1,64 @@
-"""Dashboard benchmark: series endpoint latency and page render times in a real browser.
+"""Dashboard benchmark: page paint times in a real browser and the data endpoints, against a baseline.
 
-    python benchmarks/bench_dashboard.py             # builds the data in a temporary store
-    python benchmarks/bench_dashboard.py --dir DIR   # builds it in DIR once, reuses it afterwards
+    python benchmarks/bench_dashboard.py                     # builds the data in a temporary store
+    python benchmarks/bench_dashboard.py --dir DIR           # builds it in DIR once, reuses it afterwards
+    python benchmarks/bench_dashboard.py --baseline 219f45c  # also measures that commit's dashboard
 
-Measures, against ``trackboard ui`` in a subprocess and headless Chromium (Playwright):
+Measures, against ``trackboard ui`` in a subprocess and headless Chromium (Playwright), median of
+``--repeat`` (5) loads:
 
-* the ``/series`` endpoint for a 1,000,000-point LINE log (downsampled to ~1,000 buckets), and a
-  zoomed read of it;
-* the experiment page of an experiment with 200 logs of every type: time from navigation start
-  until the page reports itself rendered (summary, every panel's frame, and the panels in the
-  first screen drawn; the others draw as they scroll into view);
-* the project page of a project with 1,000 experiments (every row with its values, last values
-  and parameters in the table).
+* every page's first useful paint (the page's ``data-ready``: the projects list, a 200-log
+  experiment page with its first screen of panels drawn, a 1,000-run and a 10,000-run project
+  table with their first rows, a compare view of 10 runs), cold (a fresh browser context: no HTTP
+  cache) and warm (the same page opened again from a link in the same context);
+* sorting the 1,000-run table by a column (click to the next frame);
+* the ``/series`` endpoint for a 1,000,000-point LINE log (downsampled to ~1,000 buckets), zoomed,
+  and smoothed; the 1,000-run table's JSON (time and bytes on the wire, gzip accepted).
 
-Page loads are measured in a fresh browser context each time ("cold": no HTTP cache, plotly.js
-downloaded and compiled) and by reloading ("warm"). Prints a table against the targets.
+With ``--baseline REF`` the same measures run against the dashboard of git commit REF (its
+``core``, ``server`` and ``callbacks`` extracted to a temporary package, first on PYTHONPATH), on
+the same store, in the same run: the machine's load is the same for both columns.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 TESTS = Path(__file__).resolve().parents[1] / "tests"
 sys.path[:0] = [str(TESTS / "dashboard"), str(TESTS)]  # the tests' live-server and browser helpers
-from dashhelpers import CHROMIUM, CHROMIUM_ARGS, live_ui  # noqa: E402
+from dashhelpers import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from live_process import trackboard_process, without_trackboard_env  # noqa: E402
 
 from trackboard import Client, LogType  # noqa: E402
 
 TARGET_SERIES_MS = 100
-TARGET_PAGE_MS = 1_500
-MARKER = "benchmark-ready"
+TARGET_WARM_MS = 300  # every page's first useful paint, warm
+TARGET_COLD_MS = 1_000  # ... and cold
+TARGET_TABLE_MS = 400  # the 1,000-run table painted (warm)
+TARGET_SORT_MS = 50
+TARGET_10K_MS = 1_000  # the 10,000-run project's first rows (cold)
+REPO = Path(__file__).resolve().parents[1]
+
+# Records when the page marks itself ready (body[data-ready]), the same way for any version.
+READY_SCRIPT = """
+new MutationObserver((_, observer) => {
+  if (document.body && document.body.dataset.ready === "1") { window.__readyAt = performance.now(); observer.disconnect(); }
+}).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-ready"] });
+"""
 
 
 def _png(seed: int) -> bytes:
@@ -125,42 +145,115 @@ def existing_ids(directory: Path) -> dict[str, str] | None:
         return None
 
 
-def time_get(url: str, repeat: int) -> list[float]:
-    times = []
+def time_get(url: str, repeat: int) -> tuple[list[float], int]:
+    """(ms per GET, bytes on the wire with gzip accepted)."""
+    times, size = [], 0
     for _ in range(repeat):
         start = time.perf_counter()
-        with urllib.request.urlopen(url) as response:
-            response.read()
+        request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request) as response:
+            size = len(response.read())
         times.append((time.perf_counter() - start) * 1000)
-    return times
+    return times, size
 
 
 def page_times(browser, url: str, repeat: int) -> tuple[list[float], list[float]]:
-    """(cold loads in fresh contexts, warm reloads) in ms from navigation start to data-ready."""
-    ready = "body[data-ready='1']"
+    """(cold loads in fresh contexts, warm loads in the same context) in ms from navigation to ready."""
     cold, warm = [], []
     for _ in range(repeat):
         context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        context.add_init_script(READY_SCRIPT)
         page = context.new_page()
-        page.goto(url)
-        page.wait_for_selector(ready, timeout=60_000)
-        cold.append(page.evaluate("window.trackboardReadyAt"))
-        page.reload()
-        page.wait_for_selector(ready, timeout=60_000)
-        warm.append(page.evaluate("window.trackboardReadyAt"))
+        for times in (cold, warm):
+            page.goto(url)
+            page.wait_for_function("window.__readyAt !== undefined", timeout=120_000)
+            times.append(page.evaluate("window.__readyAt"))
+            page.goto("about:blank")
         context.close()
     return cold, warm
 
 
-def row(what: str, times: list[float], target: float) -> tuple[str, str, str, str, str]:
-    median, worst = statistics.median(times), max(times)
-    return (what, f"{median:8.1f}", f"{worst:8.1f}", f"{target:6.0f}", "yes" if worst <= target else "NO")
+def sort_times(browser, url: str, repeat: int) -> list[float]:
+    """Click a value column's header and wait for the next frame, in ms."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    context.add_init_script(READY_SCRIPT)
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_function("window.__readyAt !== undefined", timeout=120_000)
+    page.wait_for_timeout(1500)  # the rest of the rows, where they come in a second answer
+    times = []
+    for i in range(repeat):
+        times.append(page.evaluate("""async (label) => {
+            const th = [...document.querySelectorAll('table.runs thead th.sortable')].find((h) => h.textContent.startsWith(label));
+            const start = performance.now();
+            th.click();
+            await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+            return performance.now() - start;
+        }""", ["accuracy", "f1"][i % 2]))
+    context.close()
+    return times
+
+
+@contextmanager
+def baseline_package(ref: str) -> Iterator[Path]:
+    """A directory holding ``trackboard`` as it was at git commit ``ref`` (core + server + callbacks)."""
+    root = Path(tempfile.mkdtemp(prefix="trackboard-baseline-"))
+    try:
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "core", "server", "callbacks"],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+        package = root / "pkg" / "trackboard"
+        shutil.copytree(root / "core", package)
+        shutil.copytree(root / "server", package / "server")
+        shutil.copytree(root / "callbacks", package / "callbacks")
+        yield root / "pkg"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def dashboard(directory: Path, pythonpath: Path | None) -> Iterator[str]:
+    env = without_trackboard_env()
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    with trackboard_process("ui", "--dir", str(directory), ready_path="/ui/data/projects", env=env) as base:
+        yield base
+
+
+def measure(browser, base: str, ids: dict[str, str], repeat: int) -> dict[str, tuple[list[float], float]]:
+    """Every measure against one running dashboard: name -> (times in ms, target)."""
+    out: dict[str, tuple[list[float], float]] = {}
+    series = f"{base}/ui/data/experiments/{ids['series']}/series?name=loss"
+    time_get(series, 1)
+    out["1M-point series, downsampled"] = (time_get(series, 20)[0], TARGET_SERIES_MS)
+    out["1M-point series, zoomed to 50k steps"] = (time_get(series + "&step_min=400000&step_max=450000", 20)[0], TARGET_SERIES_MS)
+    out["1M-point series, smoothed 0.6"] = (time_get(series + "&smoothing=0.6", 10)[0], TARGET_SERIES_MS * 3)
+    times, size = time_get(f"{base}/ui/data/projects/{ids['project']}", 10)
+    out["1,000-run table JSON"] = (times, 0)
+    out["1,000-run table JSON, kB on the wire"] = ([size / 1000], 0)
+    compare = ",".join(ids["compare"])
+    pages = [
+        ("projects list", f"{base}/ui/"),
+        ("experiment, 200 logs", f"{base}/ui/experiments/{ids['logs']}"),
+        ("project, 1,000 runs", f"{base}/ui/projects/{ids['project']}"),
+        ("project, 10,000 runs", f"{base}/ui/projects/{ids['project10k']}"),
+        ("compare, 10 runs", f"{base}/ui/compare?ids={compare}"),
+    ]
+    for name, url in pages:
+        cold, warm = page_times(browser, url, repeat)
+        cold_target = TARGET_10K_MS if "10,000" in name else TARGET_COLD_MS
+        warm_target = TARGET_TABLE_MS if "1,000 runs" in name else TARGET_WARM_MS
+        out[f"{name}: first paint, cold"] = (cold, cold_target)
+        out[f"{name}: first paint, warm"] = (warm, warm_target if "10,000" not in name else TARGET_10K_MS)
+    out["sort the 1,000-run table"] = (sort_times(browser, f"{base}/ui/projects/{ids['project']}", repeat * 2), TARGET_SORT_MS)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dir", help="store directory (built once, reused)")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--baseline", help="git commit whose dashboard is measured beside this one")
     args = parser.parse_args()
     directory = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="trackboard-bench-"))
     directory.mkdir(parents=True, exist_ok=True)
@@ -169,34 +262,34 @@ def main() -> None:
         start = time.perf_counter()
         ids = build(directory)
         print(f"built the benchmark store in {time.perf_counter() - start:.1f} s ({directory})", file=sys.stderr)
+    client = Client(directory=directory)
+    ids["compare"] = [e.id for e in client.get_project("bench-project").list_experiments()[:10]]
 
     from playwright.sync_api import sync_playwright
 
-    rows = []
-    with live_ui(directory) as base:
-        series = f"{base}/ui/data/experiments/{ids['series']}/series?name=loss"
-        first = time_get(series, 1)
-        rows.append(row("1M-point series, downsampled (first request)", first, TARGET_SERIES_MS))
-        rows.append(row("1M-point series, downsampled", time_get(series, 20), TARGET_SERIES_MS))
-        rows.append(row("1M-point series, zoomed to 50k steps", time_get(series + "&step_min=400000&step_max=450000", 20), TARGET_SERIES_MS))
-        rows.append(row("project table JSON, 1,000 experiments", time_get(f"{base}/ui/data/projects/{ids['project']}", 10), TARGET_PAGE_MS))
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            cold, warm = page_times(browser, f"{base}/ui/experiments/{ids['logs']}", args.repeat)
-            rows.append(row("experiment page, 200 logs (cold)", cold, TARGET_PAGE_MS))
-            rows.append(row("experiment page, 200 logs (warm)", warm, TARGET_PAGE_MS))
-            cold, warm = page_times(browser, f"{base}/ui/projects/{ids['project']}", args.repeat)
-            rows.append(row("project page, 1,000 experiments (cold)", cold, TARGET_PAGE_MS))
-            rows.append(row("project page, 1,000 experiments (warm)", warm, TARGET_PAGE_MS))
-            browser.close()
+    results: dict[str, dict[str, tuple[list[float], float]]] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        if args.baseline:
+            with baseline_package(args.baseline) as package, dashboard(directory, package) as base:
+                results["baseline"] = measure(browser, base, ids, args.repeat)
+        with dashboard(directory, None) as base:
+            results["trackboard"] = measure(browser, base, ids, args.repeat)
+        browser.close()
 
-    header = ("measurement", "median ms", "max ms", "target", "met")
-    widths = [max(len(r[i].strip()) for r in [header, *rows]) for i in range(5)]
-    line = lambda r: "| " + " | ".join(c.strip().ljust(w) if i == 0 else c.strip().rjust(w) for i, (c, w) in enumerate(zip(r, widths))) + " |"  # noqa: E731
-    print(line(header))
+    ours = results["trackboard"]
+    theirs = results.get("baseline", {})
+    header = ("measure (median ms)", "trackboard", f"baseline {args.baseline}" if args.baseline else "baseline", "target", "met")
+    rows = []
+    for name, (times, target) in ours.items():
+        median = statistics.median(times)
+        base_median = f"{statistics.median(theirs[name][0]):.1f}" if name in theirs else ""
+        rows.append((name, f"{median:.1f}", base_median, f"{target:.0f}" if target else "", ("yes" if median <= target else "NO") if target else ""))
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in rows:
-        print(line(r))
+        print("| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) + " |")
 
 
 if __name__ == "__main__":
