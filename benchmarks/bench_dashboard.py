@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -157,20 +157,19 @@ def time_get(url: str, repeat: int) -> tuple[list[float], int]:
     return times, size
 
 
-def page_times(browser, url: str, repeat: int) -> tuple[list[float], list[float]]:
-    """(cold loads in fresh contexts, warm loads in the same context) in ms from navigation to ready."""
-    cold, warm = [], []
-    for _ in range(repeat):
-        context = browser.new_context(viewport={"width": 1440, "height": 1000})
-        context.add_init_script(READY_SCRIPT)
-        page = context.new_page()
-        for times in (cold, warm):
-            page.goto(url)
-            page.wait_for_function("window.__readyAt !== undefined", timeout=120_000)
-            times.append(page.evaluate("window.__readyAt"))
-            page.goto("about:blank")
-        context.close()
-    return cold, warm
+def page_load(browser, url: str) -> tuple[float, float]:
+    """(cold load in a fresh context, warm load of the same page in that context), ms from navigation to ready."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    context.add_init_script(READY_SCRIPT)
+    page = context.new_page()
+    out = []
+    for _ in range(2):
+        page.goto(url)
+        page.wait_for_function("window.__readyAt !== undefined", timeout=120_000)
+        out.append(page.evaluate("window.__readyAt"))
+        page.goto("about:blank")
+    context.close()
+    return out[0], out[1]
 
 
 def sort_times(browser, url: str, repeat: int) -> list[float]:
@@ -192,6 +191,43 @@ def sort_times(browser, url: str, repeat: int) -> list[float]:
         }""", ["accuracy", "f1"][i % 2]))
     context.close()
     return times
+
+
+def measure(browser, bases: dict[str, str], ids: dict[str, str], repeat: int) -> dict[str, dict[str, tuple[list[float], float]]]:
+    """Every measure against each running dashboard (label -> base URL), taking turns so that both
+    see the same load: label -> measure -> (times in ms, target)."""
+    out: dict[str, dict[str, tuple[list[float], float]]] = {label: {} for label in bases}
+
+    def each(name: str, target: float, fn) -> None:
+        for label, base in bases.items():
+            out[label][name] = (fn(base), target)
+
+    series = lambda base: f"{base}/ui/data/experiments/{ids['series']}/series?name=loss"  # noqa: E731
+    for base in bases.values():
+        time_get(series(base), 1)
+    each("1M-point series, downsampled", TARGET_SERIES_MS, lambda b: time_get(series(b), 20)[0])
+    each("1M-point series, zoomed to 50k steps", TARGET_SERIES_MS, lambda b: time_get(series(b) + "&step_min=400000&step_max=450000", 20)[0])
+    each("1M-point series, smoothed 0.6", TARGET_SERIES_MS * 3, lambda b: time_get(series(b) + "&smoothing=0.6", 10)[0])
+    each("1,000-run table JSON", 0, lambda b: time_get(f"{b}/ui/data/projects/{ids['project']}", 10)[0])
+    each("1,000-run table JSON, kB on the wire", 0, lambda b: [time_get(f"{b}/ui/data/projects/{ids['project']}", 1)[1] / 1000])
+    compare = ",".join(ids["compare"])
+    pages = [
+        ("projects list", "/ui/", TARGET_COLD_MS, TARGET_WARM_MS),
+        ("experiment, 200 logs", f"/ui/experiments/{ids['logs']}", TARGET_COLD_MS, TARGET_WARM_MS),
+        ("project, 1,000 runs", f"/ui/projects/{ids['project']}", TARGET_COLD_MS, TARGET_TABLE_MS),
+        ("project, 10,000 runs", f"/ui/projects/{ids['project10k']}", TARGET_10K_MS, TARGET_10K_MS),
+        ("compare, 10 runs", f"/ui/compare?ids={compare}", TARGET_COLD_MS, TARGET_WARM_MS),
+    ]
+    for name, path, cold_target, warm_target in pages:
+        loads: dict[str, list[tuple[float, float]]] = {label: [] for label in bases}
+        for _ in range(repeat):
+            for label, base in bases.items():
+                loads[label].append(page_load(browser, base + path))
+        for label in bases:
+            out[label][f"{name}: first paint, cold"] = ([c for c, _ in loads[label]], cold_target)
+            out[label][f"{name}: first paint, warm"] = ([w for _, w in loads[label]], warm_target)
+    each("sort the 1,000-run table", TARGET_SORT_MS, lambda b: sort_times(browser, f"{b}/ui/projects/{ids['project']}", repeat * 2))
+    return out
 
 
 @contextmanager
@@ -267,14 +303,13 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    results: dict[str, dict[str, tuple[list[float], float]]] = {}
-    with sync_playwright() as playwright:
+    with sync_playwright() as playwright, ExitStack() as stack:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        bases = {"trackboard": stack.enter_context(dashboard(directory, None))}
         if args.baseline:
-            with baseline_package(args.baseline) as package, dashboard(directory, package) as base:
-                results["baseline"] = measure(browser, base, ids, args.repeat)
-        with dashboard(directory, None) as base:
-            results["trackboard"] = measure(browser, base, ids, args.repeat)
+            package = stack.enter_context(baseline_package(args.baseline))
+            bases["baseline"] = stack.enter_context(dashboard(directory, package))
+        results = measure(browser, bases, ids, args.repeat)
         browser.close()
 
     ours = results["trackboard"]

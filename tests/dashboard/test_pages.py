@@ -5,7 +5,8 @@ captures, and the dark theme."""
 
 from __future__ import annotations
 
-import time
+import csv
+import io
 import urllib.parse
 from types import SimpleNamespace
 
@@ -139,6 +140,24 @@ def test_filter_sort_selection_and_smoothing_survive_reload_and_back(page, site)
     open_ready(page, f"{site.base}/ui/compare?ids={site.ids[0]},{site.ids[1]}&smoothing=0.7")
     assert page.get_by_label("Smoothing weight").input_value() == "0.7"
     expect(panel(page, "loss").locator(".scatterlayer .trace")).to_have_count(4)  # two runs, raw and smoothed
+
+
+def test_the_table_downloads_as_csv_and_fetches_only_the_columns_shown(page, site):
+    """Item 6: the project table as CSV (shown rows, full values); Speed: ``fields`` narrows what is sent."""
+    open_ready(page, f"{site.project}?q=name-0")
+    page.wait_for_selector("body[data-complete='1']")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    rows = list(csv.reader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
+    assert rows[0][:5] == ["id", "Name", "Status", "Created", "Duration"] and "Values: accuracy" in rows[0]
+    assert sorted(r[1] for r in rows[1:]) == [f"a-rather-long-experiment-name-{i:02d}" for i in range(10)]
+    accuracy = rows[0].index("Values: accuracy")
+    assert {float(r[accuracy]) for r in rows[1:]} == {i / RUNS for i in range(10)}  # full values, not rounded text
+    with page.expect_request(lambda r: "/ui/data/projects/" in r.url and "fields=v%3Aaccuracy" in r.url):
+        page.goto(f"{site.project}?fields=v:accuracy")
+    page.wait_for_selector("body[data-complete='1']")
+    labels = page.locator("table.runs thead span.th-label").all_text_contents()
+    assert labels == ["Name", "Status", "Created", "Duration", "accuracy"]
 
 
 def test_keyboard_focus_stays_when_the_table_refreshes(page, site):
