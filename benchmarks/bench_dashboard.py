@@ -256,35 +256,6 @@ def dashboard(directory: Path, pythonpath: Path | None) -> Iterator[str]:
         yield base
 
 
-def measure(browser, base: str, ids: dict[str, str], repeat: int) -> dict[str, tuple[list[float], float]]:
-    """Every measure against one running dashboard: name -> (times in ms, target)."""
-    out: dict[str, tuple[list[float], float]] = {}
-    series = f"{base}/ui/data/experiments/{ids['series']}/series?name=loss"
-    time_get(series, 1)
-    out["1M-point series, downsampled"] = (time_get(series, 20)[0], TARGET_SERIES_MS)
-    out["1M-point series, zoomed to 50k steps"] = (time_get(series + "&step_min=400000&step_max=450000", 20)[0], TARGET_SERIES_MS)
-    out["1M-point series, smoothed 0.6"] = (time_get(series + "&smoothing=0.6", 10)[0], TARGET_SERIES_MS * 3)
-    times, size = time_get(f"{base}/ui/data/projects/{ids['project']}", 10)
-    out["1,000-run table JSON"] = (times, 0)
-    out["1,000-run table JSON, kB on the wire"] = ([size / 1000], 0)
-    compare = ",".join(ids["compare"])
-    pages = [
-        ("projects list", f"{base}/ui/"),
-        ("experiment, 200 logs", f"{base}/ui/experiments/{ids['logs']}"),
-        ("project, 1,000 runs", f"{base}/ui/projects/{ids['project']}"),
-        ("project, 10,000 runs", f"{base}/ui/projects/{ids['project10k']}"),
-        ("compare, 10 runs", f"{base}/ui/compare?ids={compare}"),
-    ]
-    for name, url in pages:
-        cold, warm = page_times(browser, url, repeat)
-        cold_target = TARGET_10K_MS if "10,000" in name else TARGET_COLD_MS
-        warm_target = TARGET_TABLE_MS if "1,000 runs" in name else TARGET_WARM_MS
-        out[f"{name}: first paint, cold"] = (cold, cold_target)
-        out[f"{name}: first paint, warm"] = (warm, warm_target if "10,000" not in name else TARGET_10K_MS)
-    out["sort the 1,000-run table"] = (sort_times(browser, f"{base}/ui/projects/{ids['project']}", repeat * 2), TARGET_SORT_MS)
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dir", help="store directory (built once, reused)")

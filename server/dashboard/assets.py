@@ -113,8 +113,10 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 def static_file(relative: str, request: Request) -> Response:
     """A static file; public (no token), as it holds no data."""
     head, _, rest = relative.partition("/")
-    fingerprinted = head == version() and bool(rest)
-    asset = _asset(_resolve(rest if fingerprinted else relative))
+    prefixed = len(head) == 12 and all(c in "0123456789abcdef" for c in head) and bool(rest)
+    # Another fingerprint is a page from before an upgrade: it gets today's file, revalidated.
+    fingerprinted = prefixed and head == version()
+    asset = _asset(_resolve(rest if prefixed else relative))
     # Fingerprinted URLs never change content; others are revalidated (a 304) on every use.
     headers = {"ETag": asset.etag, "Cache-Control": IMMUTABLE if fingerprinted else "no-cache",
                "X-Content-Type-Options": "nosniff", "Vary": "Accept-Encoding"}
