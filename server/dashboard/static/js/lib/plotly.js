@@ -46,6 +46,7 @@ export function themeColors() {
     text: v("--chart-text", "#374151"), grid: v("--chart-grid", "#eef0f3"), line: v("--chart-line", "#d1d5db"),
     surface: v("--surface", "#ffffff"), hoverText: v("--text", "#111827"), border: v("--border-strong", "#d1d5db"),
     icon: v("--chart-icon", "#475467"), accent: v("--accent", "#4f46e5"),
+    dark: window.matchMedia("(prefers-color-scheme: dark)").matches,
   };
 }
 

@@ -3,7 +3,7 @@
 
 import { getJSON, urls } from "../lib/api.js";
 import { el, plotlyText } from "../lib/dom.js";
-import { baseLayout, chartConfig, loadPlotly } from "../lib/plotly.js";
+import { baseLayout, chartConfig, loadPlotly, themeColors } from "../lib/plotly.js";
 import { asNumber, formatNumber } from "../lib/format.js";
 import { toggle } from "./line.js";
 
@@ -44,7 +44,8 @@ export async function render(ctx) {
     await Plotly.react(host, [{
       type: "heatmap", z, x: index(n), y: index(n), text, customdata: hover,
       texttemplate: n <= 30 ? "%{text}" : "", textfont: { size: n > 15 ? 9 : 12 },
-      colorscale: [[0, "#f5f7ff"], [0.5, "#818cf8"], [1, "#312e81"]], showscale: false, xgap: 1, ygap: 1,
+      colorscale: themeColors().dark ? [[0, "#1d2140"], [0.5, "#4f56c9"], [1, "#c7cbff"]] : [[0, "#f5f7ff"], [0.5, "#818cf8"], [1, "#312e81"]],
+      showscale: false, xgap: 1, ygap: 1,
       hovertemplate: "actual %{customdata[0]}<br>predicted %{customdata[1]}<br>count %{customdata[2]}"
         + (normalised ? " (%{customdata[3]} of the row)" : "") + "<extra></extra>",
     }], {
