@@ -132,6 +132,7 @@ async function main() {
     // Groups in order of first appearance, like the experiment page.
     for (const name of names) groups.grid(name).append(curvePanel(name, experiments));
     groups.refresh();
+    document.body.dataset.painted = "1"; // tables and panel frames shown; the first screen's charts follow
     if (!names.length) curves.append(el("p", { className: "muted", text: "None of these experiments has a LINE log." }));
     await lazy.firstScreen();
     document.body.dataset.ready = "1";
