@@ -20,6 +20,7 @@ def create_app(store: Store, *, require_token: bool = True, allowed_hosts: froze
     """
     from .api import router as api_router
     from .dashboard import router as dashboard_router
+    from .dashboard.compression import DashboardGZip
 
     app = FastAPI(title="trackboard", version="0.1.0", lifespan=_close_store_on_shutdown)
     app.state.store = store
@@ -27,6 +28,7 @@ def create_app(store: Store, *, require_token: bool = True, allowed_hosts: froze
     app.include_router(api_router)
     app.include_router(dashboard_router)
     app.add_middleware(RequestGuard, allowed_hosts=allowed_hosts)
+    app.add_middleware(DashboardGZip)  # the dashboard's JSON answers, gzipped
     return app
 
 

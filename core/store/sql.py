@@ -288,6 +288,7 @@ class Store:
         series_ids = sa.select(t.series.c.id).where(t.series.c.log_id.in_(log_ids))
         conn.execute(t.chunks.delete().where(t.chunks.c.series_id.in_(series_ids)))
         conn.execute(t.series.delete().where(t.series.c.log_id.in_(log_ids)))
+        conn.execute(t.image_history.delete().where(t.image_history.c.log_id.in_(log_ids)))
 
     # -- logs: reads --------------------------------------------------------------------------
 
@@ -503,7 +504,7 @@ class _Log:
     """A log as a batch sees it: what is stored, and what the batch will write at its end."""
 
     __slots__ = ("id", "type", "stored_type", "created_at", "updated_at", "data", "dirty",
-                 "clear_points", "named", "series", "pending")
+                 "clear_points", "named", "series", "pending", "images", "restart_images")
 
     def __init__(self, log_id: str, log_type: str, stored_type: str | None) -> None:
         self.id, self.type, self.stored_type = log_id, log_type, stored_type
@@ -511,6 +512,8 @@ class _Log:
         self.data: Any = None  # the canonical data to store as JSON (None for LINE)
         self.dirty = False  # the row is inserted (stored_type None) or updated at the end
         self.clear_points = False  # the stored series of this log are deleted at the end
+        self.images: list[tuple[dict, float]] = []  # IMAGE: (metadata, time) to add to its history
+        self.restart_images = False  # the stored image history is deleted first (the IMAGE log was replaced)
         self.named: bool | None = ... if stored_type == LogType.LINE.value else None  # ...: not yet read
         self.series: dict[str, dict] | None = None if stored_type == LogType.LINE.value else {}
         self.pending: dict[str | None, Columns] = {}  # series name -> points to append
@@ -590,11 +593,17 @@ class _Batch:
             data = meta
         elif record.type is not LogType.LINE:
             data = record.data  # turned into JSON at the end, once, if no later record replaces it
+        # An image logged again under its name joins the log's history (replace=True starts it over).
+        more_images = record.type is LogType.IMAGE and log is not None and log.type == log_type and not record.replace
         if log is None:
             log = self.logs[(experiment_id, record.name)] = _Log(new_id(), log_type, None)
             log.created_at = record.time
         elif log.stored_type == LogType.LINE.value:
             log.clear_points = True
+        if not more_images:
+            log.images, log.restart_images = [], log.stored_type == LogType.IMAGE.value
+        if record.type is LogType.IMAGE:
+            log.images.append((meta, record.time))
         log.type, log.data, log.updated_at, log.dirty = log_type, data, record.time, True
         log.series, log.pending, log.named = {}, {}, None
         if record.name == derived.PARAMETERS:  # run queries read parameters from their own rows
@@ -647,10 +656,35 @@ class _Batch:
                                     columns))
         if appends:
             self._append(appends)
+        self._write_image_history()
         for experiment_id, when in self.touched.items():
             conn.execute(
                 t.experiments.update().where(t.experiments.c.id == experiment_id).values(updated_at=max(when, time.time()))
             )
+
+    def _write_image_history(self) -> None:
+        """Every image of the batch as a row of its log's history (the dashboard's step slider)."""
+        h = t.image_history
+        restarted = [log.id for log in self.logs.values() if log.restart_images]
+        for start in range(0, len(restarted), _KEYS_PER_STATEMENT):
+            self.conn.execute(h.delete().where(h.c.log_id.in_(restarted[start:start + _KEYS_PER_STATEMENT])))
+        growing = [log for log in self.logs.values() if log.images]
+        continued = [log.id for log in growing if log.stored_type is not None and not log.restart_images]
+        last: dict[str, int | None] = dict.fromkeys(continued)
+        for start in range(0, len(continued), _KEYS_PER_STATEMENT):
+            query = (sa.select(h.c.log_id, sa.func.max(h.c.seq)).where(h.c.log_id.in_(continued[start:start + _KEYS_PER_STATEMENT]))
+                     .group_by(h.c.log_id))
+            last.update(self.conn.execute(query).all())
+        rows = []
+        for log in growing:
+            if log.id not in last:
+                first = 0  # a new history
+            else:  # no rows yet: a log from before the history was kept, whose image was number 0
+                first = 1 if last[log.id] is None else last[log.id] + 1
+            rows += [{"log_id": log.id, "seq": first + i, "data": dumps(meta), "created_at": when}
+                     for i, (meta, when) in enumerate(log.images)]
+        if rows:
+            self.conn.execute(h.insert(), rows)
 
     def _series_row(self, log_id: str, rows: dict[str, dict], name: str) -> dict:
         row = rows.get(name)

@@ -9,6 +9,7 @@ import { Groups, panelFrame } from "../lib/panel.js";
 import { colorAt } from "../lib/plotly.js";
 import { chartPanel } from "../panels/line.js";
 import { environmentCompare } from "../sections/environment.js";
+import { smoothingControl } from "../charts/controls.js";
 
 const DASHES = ["solid", "dash", "dot", "dashdot", "longdash"];
 const app = document.getElementById("app");
@@ -84,11 +85,13 @@ function curvePanel(name, experiments) {
         const experiment = experiments[i];
         seriesList.forEach((s, j) => {
           all.push(s);
-          traces.push({ label: s.name ? `${experiment.name} · ${s.name}` : experiment.name, steps: s.steps, values: s.values, color: colorAt(i), dash: DASHES[j % DASHES.length] });
+          traces.push({ label: s.name ? `${experiment.name} · ${s.name}` : experiment.name, steps: s.steps, values: s.values,
+            smoothed: s.smoothed, color: colorAt(i), dash: DASHES[j % DASHES.length] });
         });
       }
       return { traces, meta: { series: all } };
-    });
+    // The page's legend (above) names the colours: no plotly legend squeezing 20 runs' plots.
+    }, { name, legend: false, csvURL: () => urls.compareSeriesCSV(experiments.map((e) => e.id), name) });
     try {
       await chart.refresh();
       frame.panel.dataset.rendered = "1";
@@ -108,6 +111,7 @@ async function main() {
   }
   try {
     const { experiments, now } = await getJSON(urls.compare(ids));
+    const missing = new Set(ids).size - experiments.length;
     const projects = [...new Map(experiments.map((e) => [e.project_id, e.project_name])).entries()];
     setCrumbs([{ text: "Projects", href: "/ui/" },
       ...(projects.length === 1 ? [{ text: projects[0][1], href: urls.projectPage(projects[0][0]) }] : []), { text: "Compare" }]);
@@ -116,19 +120,21 @@ async function main() {
     app.replaceChildren(
       el("div", { className: "page-head" },
         el("div", { className: "page-title" }, el("h1", { text: `Compare ${experiments.length} experiment${experiments.length === 1 ? "" : "s"}` })),
+        missing > 0 ? el("p", { className: "muted", text: `${missing} of the requested experiments no longer exist${missing === 1 ? "s" : ""}.` }) : null,
         legend(experiments)),
       el("div", { className: "compare-grid" },
         el("section", { className: "card" }, el("h2", { className: "card-title", text: "Values" }), valuesTable(experiments, now)),
         el("section", { className: "card" }, el("h2", { className: "card-title" }, "Parameters ",
           el("span", { className: "count", text: `${params.differing} differ` })), params.element)),
       environmentCompare(experiments, headCells) || "",
-      el("h2", { className: "section-title", text: "Curves" }),
+      el("div", { className: "section-head" }, el("h2", { className: "section-title", text: "Curves" }), smoothingControl()),
       curves);
     const groups = new Groups(curves);
     const names = [...new Set(experiments.flatMap((e) => e.line_logs))];
     // Groups in order of first appearance, like the experiment page.
     for (const name of names) groups.grid(name).append(curvePanel(name, experiments));
     groups.refresh();
+    document.body.dataset.painted = "1"; // tables and panel frames shown; the first screen's charts follow
     if (!names.length) curves.append(el("p", { className: "muted", text: "None of these experiments has a LINE log." }));
     await lazy.firstScreen();
     document.body.dataset.ready = "1";
