@@ -82,6 +82,11 @@ def test_a_0_1_0_store_is_backed_up_then_upgraded_on_open(old_store):
         assert conn.execute("SELECT blob_sha256, blob_size FROM logs WHERE type='IMAGE'").fetchall() == [
             (image.data["sha256"], image.data["size"])
         ]
+    # 0003 filled what run queries read (parameters, VALUE logs, LINE extremes) for the old runs.
+    project = client.get_project("legacy")
+    for query in ("params.lr = 0.001 and params.optimizer.name = 'adam'", "values.accuracy >= 0.95",
+                  "min.loss = 0.25 and max.loss = 3"):
+        assert "baseline" in [e.name for e in project.search_experiments(query)], query
     # And the upgraded store takes new logs of every kind.
     experiment.log("loss", [0.2], LogType.LINE)
     experiment.log("sample2", image.read_bytes(), LogType.IMAGE)

@@ -165,6 +165,7 @@ class Store:
             ).mappings().all()
             for row in affected:
                 dropped += _rewind_series(conn, dict(row), step)
+            derived.recompute_extremes(conn, [row["id"] for row in affected])  # min./max. queries see the cut
             if affected:
                 conn.execute(t.experiments.update().where(t.experiments.c.id == experiment_id)
                              .values(updated_at=time.time()))
