@@ -169,6 +169,9 @@ image_history = sa.Table(
     sa.Column("seq", sa.Integer, nullable=False),  # 0 for the first image of the log, then 1, 2, ...
     sa.Column("data", sa.Text, nullable=False),  # the image's metadata JSON (sha256 names its blob)
     sa.Column("created_at", sa.Float, nullable=False),
+    # The blob it shows, as on ``logs``: gc and storage sizes count every image of the history.
+    sa.Column("blob_sha256", sa.String(64), nullable=True, index=True),
+    sa.Column("blob_size", sa.BigInteger, nullable=True),
     sa.PrimaryKeyConstraint("log_id", "seq"),
 )
 

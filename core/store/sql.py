@@ -682,7 +682,8 @@ class _Batch:
                 first = 0  # a new history
             else:  # no rows yet: a log from before the history was kept, whose image was number 0
                 first = 1 if last[log.id] is None else last[log.id] + 1
-            rows += [{"log_id": log.id, "seq": first + i, "data": dumps(meta), "created_at": when}
+            rows += [{"log_id": log.id, "seq": first + i, "data": dumps(meta), "created_at": when,
+                      "blob_sha256": meta["sha256"], "blob_size": meta["size"]}
                      for i, (meta, when) in enumerate(log.images)]
         if rows:
             self.conn.execute(h.insert(), rows)

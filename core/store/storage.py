@@ -58,8 +58,11 @@ def sizes(engine: sa.Engine, project_id: str | None = None, experiment_id: str |
         where.append(e.c.id == experiment_id)
     images = sa.select(t.logs.c.experiment_id, t.logs.c.blob_sha256.label("sha256"), t.logs.c.blob_size.label("size")) \
         .where(t.logs.c.blob_sha256.is_not(None))
+    h = t.image_history
+    earlier_images = sa.select(t.logs.c.experiment_id, h.c.blob_sha256.label("sha256"), h.c.blob_size.label("size")) \
+        .select_from(h.join(t.logs, t.logs.c.id == h.c.log_id)).where(h.c.blob_sha256.is_not(None))
     files = sa.select(t.artifacts.c.experiment_id, t.artifacts.c.sha256, t.artifacts.c.size)
-    refs = sa.union(images, files).subquery()  # UNION: one row per distinct blob per experiment
+    refs = sa.union(images, earlier_images, files).subquery()  # UNION: one row per distinct blob per experiment
     points = (
         sa.select(e.c.project_id, e.c.id, sa.null().label("sha256"), sa.func.sum(t.series.c.count))
         .select_from(t.series.join(t.logs, t.logs.c.id == t.series.c.log_id).join(e, e.c.id == t.logs.c.experiment_id))
@@ -87,10 +90,11 @@ def sizes(engine: sa.Engine, project_id: str | None = None, experiment_id: str |
 
 
 def referenced_blobs(conn: sa.Connection, uploads_since: float, among: list[str] | None = None) -> set[str]:
-    """The digests (of ``among``, or all) that a log or an artifact refers to, or that an upload
+    """The digests (of ``among``, or all) that a log (its image history too) or an artifact refers to, or that an upload
     made since ``uploads_since`` holds (the SDK names an upload in a log right after sending it)."""
     queries = [
         sa.select(t.logs.c.blob_sha256).where(t.logs.c.blob_sha256.is_not(None)),
+        sa.select(t.image_history.c.blob_sha256).where(t.image_history.c.blob_sha256.is_not(None)),
         sa.select(t.artifacts.c.sha256),
         sa.select(t.uploads.c.sha256).where(t.uploads.c.sha256.is_not(None), t.uploads.c.created_at >= uploads_since),
     ]
@@ -138,6 +142,7 @@ def collect_garbage(store, grace_s: float = 3600.0) -> GcResult:
         u = t.uploads.c
         named = sa.or_(
             sa.exists().where(t.logs.c.blob_sha256 == u.sha256),
+            sa.exists().where(t.image_history.c.blob_sha256 == u.sha256),
             sa.exists().where(t.artifacts.c.sha256 == u.sha256),
         )
         conn.execute(t.uploads.delete().where(sa.or_(

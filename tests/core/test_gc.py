@@ -112,3 +112,18 @@ def test_an_image_log_written_without_the_blob_columns_still_holds_its_blob(expe
     os.utime(store_dir / "blobs" / sha256[:2] / sha256, (past, past))
     assert collect_garbage(store, grace_s=3600).deleted == 0
     assert experiment.get_log("sample").read_bytes() == png(5)
+
+
+def test_an_image_history_keeps_its_earlier_blobs_until_the_log_goes(client, store_dir, store):
+    experiment = client.get_or_create_project("gc").create_experiment("history")
+    frames = [png(color) for color in (30, 60, 90)]
+    for frame in frames:  # logged again under one name: the dashboard's step slider shows all three
+        experiment.log("samples", frame, LogType.IMAGE)
+    experiment.flush()
+    assert sizes(store.engine, experiment_id=experiment.id).experiments[experiment.id].blob_bytes == sum(map(len, frames))
+    assert collect_garbage(store, grace_s=0).deleted == 0
+    assert len(blob_files(store_dir)) == 3  # the two earlier images are referred to by the history alone
+
+    experiment.delete_log("samples")
+    assert collect_garbage(store, grace_s=0).deleted == 3
+    assert blob_files(store_dir) == set()

@@ -58,9 +58,14 @@ def upgrade() -> None:
     sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('data', sa.Text(), nullable=False),
     sa.Column('created_at', sa.Float(), nullable=False),
+    sa.Column('blob_sha256', sa.String(length=64), nullable=True),
+    sa.Column('blob_size', sa.BigInteger(), nullable=True),
     sa.ForeignKeyConstraint(['log_id'], ['logs.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('log_id', 'seq')
     )
+    with op.batch_alter_table('image_history', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_image_history_blob_sha256'), ['blob_sha256'], unique=False)
+
     with op.batch_alter_table('experiments', schema=None) as batch_op:
         batch_op.add_column(sa.Column('source', sa.String(length=1024), nullable=True))
         batch_op.add_column(sa.Column('heartbeat_at', sa.Float(), nullable=True))
