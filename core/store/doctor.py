@@ -13,7 +13,7 @@ import os
 import sqlalchemy as sa
 
 from . import schema as t
-from .blobs import BlobStore
+from .blobs import BlobStore, open_blob_store
 from .engine import create_engine, is_sqlite
 
 MAX_REPORTED = 20
@@ -47,7 +47,7 @@ def check_store(url: str, blob_root: str | os.PathLike) -> list[str]:
                     return problems  # reading rows from a damaged file proves little more
                 for row in conn.exec_driver_sql("PRAGMA foreign_key_check").all()[:MAX_REPORTED]:
                     problems.append(f"database: a row of {row[0]} refers to a missing row of {row[2]}")
-            problems += _missing_blobs(conn, BlobStore(blob_root))
+            problems += _missing_blobs(conn, open_blob_store(blob_root))
     except sa.exc.DatabaseError as error:
         problems.append(f"database cannot be read: {error.orig}")
     finally:

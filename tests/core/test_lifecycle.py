@@ -129,7 +129,7 @@ def test_sigkill_reads_crashed_without_changing_the_store_and_reopen_resumes(sto
     assert [e.status for e in projects] == ["CRASHED"]
     listed = subprocess.run([sys.executable, "-m", "trackboard.cli", "ls", "--dir", str(store_dir), "p"],
                             capture_output=True, text=True, timeout=60)
-    assert "\tCRASHED" in listed.stdout, listed.stderr  # trackboard ls
+    assert listed.stdout.splitlines()[1].split()[:2] == ["e", "CRASHED"], listed.stderr  # trackboard ls
     with trackboard_process("ui", "--dir", str(store_dir), ready_path="/") as url:  # the dashboard's data
         rows = requests.get(f"{url}/ui/data/projects/{experiment.project.id}", timeout=10).json()["experiments"]
         page = requests.get(f"{url}/ui/data/experiments/{experiment.id}", timeout=10).json()

@@ -24,7 +24,7 @@ def blob_names(server) -> set[str]:
 
 def test_sizes_then_delete_then_periodic_gc(make_server, remote_factory, tmp_path):
     server = make_server(args=("--gc-interval", "1", "--gc-grace", "4"))
-    token = server.create_token()
+    token = server.create_token("tests", "--role", "admin")  # deleting an experiment takes an admin
     server.start()
     client = remote_factory(server, token)
     project = client.get_or_create_project("storage")
