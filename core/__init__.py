@@ -14,6 +14,7 @@ from .errors import (
     LogDataTypeError,
     LogTypeConflictError,
     NotFoundError,
+    QueryError,
     TrackboardError,
     WriteError,
 )
@@ -37,5 +38,6 @@ __all__ = [
     "LogTypeConflictError",
     "NotFoundError",
     "AlreadyExistsError",
+    "QueryError",
     "WriteError",
 ]

@@ -89,6 +89,12 @@ def _parser() -> argparse.ArgumentParser:
     ls = commands.add_parser("ls", help="list projects, a project's experiments, or an experiment's logs")
     ls.add_argument("project", nargs="?")
     ls.add_argument("experiment", nargs="?")
+    ls.add_argument("--filter", "-f", default=None, help="a run query, e.g. \"params.lr < 0.01 and values.accuracy >= 0.9\"")
+    ls.add_argument("--sort", "-s", action="append", default=None,
+                    help="sort key, e.g. \"values.accuracy DESC\" (repeat or separate with commas)")
+    ls.add_argument("--columns", "-c", default=None, help="comma-separated fields, e.g. name,params.lr,values.accuracy,id")
+    ls.add_argument("--limit", type=int, default=None, help="show at most this many experiments")
+    ls.add_argument("--csv", action="store_true", help="write CSV instead of a table")
     _store_options(ls)
     ls.set_defaults(handler=_ls)
 
@@ -173,6 +179,10 @@ def _client(args: argparse.Namespace) -> Client:
 
 
 def _ls(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
+    if (args.project is None or args.experiment is not None) and (
+            args.filter or args.sort or args.columns or args.limit is not None or args.csv):
+        raise TrackboardError("--filter, --sort, --columns, --limit and --csv list a project's experiments: "
+                              "trackboard ls PROJECT --filter ...")
     client = _client(args)
     if args.project is None:
         for project in client.list_projects():
@@ -180,8 +190,10 @@ def _ls(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
         return
     project = client.get_project(args.project)
     if args.experiment is None:
-        for experiment in project.list_experiments():
-            print(f"{experiment.name}\t{experiment.id}\t{experiment._row['status']}", file=out)
+        from .listing import run_table, write_csv, write_table
+
+        header, rows = run_table(project, args.filter, args.sort, args.columns, args.limit)
+        (write_csv if args.csv else write_table)(header, rows, out)
         return
     experiment = project.get_experiment(args.experiment)
     for log in experiment.list_logs():

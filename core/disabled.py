@@ -91,3 +91,27 @@ class DisabledBackend:
 
     def get_artifact(self, experiment_id: str, name: str) -> dict:
         raise NotFoundError(f"no artifact named {name!r}: TRACKBOARD_MODE is disabled")
+
+    # Run queries see no runs (nothing is stored); tags and notes are kept in memory like the rows.
+    def search_experiments(self, project_id: str, filter=None, order_by=None, max_results=None) -> list[dict]:
+        return []
+
+    def experiment_summaries(self, experiment_ids: list[str]) -> dict[str, dict]:
+        return {i: {"tags": [], "params": {}, "values": {}, "series": []} for i in experiment_ids}
+
+    def get_tags(self, experiment_id: str) -> list[str]:
+        return sorted(self.get_experiment_by_id(experiment_id).setdefault("tags", set()))
+
+    def add_tags(self, experiment_id: str, tags: list[str]) -> None:
+        self.get_experiment_by_id(experiment_id).setdefault("tags", set()).update(tags)
+
+    def remove_tags(self, experiment_id: str, tags: list[str]) -> None:
+        self.get_experiment_by_id(experiment_id).setdefault("tags", set()).difference_update(tags)
+
+    def update_experiment(self, experiment_id: str, name: str | None = None, description: str | None = None) -> dict:
+        row = self.get_experiment_by_id(experiment_id)
+        row.update({k: v for k, v in (("name", name), ("description", description)) if v is not None})
+        return row
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self._experiments.pop(experiment_id, None)

@@ -49,3 +49,12 @@ class ServerError(TrackboardError, RuntimeError):
 
 class AuthenticationError(ServerError, PermissionError):
     """The tracking server refused the API token."""
+
+
+class QueryError(TrackboardError, ValueError):
+    """A run query (filter or sort) is malformed; ``position`` is the character offset (from 0)."""
+
+    def __init__(self, message: str, position: int | None = None, query: str | None = None) -> None:
+        super().__init__(message if position is None else f"at {position}: {message}")
+        self.position = position
+        self.query = query

@@ -189,6 +189,34 @@ class Experiment:
             self._project = Project(self._backend, self._backend.get_project_by_id(self._row["project_id"]))
         return self._project
 
+    # -- tags and notes ---------------------------------------------------------------------
+
+    @property
+    def tags(self) -> list[str]:
+        """The experiment's tags, sorted."""
+        return self._backend.get_tags(self.id)
+
+    def add_tags(self, *tags: str) -> None:
+        """Tag the experiment (``tags contains 'baseline'`` in run queries); existing tags stay."""
+        self._backend.add_tags(self.id, _tag_list(tags))
+
+    def remove_tags(self, *tags: str) -> None:
+        """Remove these tags (ones it does not have are ignored)."""
+        self._backend.remove_tags(self.id, _tag_list(tags))
+
+    def update(self, name: str | None = None, description: str | None = None) -> None:
+        """Rename and/or describe the experiment (the picsellia SDK's name for it); None keeps a field."""
+        if name is not None:
+            check_name(name, "an experiment name")
+        if description is not None and not isinstance(description, str):
+            raise InvalidLogError(f"a description must be a string, got {type(description).__name__}")
+        self._row = dict(self._backend.update_experiment(self.id, name, description))
+        self.name = self._row["name"]
+
+    def delete(self) -> None:
+        """Delete the experiment with all its logs and artifacts (everything logged to it first lands)."""
+        self._backend.delete_experiment(self.id)
+
     def reopen(self) -> None:
         """Mark a finished experiment RUNNING again (a resumed run continues it)."""
         self._backend.set_status(self.id, "RUNNING")
@@ -210,6 +238,15 @@ class Experiment:
 
     def __repr__(self) -> str:
         return f"Experiment(name={self.name!r}, id={self.id!r})"
+
+
+def _tag_list(tags: tuple) -> list[str]:
+    # add_tags("a", "b") and add_tags(["a", "b"]) both work.
+    if len(tags) == 1 and isinstance(tags[0], (list, tuple, set)):
+        tags = tuple(tags[0])
+    from .store.search import check_tags
+
+    return check_tags(tags)
 
 
 def _reopen(settings: dict[str, Any], experiment_id: str) -> Experiment:

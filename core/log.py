@@ -30,6 +30,14 @@ class Log:
             self._loaded = True
         return self._data
 
+    def to_frame(self):
+        """A LINE log as a pandas frame: ``step, value, time, epoch`` (``series`` first for named series)."""
+        if self.type is not LogType.LINE:
+            raise TypeError(f"log {self.name!r} is a {self.type.value}; to_frame() reads LINE logs")
+        from .frames import line_frame
+
+        return line_frame(self.data)
+
     def read_bytes(self) -> bytes:
         """The exact bytes of an IMAGE log."""
         if self.type is not LogType.IMAGE:

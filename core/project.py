@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .errors import AlreadyExistsError, NotFoundError, TrackboardError
 from .experiment import Experiment
 from .logtype import LogType
 from .names import run_name
 from .normalise import check_name, normalise
+from .query import check_max_results, parse_filter, parse_order_by
 
 if TYPE_CHECKING:
+    import pandas
+
     from .backend import Backend
 
 
@@ -91,6 +94,55 @@ class Project:
     def list_experiments(self) -> list[Experiment]:
         """Every experiment of the project, oldest first."""
         return [Experiment(self._backend, row, self) for row in self._backend.list_experiments(self.id)]
+
+    # -- finding the best run (the query language is in query.py) ---------------------------
+
+    def search_experiments(
+        self, filter: str | None = None, order_by: str | Sequence[str] | None = None, max_results: int | None = None
+    ) -> list[Experiment]:
+        """Experiments matching ``filter``, sorted by ``order_by`` (oldest first by default).
+
+        >>> project.search_experiments("params.lr < 0.01 and values.accuracy >= 0.9",
+        ...                            order_by=["values.accuracy DESC"], max_results=5)  # doctest: +SKIP
+
+        A malformed filter or sort key raises ``QueryError`` naming the position.
+        """
+        rows = self._search(filter, order_by, max_results)
+        return [Experiment(self._backend, row, self) for row in rows]
+
+    def experiments_frame(
+        self, filter: str | None = None, order_by: str | Sequence[str] | None = None
+    ) -> "pandas.DataFrame":
+        """One row per matching run: ``id, name, status, created_at, duration, tags``, then ``params.*``,
+        ``values.*``, ``last.*``, ``min.*``, ``max.*`` (needs pandas: ``trackboard[analysis]``)."""
+        from .frames import experiments_frame, require_pandas
+
+        require_pandas()
+        rows = self._search(filter, order_by, None)
+        return experiments_frame(rows, self._backend.experiment_summaries([row["id"] for row in rows]))
+
+    def history_frame(self, log: str, filter: str | None = None) -> "pandas.DataFrame":
+        """The LINE log ``log`` of every matching run in one long frame
+        (``experiment, experiment_id, series, step, value, time, epoch``), for seaborn or plotly."""
+        from .errors import NotFoundError as Missing
+        from .frames import history_frame, require_pandas
+
+        require_pandas()
+        runs = []
+        for experiment in self.search_experiments(filter):
+            try:
+                kind, data = self._backend.get_log(experiment.id, log)
+            except Missing:  # a run without this log has no rows
+                continue
+            if kind is LogType.LINE:
+                runs.append((experiment, data))
+        return history_frame(runs)
+
+    def _search(self, filter: str | None, order_by: Any, max_results: int | None) -> list[dict]:
+        parse_filter(filter)  # a malformed query fails here, before any I/O
+        parse_order_by(order_by)
+        check_max_results(max_results)
+        return self._backend.search_experiments(self.id, filter, order_by, max_results)
 
     def __repr__(self) -> str:
         return f"Project(name={self.name!r}, id={self.id!r})"

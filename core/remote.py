@@ -614,6 +614,44 @@ class RemoteBackend:
         return self._reachable(lambda: bool(self._get(f"/api/trackboard/blobs/{sha256}/exists")["exists"]),
                                lambda: False)
 
+    # -- run queries, tags and notes (server/api/runs.py) ------------------------------------
+
+    def search_experiments(self, project_id: str, filter=None, order_by=None, max_results=None) -> list[dict]:
+        self.flush()  # a query sees every earlier log
+        if isinstance(order_by, str):
+            order_by = [order_by]
+        params = {"filter": filter, "order_by": list(order_by or ()), "max_results": max_results}
+        answer = self._get(f"/api/trackboard/projects/{self._id(project_id)}/experiments",
+                           params={key: value for key, value in params.items() if value not in (None, [])})
+        return answer["items"]
+
+    def experiment_summaries(self, experiment_ids: list[str]) -> dict[str, dict]:
+        self.flush()
+        ids = [self._id(experiment_id) for experiment_id in experiment_ids]
+        answer = self._calls.request("POST", "/api/trackboard/summaries", json={"ids": ids}, window=CALL_WINDOW_S).json()
+        by_server_id = wire.loads_data(answer["summaries_json"], "summaries_json")
+        return {experiment_id: by_server_id[server_id] for experiment_id, server_id in zip(experiment_ids, ids)}
+
+    def get_tags(self, experiment_id: str) -> list[str]:
+        return self._get(f"/api/trackboard/experiments/{self._id(experiment_id)}/tags")["tags"]
+
+    def add_tags(self, experiment_id: str, tags: list[str]) -> None:
+        self._calls.request("POST", f"/api/trackboard/experiments/{self._id(experiment_id)}/tags",
+                            json={"add": list(tags)}, window=CALL_WINDOW_S)
+
+    def remove_tags(self, experiment_id: str, tags: list[str]) -> None:
+        self._calls.request("POST", f"/api/trackboard/experiments/{self._id(experiment_id)}/tags",
+                            json={"remove": list(tags)}, window=CALL_WINDOW_S)
+
+    def update_experiment(self, experiment_id: str, name: str | None = None, description: str | None = None) -> dict:
+        body = {key: value for key, value in (("name", name), ("description", description)) if value is not None}
+        return self._calls.request("PATCH", f"/api/experiment/{self._id(experiment_id)}", json=body,
+                                   window=CALL_WINDOW_S).json()
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self.flush()  # nothing queued for it lands after it is gone
+        self._calls.request("DELETE", f"/api/experiment/{self._id(experiment_id)}", window=CALL_WINDOW_S)
+
     # -- artifacts --------------------------------------------------------------------------
 
     def add_artifact(self, experiment_id: str, name: str, path: str | os.PathLike) -> dict:

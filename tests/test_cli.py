@@ -36,9 +36,9 @@ def test_ls_walks_projects_experiments_and_logs(tmp_path):
     experiment = populated(tmp_path)
     projects = trackboard("ls", directory=tmp_path)
     assert projects.returncode == 0 and projects.stdout.startswith("vision\t")
-    experiments = trackboard("ls", "vision", directory=tmp_path)
-    assert experiments.stdout.split("\t")[:2] == ["resnet", experiment.id]
-    assert "SUCCESS" in experiments.stdout
+    experiments = trackboard("ls", "vision", directory=tmp_path).stdout.splitlines()
+    assert experiments[0].split() == ["name", "status", "created", "duration", "values.accuracy", "id"]
+    assert experiments[1].split()[:2] == ["resnet", "SUCCESS"] and experiments[1].endswith(experiment.id)
     logs = trackboard("ls", "vision", "resnet", directory=tmp_path).stdout.splitlines()
     assert sorted(logs) == sorted(["parameters\tTABLE", "loss\tLINE", "accuracy\tVALUE", "confusion\tHEATMAP"])
 

@@ -118,3 +118,19 @@ def test_tracking_server_runs_on_postgres(postgres_url, tmp_path):
         assert again.status == "SUCCESS"
         project_id = again.project.id
         assert requests.get(f"{url}/api/project/{project_id}", timeout=5).status_code == 401  # no token
+
+
+def test_run_queries_give_the_same_runs_on_postgres(postgres_url, tmp_path):
+    from query_cases import check_all, populate
+
+    store = Store(postgres_url, tmp_path / "blobs")
+    backend = LocalBackend(store)
+    try:
+        project = Project(backend, store.create_project("queries"))
+        populate(project)
+        check_all(project)  # the cases the SQLite store and the remote client pass too
+        frame = project.experiments_frame("tags contains 'baseline'", order_by=["name"])
+        assert list(frame["name"]) == ["bert-base", "bert-large"]
+        assert list(frame["min.loss"]) == [0.3, 0.2]
+    finally:
+        backend.close()

@@ -38,6 +38,30 @@ experiments = sa.Table(
     sa.Index("ix_experiments_source", "project_id", "source"),
 )
 
+# Run queries sort and filter a project's experiments; most start from the project, oldest first.
+sa.Index("ix_experiments_project_created", experiments.c.project_id, experiments.c.created_at)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("experiment_id", sa.String(36), sa.ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tag", sa.String(256), primary_key=True),
+)
+
+# The ``parameters`` TABLE log flattened into one row per key (nested keys joined with "."), kept by
+# the store's write path (store/derived.py) so run queries compare parameters in SQL.
+parameter_values = sa.Table(
+    "parameter_values",
+    metadata,
+    sa.Column("experiment_id", sa.String(36), sa.ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(1024), primary_key=True),
+    sa.Column("number", sa.Float, nullable=True),  # numbers and bools
+    sa.Column("text", sa.Text, nullable=True),  # strings; lists as JSON
+)
+
+# Run queries find "the experiments whose parameter KEY is < X" from this index, not row by row.
+sa.Index("ix_parameter_values_key_number", parameter_values.c.key, parameter_values.c.number)
+
 logs = sa.Table(
     "logs",
     metadata,
@@ -46,10 +70,16 @@ logs = sa.Table(
     sa.Column("name", sa.String(256), nullable=False),
     sa.Column("type", sa.String(16), nullable=False),
     sa.Column("data", sa.Text, nullable=True),  # canonical JSON; NULL for LINE (points are in chunks)
+    # A VALUE log's scalar for run queries (store/derived.py): numbers and bools as a number, text as text.
+    sa.Column("value_number", sa.Float, nullable=True),
+    sa.Column("value_text", sa.Text, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.UniqueConstraint("experiment_id", "name"),
 )
+
+# Run queries find "the experiments whose VALUE / LINE log NAME ..." from this index.
+sa.Index("ix_logs_name_value", logs.c.name, logs.c.value_number)
 
 series = sa.Table(
     "series",
@@ -62,6 +92,8 @@ series = sa.Table(
     sa.Column("chunk_count", sa.Integer, nullable=False),
     sa.Column("last_step", sa.Float, nullable=True),
     sa.Column("last_value", sa.Float, nullable=True),  # for tables of runs, without reading chunks
+    sa.Column("min_value", sa.Float, nullable=True),  # min./max. in run queries (NaN ignored; store/derived.py)
+    sa.Column("max_value", sa.Float, nullable=True),
     sa.UniqueConstraint("log_id", "name"),
 )
 

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from ..errors import AlreadyExistsError, InvalidLogError, LogTypeConflictError, NotFoundError
 from ..logtype import LogType
 from ..records import Columns, Record, add_to_columns, has_named_series
+from . import derived, search
 from . import schema as t
 from .blobs import BlobStore
 from .engine import create_engine, read_transaction, write_transaction
@@ -153,7 +154,57 @@ class Store:
         self._delete_points(conn, log_ids)
         conn.execute(t.logs.delete().where(t.logs.c.experiment_id == experiment_id))
         conn.execute(t.artifacts.delete().where(t.artifacts.c.experiment_id == experiment_id))
+        derived.forget_experiment(conn, experiment_id)
         conn.execute(t.experiments.delete().where(t.experiments.c.id == experiment_id))
+
+    # -- run queries, tags and notes (the SQL is in store/search.py) ---------------------------
+
+    def search_experiments(self, project_id: str, filter: str | None = None, order_by=None,
+                           max_results: int | None = None) -> list[dict]:
+        """Rows of the project's experiments matching ``filter`` (the run query language), sorted."""
+        query = search.search_query(project_id, filter, order_by, max_results, self.engine.dialect.name)
+        with read_transaction(self.engine) as conn:
+            result = conn.execute(query)
+            keys = list(result.keys())
+            return [dict(zip(keys, row)) for row in result]  # cheaper than .mappings() for 10,000 rows
+
+    def experiment_summaries(self, experiment_ids: list[str]) -> dict[str, dict]:
+        """Tags, flattened parameters, VALUE logs and LINE series extremes of these experiments."""
+        with read_transaction(self.engine) as conn:
+            return search.summaries(conn, experiment_ids)
+
+    def get_tags(self, experiment_id: str) -> list[str]:
+        self.get_experiment_by_id(experiment_id)
+        query = sa.select(t.tags.c.tag).where(t.tags.c.experiment_id == experiment_id).order_by(t.tags.c.tag)
+        with read_transaction(self.engine) as conn:
+            return list(conn.execute(query).scalars())
+
+    def add_tags(self, experiment_id: str, tags: list[str]) -> None:
+        wanted = dict.fromkeys(search.check_tags(tags))
+        self.get_experiment_by_id(experiment_id)
+        with write_transaction(self.engine) as conn:
+            have = set(conn.execute(sa.select(t.tags.c.tag).where(t.tags.c.experiment_id == experiment_id)).scalars())
+            rows = [{"experiment_id": experiment_id, "tag": tag} for tag in wanted if tag not in have]
+            if rows:
+                conn.execute(t.tags.insert(), rows)
+
+    def remove_tags(self, experiment_id: str, tags: list[str]) -> None:
+        unwanted = search.check_tags(tags)
+        self.get_experiment_by_id(experiment_id)
+        with write_transaction(self.engine) as conn:
+            conn.execute(t.tags.delete().where(t.tags.c.experiment_id == experiment_id, t.tags.c.tag.in_(unwanted)))
+
+    def update_experiment(self, experiment_id: str, name: str | None = None, description: str | None = None) -> dict:
+        """Rename and/or describe an experiment (None leaves a field as it is); returns the row."""
+        values = {key: value for key, value in (("name", name), ("description", description)) if value is not None}
+        self.get_experiment_by_id(experiment_id)
+        if values:
+            try:
+                with write_transaction(self.engine) as conn:
+                    conn.execute(t.experiments.update().where(t.experiments.c.id == experiment_id).values(values))
+            except sa.exc.IntegrityError:
+                raise AlreadyExistsError(f"an experiment named {name!r} already exists in this project") from None
+        return self.get_experiment_by_id(experiment_id)
 
     # -- logs: writes -------------------------------------------------------------------------
 
@@ -193,6 +244,8 @@ class Store:
                 raise NotFoundError(f"no log named {name!r} in this experiment")
             self._delete_points(conn, [row.id])
             conn.execute(t.logs.delete().where(t.logs.c.id == row.id))
+            if name == derived.PARAMETERS:
+                derived.replace_parameters(conn, experiment_id, None, None)
             conn.execute(t.experiments.update().where(t.experiments.c.id == experiment_id).values(updated_at=time.time()))
 
     def _delete_points(self, conn: sa.Connection, log_ids) -> None:
@@ -367,6 +420,7 @@ class _Batch:
         self.pending: dict[str, dict[str | None, Columns]] = {}
         self.touched: dict[str, float] = {}  # experiment id -> latest record time
         self.experiments: set[str] = set()  # experiment ids known to exist
+        self.parameters = derived.ParameterRows()  # for run queries, written once at the end
 
     def apply(self, records: Iterable[Record]) -> list[tuple[Record, Exception]]:
         failures = []
@@ -378,6 +432,7 @@ class _Batch:
         for log_id, by_series in self.pending.items():
             for series_name, columns in by_series.items():
                 self._append(log_id, SINGLE if series_name is None else series_name, columns)
+        self.parameters.write(self.conn)
         for experiment_id, when in self.touched.items():
             self.conn.execute(
                 t.experiments.update().where(t.experiments.c.id == experiment_id).values(updated_at=max(when, time.time()))
@@ -426,7 +481,8 @@ class _Batch:
         if row is not None:
             self.pending.pop(row.id, None)
             self.store._delete_points(self.conn, [row.id])
-        values = {"type": record.type.value, "data": data, "updated_at": record.time}
+        values = {"type": record.type.value, "data": data, "updated_at": record.time,
+                  **derived.value_columns(record.type, record.data)}
         if row is None:
             log_id = new_id()
             self.conn.execute(t.logs.insert().values(
@@ -438,6 +494,8 @@ class _Batch:
         self.logs[(record.experiment_id, record.name)] = _LogRow(log_id, record.type.value)
         self.series[log_id] = {}
         self.named[log_id] = None
+        if record.name == derived.PARAMETERS:  # run queries read parameters from their own rows
+            self.parameters.replace(record.experiment_id, record.type, record.data)
         if record.type is LogType.LINE:
             self._queue_append(log_id, record)
 
@@ -465,11 +523,12 @@ class _Batch:
         row = rows.get(name)
         if row is None:
             row = {"log_id": log_id, "name": name, "position": len(rows), "count": 0, "chunk_count": 0,
-                   "last_step": None, "last_value": None}
+                   "last_step": None, "last_value": None, "min_value": None, "max_value": None}
             row["id"] = self.conn.execute(t.series.insert().values(row)).inserted_primary_key[0]
             rows[name] = row
         points.steps = _assign_steps(points.steps, row["last_step"])
         added, last_step, last_value = len(points), float(points.steps[-1]), float(points.values[-1])
+        low, high = derived.extremes(points.values, row["min_value"], row["max_value"])  # for run queries
         seq = row["chunk_count"]
         if seq:
             tail = self.conn.execute(
@@ -484,9 +543,11 @@ class _Batch:
             for i, start in enumerate(range(0, len(points), CHUNK_POINTS))
         ]
         self.conn.execute(t.chunks.insert(), new_chunks)
-        row.update(count=row["count"] + added, chunk_count=seq + len(new_chunks), last_step=last_step, last_value=last_value)
+        row.update(count=row["count"] + added, chunk_count=seq + len(new_chunks), last_step=last_step, last_value=last_value,
+                   min_value=low, max_value=high)
         self.conn.execute(t.series.update().where(t.series.c.id == row["id"]).values(
-            count=row["count"], chunk_count=row["chunk_count"], last_step=last_step, last_value=last_value
+            count=row["count"], chunk_count=row["chunk_count"], last_step=last_step, last_value=last_value,
+            min_value=low, max_value=high,
         ))
 
 

@@ -8,14 +8,15 @@ upload/download URLs (which carry their own expiring signature). Modules are spl
 * ``logs``        logs, picsellia style (JSON data)
 * ``uploads``     object names and signed upload/download URLs; ``artifacts`` names stored files
 * ``batches``     trackboard's idempotent batch route; ``wire_logs`` its exact reads
+* ``runs``        run queries, run summaries and tags
 """
 
 from fastapi import APIRouter
 
-from . import artifacts, batches, experiments, logs, projects, service, uploads, wire_logs
+from . import artifacts, batches, experiments, logs, projects, runs, service, uploads, wire_logs
 
 router = APIRouter()
-for _module in (service, projects, experiments, logs, uploads, artifacts, batches, wire_logs):
+for _module in (service, projects, experiments, logs, uploads, artifacts, batches, wire_logs, runs):
     router.include_router(_module.router)
 router.include_router(service.public)
 router.include_router(uploads.public)
