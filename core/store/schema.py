@@ -135,6 +135,18 @@ tokens = sa.Table(
     sa.Column("revoked_at", sa.Float, nullable=True),
 )
 
+# Every image logged under an IMAGE log's name, oldest first (the log's ``data`` is the latest), so
+# the dashboard can step through them like TensorBoard. Rows go with their log.
+image_history = sa.Table(
+    "image_history",
+    metadata,
+    sa.Column("log_id", sa.String(36), sa.ForeignKey("logs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),  # 0 for the first image of the log, then 1, 2, ...
+    sa.Column("data", sa.Text, nullable=False),  # the image's metadata JSON (sha256 names its blob)
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.PrimaryKeyConstraint("log_id", "seq"),
+)
+
 applied_batches = sa.Table(
     "applied_batches",
     metadata,

@@ -252,6 +252,7 @@ class Store:
         series_ids = sa.select(t.series.c.id).where(t.series.c.log_id.in_(log_ids))
         conn.execute(t.chunks.delete().where(t.chunks.c.series_id.in_(series_ids)))
         conn.execute(t.series.delete().where(t.series.c.log_id.in_(log_ids)))
+        conn.execute(t.image_history.delete().where(t.image_history.c.log_id.in_(log_ids)))
 
     # -- logs: reads --------------------------------------------------------------------------
 
@@ -478,7 +479,9 @@ class _Batch:
             data = dumps(meta)
         elif record.type is not LogType.LINE:
             data = dumps(record.data)
-        if row is not None:
+        # An image logged again under its name joins the log's history (replace=True starts it over).
+        more_images = record.type is LogType.IMAGE and row is not None and row.type == LogType.IMAGE.value and not record.replace
+        if row is not None and not more_images:
             self.pending.pop(row.id, None)
             self.store._delete_points(self.conn, [row.id])
         values = {"type": record.type.value, "data": data, "updated_at": record.time,
@@ -491,6 +494,8 @@ class _Batch:
         else:
             log_id = row.id
             self.conn.execute(t.logs.update().where(t.logs.c.id == log_id).values(values))
+        if record.type is LogType.IMAGE:
+            self._add_image(log_id, data, record.time, existed=more_images)
         self.logs[(record.experiment_id, record.name)] = _LogRow(log_id, record.type.value)
         self.series[log_id] = {}
         self.named[log_id] = None
@@ -498,6 +503,14 @@ class _Batch:
             self.parameters.replace(record.experiment_id, record.type, record.data)
         if record.type is LogType.LINE:
             self._queue_append(log_id, record)
+
+    def _add_image(self, log_id: str, data: str, when: float, existed: bool) -> None:
+        h = t.image_history
+        seq = 0
+        if existed:
+            last = self.conn.execute(sa.select(sa.func.max(h.c.seq)).where(h.c.log_id == log_id)).scalar()
+            seq = 1 if last is None else last + 1  # no rows: a log from before the history; its image was seq 0
+        self.conn.execute(h.insert().values(log_id=log_id, seq=seq, data=data, created_at=when))
 
     def _queue_append(self, log_id: str, record: Record) -> None:
         named = has_named_series(record.data)

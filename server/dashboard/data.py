@@ -7,12 +7,14 @@ thousand-row table in Python and would dominate the project page's response time
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from trackboard.errors import NotFoundError
 from trackboard.jsonable import json_safe
@@ -21,7 +23,7 @@ from trackboard.store.sql import Store
 
 from ..auth import require_token
 from . import queries
-from .series import clamp_buckets, series_json
+from .series import clamp_buckets, clamp_smoothing, series_json, smooth
 
 router = APIRouter(prefix="/ui/data", dependencies=[Depends(require_token)], include_in_schema=False)
 
@@ -68,15 +70,27 @@ def projects(request: Request) -> Response:
 
 
 @router.get("/projects/{project_id}")
-def project(request: Request, project_id: str) -> Response:
-    """A project and a row per experiment (values, last LINE values, parameters)."""
+def project(
+    request: Request,
+    project_id: str,
+    offset: int = Query(0, ge=0),
+    limit: int | None = Query(None, ge=1),
+    fields: str | None = Query(None),
+) -> Response:
+    """A project and a row per experiment (values, last LINE values, parameters), newest first.
+
+    ``offset``/``limit`` page the rows (``total`` says how many there are); ``fields`` is a comma
+    list of the columns to send (``v:accuracy,l:train/loss,p:lr``), the others are left out.
+    """
     store = _store(request)
     try:
         row = store.get_project_by_id(project_id)
     except NotFoundError as error:
         raise _not_found(error) from None
-    rows = queries.project_experiments(store.engine, project_id)
-    return json_response({"project": row, "experiments": rows, "now": time.time()})
+    chosen = None if fields is None else {f for f in fields.split(",") if f}
+    rows = queries.project_experiments(store.engine, project_id, offset=offset, limit=limit, fields=chosen)
+    total = len(rows) if not offset and limit is None else queries.count_experiments(store.engine, project_id)
+    return json_response({"project": row, "experiments": rows, "total": total, "offset": offset, "now": time.time()})
 
 
 # -- one experiment -----------------------------------------------------------------------------
@@ -124,34 +138,109 @@ def series(
     buckets: int | None = Query(None),
     step_min: float | None = Query(None),
     step_max: float | None = Query(None),
+    smoothing: float | None = Query(None, ge=0, le=1),
 ) -> Response:
-    """A LINE log's series, downsampled to ``buckets`` runs, optionally within a step range."""
+    """A LINE log's series, downsampled to ``buckets`` runs, optionally within a step range.
+
+    With ``smoothing`` (0-1, TensorBoard's weight) each series also carries ``smoothed`` values,
+    computed on the whole full-resolution series before the range is cut and points are left out.
+    """
     store = _store(request)
+    row = _line_log(store, experiment_id, name)
+    return json_response(_series_payload(store, row["id"], name, buckets, step_min, step_max, smoothing), safe=True)
+
+
+def _line_log(store: Store, experiment_id: str, name: str) -> dict:
     row = _log(store, experiment_id, name)
     if row["type"] != LogType.LINE.value:
         raise HTTPException(status_code=400, detail=f"log {name!r} is a {row['type']}, not a LINE")
-    return json_response(_series_payload(store, row["id"], name, buckets, step_min, step_max), safe=True)
+    return row
 
 
 def _series_payload(store: Store, log_id: str, name: str, buckets: int | None,
-                    step_min: float | None, step_max: float | None) -> dict:
+                    step_min: float | None, step_max: float | None, smoothing: float | None = None) -> dict:
     size = clamp_buckets(buckets)
-    read = queries.read_series(store.engine, log_id, step_min, step_max)
+    weight = clamp_smoothing(smoothing)
+    out = []
+    if not weight:
+        for series_name, steps, values, total in queries.read_series(store.engine, log_id, step_min, step_max):
+            out.append(series_json(series_name, steps, values, total, size))
+    else:
+        # The average at a step depends on every point before it: smooth the whole series, then cut.
+        for series_name, steps, values, total in queries.read_series(store.engine, log_id, None, None):
+            smoothed = smooth(values, weight)
+            keep = queries.in_step_range(steps, step_min, step_max)
+            if keep is not None:
+                steps, values, smoothed = steps[keep], values[keep], smoothed[keep]
+            out.append(series_json(series_name, steps, values, total, size, smoothed))
     return {
         "name": name,
         "range": None if step_min is None and step_max is None else [step_min, step_max],
-        "series": [series_json(series_name, steps, values, total, size) for series_name, steps, values, total in read],
+        "smoothing": weight,
+        "series": out,
     }
 
 
-@router.get("/experiments/{experiment_id}/image")
-def image(request: Request, experiment_id: str, name: str = Query(...)) -> FileResponse:
-    """An IMAGE log's bytes, served with the content type that was checked when it was logged."""
+@router.get("/experiments/{experiment_id}/series.csv")
+def series_csv(request: Request, experiment_id: str, name: str = Query(...)) -> Response:
+    """A LINE log at full resolution as CSV (series, step, value, time, epoch), for a download."""
     store = _store(request)
+    row = _line_log(store, experiment_id, name)
+    experiment = _experiment(store, experiment_id)
+    rows = queries.series_csv_rows(store.engine, {experiment["name"]: row["id"]})
+    return csv_response(rows, ["experiment", "series", "step", "value", "time", "epoch"], f"{name}.csv")
+
+
+def csv_response(rows: Iterable[list], header: list[str], filename: str) -> StreamingResponse:
+    """Rows as a CSV download, written as they are read (a million points never sit in memory as text)."""
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        for i, row in enumerate(rows):
+            writer.writerow(row)
+            if i % 5000 == 4999:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in filename) or "data.csv"
+    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{safe_name}"', "Cache-Control": "no-store",
+    })
+
+
+def _image_log(store: Store, experiment_id: str, name: str) -> dict:
     row = _log(store, experiment_id, name)
     if row["type"] != LogType.IMAGE.value:
         raise HTTPException(status_code=400, detail=f"log {name!r} is a {row['type']}, not an IMAGE")
+    return row
+
+
+@router.get("/experiments/{experiment_id}/images")
+def images(request: Request, experiment_id: str, name: str = Query(...)) -> Response:
+    """Every image logged under an IMAGE log's name, oldest first (the last one is the log's data)."""
+    store = _store(request)
+    row = _image_log(store, experiment_id, name)
+    history = queries.image_history(store.engine, row["id"])
+    if not history:  # a log stored before the history was kept
+        history = [{**json.loads(row["data"]), "seq": 0, "created_at": None}]
+    return json_response({"name": name, "images": history})
+
+
+@router.get("/experiments/{experiment_id}/image")
+def image(request: Request, experiment_id: str, name: str = Query(...), seq: int | None = Query(None)) -> FileResponse:
+    """An IMAGE log's bytes (the latest, or the ``seq``-th logged), with the content type checked when logged."""
+    store = _store(request)
+    row = _image_log(store, experiment_id, name)
     meta = json.loads(row["data"])
+    if seq is not None:
+        found = [image for image in queries.image_history(store.engine, row["id"]) if image["seq"] == seq]
+        if not found:
+            raise HTTPException(status_code=404, detail=f"IMAGE {name!r} has no image number {seq}")
+        meta = found[0]
     content_type = meta.get("content_type") if meta.get("content_type") in IMAGE_TYPES else "application/octet-stream"
     return _blob(store, meta["sha256"], content_type, filename=None)
 
@@ -212,17 +301,30 @@ def compare_series(
     buckets: int | None = Query(None),
     step_min: float | None = Query(None),
     step_max: float | None = Query(None),
+    smoothing: float | None = Query(None, ge=0, le=1),
 ) -> Response:
-    """One LINE log of several experiments, each downsampled like ``/series``."""
+    """One LINE log of several experiments, each downsampled (and smoothed) like ``/series``."""
     store = _store(request)
     chosen = _ids(ids)
     logs = queries.line_logs_of(store.engine, chosen, name)
     payload = {
         "name": name,
         "range": None if step_min is None and step_max is None else [step_min, step_max],
+        "smoothing": clamp_smoothing(smoothing),
         "experiments": {
-            experiment_id: _series_payload(store, logs[experiment_id], name, buckets, step_min, step_max)["series"]
+            experiment_id: _series_payload(store, logs[experiment_id], name, buckets, step_min, step_max, smoothing)["series"]
             for experiment_id in chosen if experiment_id in logs
         },
     }
     return json_response(payload, safe=True)
+
+
+@router.get("/compare/series.csv")
+def compare_series_csv(request: Request, ids: str = Query(...), name: str = Query(...)) -> Response:
+    """One LINE log of several experiments at full resolution as CSV."""
+    store = _store(request)
+    chosen = _ids(ids)
+    logs = queries.line_logs_of(store.engine, chosen, name)
+    names = {row["id"]: row["name"] for row in queries.experiments_by_id(store.engine, chosen)}
+    by_name = {names[i]: logs[i] for i in chosen if i in logs and i in names}
+    return csv_response(queries.series_csv_rows(store.engine, by_name), ["experiment", "series", "step", "value", "time", "epoch"], f"{name}.csv")

@@ -14,13 +14,15 @@ from pathlib import Path
 from string import Template
 from urllib.parse import parse_qs, quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from trackboard.errors import NotFoundError
 
 from ..auth import COOKIE, request_token, token_is_valid
+from . import queries
 from .assets import PLOTLY, version
+from .data import MAX_COMPARED
 
 TEMPLATES = Path(__file__).parent / "templates"
 COOKIE_MAX_AGE_S = 30 * 24 * 3600
@@ -55,18 +57,26 @@ def _page(request: Request, page: str, title: str, *, id: str = "", charts: bool
         '<form method="post" action="/ui/signout"><button class="button ghost" type="submit">Sign out</button></form>'
         if auth == "token" else ""
     )
-    script = f'<script type="module" src="/ui/static/js/pages/{esc(page)}.js?v={v}"></script>' if page != "notfound" else ""
+    script = f'<script type="module" src="/ui/static/{v}/js/pages/{esc(page)}.js"></script>' if page != "notfound" else ""
     # Charts need plotly.js (4.8 MB): start its download with the page, run it only when needed.
-    preload = f'<link rel="preload" as="script" href="/ui/static/{PLOTLY}?v={v}">' if charts else ""
+    preload = f'<link rel="preload" as="script" href="/ui/static/{v}/{PLOTLY}">' if charts else ""
     body = _template("page.html").substitute(
         title=esc(title), version=v, preload=preload, page=esc(page), id=esc(id), auth=auth, signout=signout,
-        message=esc(message), message_class="empty" if page == "notfound" else "loading", script=script,
+        content=_error_content(title, message) if page == "notfound" else f'<p class="loading">{esc(message)}</p>',
+        script=script,
     )
     return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
-def _not_found(request: Request, what: str) -> HTMLResponse:
-    return _page(request, "notfound", "Not found", message=what, status_code=404)
+def _error_content(title: str, message: str) -> str:
+    esc = html.escape
+    return (f'<section class="card error-page"><h1>{esc(title)}</h1><p>{esc(message)}</p>'
+            '<p><a class="button primary" href="/ui/">All projects</a></p></section>')
+
+
+def _not_found(request: Request, what: str, status_code: int = 404) -> HTMLResponse:
+    return _page(request, "notfound", "Not found" if status_code == 404 else "Cannot show this page",
+                 message=what, status_code=status_code)
 
 
 @router.get("/")
@@ -112,7 +122,22 @@ def compare_page(request: Request, ids: str = "") -> Response:
     """Several experiments side by side (``?ids=a,b,c``)."""
     if not _signed_in(request):
         return _to_signin(request)
-    return _page(request, "compare", "Compare", id=ids, charts=True)
+    chosen = list(dict.fromkeys(i for i in (part.strip() for part in ids.split(",")) if i))
+    if len(chosen) > MAX_COMPARED:
+        return _not_found(request, f"At most {MAX_COMPARED} experiments can be compared at once; this link names {len(chosen)}.",
+                          status_code=400)
+    if chosen and not queries.existing_experiments(request.app.state.store.engine, chosen):
+        return _not_found(request, "None of these experiments exists (deleted, or a wrong link).")
+    return _page(request, "compare", "Compare", id=",".join(chosen), charts=True)
+
+
+def not_found_page(request: Request, rest: str) -> Response:
+    """Any other /ui/ address: a page that says so (JSON stays JSON under /ui/data and /ui/static)."""
+    if rest.startswith(("data/", "static/")):
+        raise HTTPException(status_code=404, detail="Not Found")
+    if not _signed_in(request):
+        return _to_signin(request)
+    return _not_found(request, "There is no such page.")
 
 
 # -- signing in (tracking server only) -----------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import sqlalchemy as sa
@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from trackboard.logtype import LogType
 from trackboard.store import schema as t
 from trackboard.store.engine import read_transaction
-from trackboard.store.points import decode
+from trackboard.store.points import NO_EPOCH, decode
+from trackboard.store.sql import steps_list
 
 PARAMETERS = "parameters"  # the TABLE log that holds hyperparameters (see Project.create_experiment)
 
@@ -55,21 +56,33 @@ def project_summaries(engine: sa.Engine) -> list[dict]:
     return rows
 
 
-def project_experiments(engine: sa.Engine, project_id: str) -> list[dict]:
-    """Rows of a project's experiments: metadata, VALUE logs, last LINE values and parameters.
+def project_experiments(engine: sa.Engine, project_id: str, *, offset: int = 0, limit: int | None = None,
+                        fields: set[str] | None = None) -> list[dict]:
+    """Rows of a project's experiments, newest first: metadata, VALUE logs, last LINE values, parameters.
 
     Four queries whatever the number of experiments. ``lines`` maps a column name (the log name,
-    or ``log · series`` for a named series) to ``[last step, last value]``.
+    or ``log · series`` for a named series) to ``[last step, last value]``. ``offset``/``limit``
+    page the rows (the page paints the newest first, then asks for the rest); ``fields`` keeps
+    only those columns (``v:<value>``, ``l:<line column>``, ``p:<parameter>``).
     """
     in_project = t.experiments.c.project_id == project_id
+    newest = (t.experiments.c.created_at.desc(), t.experiments.c.id)
+    chosen = sa.select(t.experiments.c.id).where(in_project)
+    if offset or limit is not None:
+        chosen = chosen.order_by(*newest).offset(offset).limit(limit)
     with read_transaction(engine) as conn:
         experiments = conn.execute(
-            sa.select(t.experiments).where(in_project).order_by(t.experiments.c.created_at)
+            sa.select(t.experiments).where(t.experiments.c.id.in_(chosen)).order_by(*newest)
         ).mappings().all()
-        values = _values(conn, sa.select(t.experiments.c.id).where(in_project))
-        lines = _last_values(conn, sa.select(t.experiments.c.id).where(in_project))
-        params = _parameters(conn, sa.select(t.experiments.c.id).where(in_project))
-    return [_row(experiment, values, lines, params) for experiment in experiments]
+        values = _values(conn, chosen)
+        lines = _last_values(conn, chosen)
+        params = _parameters(conn, chosen)
+    return [_row(experiment, values, lines, params, fields) for experiment in experiments]
+
+
+def count_experiments(engine: sa.Engine, project_id: str) -> int:
+    with read_transaction(engine) as conn:
+        return conn.execute(sa.select(sa.func.count()).where(t.experiments.c.project_id == project_id)).scalar_one()
 
 
 def experiments_by_id(engine: sa.Engine, experiment_ids: list[str]) -> list[dict]:
@@ -89,21 +102,31 @@ def experiments_by_id(engine: sa.Engine, experiment_ids: list[str]) -> list[dict
     return rows
 
 
-def _row(experiment: Any, values: dict, lines: dict, params: dict) -> dict:
+def _row(experiment: Any, values: dict, lines: dict, params: dict, fields: set[str] | None = None) -> dict:
     row = dict(experiment)
-    row["values"] = values.get(row["id"], {})
-    row["lines"] = lines.get(row["id"], {})
-    row["params"] = params.get(row["id"], {})
+    row["values"] = _only(values.get(row["id"], {}), "v:", fields)
+    row["lines"] = _only(lines.get(row["id"], {}), "l:", fields)
+    row["params"] = _only(params.get(row["id"], {}), "p:", fields)
     return row
+
+
+def _only(columns: dict, prefix: str, fields: set[str] | None) -> dict:
+    return columns if fields is None else {k: v for k, v in columns.items() if prefix + k in fields}
+
+
+def _loads_all(texts: list[str]) -> list[Any]:
+    """Many JSON texts decoded in one call (a thousand small ``json.loads`` cost four times more)."""
+    return json.loads("[" + ",".join(texts) + "]") if texts else []
 
 
 def _values(conn: sa.Connection, experiment_ids: Any) -> dict[str, dict[str, Any]]:
     query = sa.select(t.logs.c.experiment_id, t.logs.c.name, t.logs.c.data).where(
         t.logs.c.experiment_id.in_(experiment_ids), t.logs.c.type == _VALUE
     ).order_by(t.logs.c.created_at)
+    rows = conn.execute(query).all()
     out: dict[str, dict[str, Any]] = {}
-    for experiment_id, name, data in conn.execute(query):
-        out.setdefault(experiment_id, {})[name] = json.loads(data)
+    for (experiment_id, name, _), value in zip(rows, _loads_all([data for _, _, data in rows])):
+        out.setdefault(experiment_id, {})[name] = value
     return out
 
 
@@ -117,6 +140,8 @@ def _last_values(conn: sa.Connection, experiment_ids: Any) -> dict[str, dict[str
     )
     out: dict[str, dict[str, list]] = {}
     for experiment_id, log_name, series_name, last_step, last_value in conn.execute(query):
+        if last_value is None and last_step is not None:
+            last_value = math.nan  # SQLite stores a NaN float as NULL; the point exists, so it was NaN
         out.setdefault(experiment_id, {})[series_column(log_name, series_name)] = [last_step, last_value]
     return out
 
@@ -125,7 +150,8 @@ def _parameters(conn: sa.Connection, experiment_ids: Any) -> dict[str, dict[str,
     query = sa.select(t.logs.c.experiment_id, t.logs.c.data).where(
         t.logs.c.experiment_id.in_(experiment_ids), t.logs.c.name == PARAMETERS, t.logs.c.type == _TABLE
     )
-    return {experiment_id: flatten(json.loads(data)) for experiment_id, data in conn.execute(query)}
+    rows = conn.execute(query).all()
+    return {experiment_id: flatten(table) for (experiment_id, _), table in zip(rows, _loads_all([data for _, data in rows]))}
 
 
 def _line_log_names(conn: sa.Connection, experiment_ids: list[str]) -> dict[str, list[str]]:
@@ -205,8 +231,6 @@ def read_series(
     Like ``Store.get_points`` but decodes only steps and values: wall-clock times and epochs are
     not shown on charts, and skipping them is a third of the decoding of a million-point series.
     """
-    low = -math.inf if step_min is None else step_min
-    high = math.inf if step_max is None else step_max
     out = []
     with read_transaction(engine) as conn:
         series_rows = conn.execute(
@@ -225,11 +249,49 @@ def read_series(
             chunks = [decode(row, with_times=False) for row in conn.execute(query.order_by(t.chunks.c.seq))]
             steps = np.concatenate([c.steps for c in chunks]) if chunks else np.empty(0)
             values = np.concatenate([c.values for c in chunks]) if chunks else np.empty(0)
-            if step_min is not None or step_max is not None:
-                keep = (steps >= low) & (steps <= high)
+            keep = in_step_range(steps, step_min, step_max)
+            if keep is not None:
                 steps, values = steps[keep], values[keep]
             out.append((name, steps, values, int(count)))
     return out
+
+
+def in_step_range(steps: np.ndarray, step_min: float | None, step_max: float | None) -> np.ndarray | None:
+    """A mask of the steps within ``[step_min, step_max]``, or None when there is no range."""
+    if step_min is None and step_max is None:
+        return None
+    low = -math.inf if step_min is None else step_min
+    high = math.inf if step_max is None else step_max
+    return (steps >= low) & (steps <= high)
+
+
+def series_csv_rows(engine: sa.Engine, logs: dict[str, str]) -> Iterator[list]:
+    """[experiment, series, step, value, time, epoch] of every point of each LINE log (name -> log id).
+
+    Read one chunk at a time, so a million-point series streams out. Non-finite values are written
+    as ``nan``, ``inf`` and ``-inf`` (what pandas and numpy read back).
+    """
+    for experiment_name, log_id in logs.items():
+        with read_transaction(engine) as conn:
+            series_rows = conn.execute(
+                sa.select(t.series.c.id, t.series.c.name).where(t.series.c.log_id == log_id).order_by(t.series.c.position)
+            ).all()
+            for series_id, series_name in series_rows:
+                query = sa.select(t.chunks).where(t.chunks.c.series_id == series_id).order_by(t.chunks.c.seq)
+                for row in conn.execute(query):
+                    points = decode(row)
+                    epochs = [None if e == NO_EPOCH else e for e in points.epochs.tolist()]
+                    steps = steps_list(points.steps)
+                    for step, value, when, epoch in zip(steps, points.values.tolist(), points.times.tolist(), epochs):
+                        yield [experiment_name, series_name, step, _csv_number(value), when, "" if epoch is None else epoch]
+
+
+def _csv_number(value: float) -> float | str:
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
 
 
 def find_log(engine: sa.Engine, experiment_id: str, name: str) -> dict | None:
@@ -249,3 +311,18 @@ def line_logs_of(engine: sa.Engine, experiment_ids: Iterable[str], name: str) ->
     )
     with read_transaction(engine) as conn:
         return {experiment_id: log_id for experiment_id, log_id in conn.execute(query)}
+
+
+def image_history(engine: sa.Engine, log_id: str) -> list[dict]:
+    """Every image logged under an IMAGE log, oldest first: its metadata, ``seq`` and ``created_at``."""
+    h = t.image_history
+    query = sa.select(h.c.seq, h.c.data, h.c.created_at).where(h.c.log_id == log_id).order_by(h.c.seq)
+    with read_transaction(engine) as conn:
+        return [{**json.loads(data), "seq": seq, "created_at": created_at} for seq, data, created_at in conn.execute(query)]
+
+
+def existing_experiments(engine: sa.Engine, experiment_ids: list[str]) -> set[str]:
+    """Which of these ids are experiments."""
+    query = sa.select(t.experiments.c.id).where(t.experiments.c.id.in_(experiment_ids))
+    with read_transaction(engine) as conn:
+        return set(conn.execute(query).scalars())

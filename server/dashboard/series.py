@@ -4,6 +4,10 @@ A chart is about a thousand pixels wide, so a series is cut into ``buckets`` run
 keeps its first, last, lowest and highest point (``downsample_index``): spikes and the ends of the
 curve survive, and a million-point series travels as a few thousand points. Zooming asks again for
 the visible step range, which then comes back at full resolution once few enough points are in it.
+
+Smoothing is computed here too, on the full-resolution series before anything is left out
+(``smooth``: TensorBoard's debiased exponential moving average), so a smoothed value does not
+depend on the zoom or on the chart's width.
 """
 
 from __future__ import annotations
@@ -17,6 +21,44 @@ from trackboard.store.sql import steps_list
 
 DEFAULT_BUCKETS = 1000
 MAX_BUCKETS = 5000
+MAX_SMOOTHING = 0.999
+
+
+def smooth(values: np.ndarray, weight: float) -> np.ndarray:
+    """TensorBoard's smoothing: a debiased exponential moving average over the finite points.
+
+    ``s_i = m_i / (1 - weight**k_i)`` with ``m_i = weight * m_(i-1) + (1 - weight) * x_i`` over the
+    ``k_i`` finite points so far; non-finite points keep their value (a gap on the chart) and do not
+    enter the average. Vectorised in blocks short enough that ``weight**-j`` stays finite.
+
+    >>> smooth(np.array([1.0, 3.0, np.nan, 3.0]), 0.5).round(4).tolist()
+    [1.0, 2.3333, nan, 2.7143]
+    """
+    out = values.astype(np.float64, copy=True)
+    finite = np.isfinite(values)
+    x = values[finite].astype(np.float64)
+    if weight <= 0 or not len(x):
+        return out
+    # Within a block, m_k = w**(k+1) * carry + (1 - w) * w**k * cumsum(x_j * w**-j).
+    block = max(1, min(len(x), int(600 / -np.log(weight))))
+    powers = weight ** np.arange(block, dtype=np.float64)
+    inverse = 1.0 / powers
+    moving = np.empty_like(x)
+    carry = 0.0
+    for start in range(0, len(x), block):
+        part = x[start:start + block]
+        n = len(part)
+        moving[start:start + n] = (weight * powers[:n]) * carry + (1 - weight) * powers[:n] * np.cumsum(part * inverse[:n])
+        carry = moving[start + n - 1]
+    out[finite] = moving / (1.0 - weight ** np.arange(1, len(x) + 1, dtype=np.float64))
+    return out
+
+
+def clamp_smoothing(weight: float | None) -> float:
+    """A smoothing weight from a client, within 0 (none) and ``MAX_SMOOTHING``."""
+    if weight is None or not np.isfinite(weight):
+        return 0.0
+    return float(min(max(weight, 0.0), MAX_SMOOTHING))
 
 
 def values_json(values: np.ndarray) -> list:
@@ -29,12 +71,19 @@ def values_json(values: np.ndarray) -> list:
     return out.tolist()
 
 
-def series_json(name: str, steps: np.ndarray, values: np.ndarray, total: int, buckets: int) -> dict[str, Any]:
-    """One series for a chart: its (downsampled) points and what was left out."""
+def series_json(name: str, steps: np.ndarray, values: np.ndarray, total: int, buckets: int,
+                smoothed: np.ndarray | None = None) -> dict[str, Any]:
+    """One series for a chart: its (downsampled) points and what was left out.
+
+    ``smoothed`` (the smoothed full-resolution values, aligned with ``values``) comes back at the
+    same points as the raw ones, under ``smoothed``.
+    """
     index = downsample_index(values, buckets)
     shown_steps, shown_values = steps[index], values[index]
     finite = np.isfinite(values)
+    extra = {} if smoothed is None else {"smoothed": values_json(smoothed[index])}
     return {
+        **extra,
         "name": name,
         "steps": steps_list(shown_steps),  # stored steps are finite, within +-2**53
         "values": values_json(shown_values),

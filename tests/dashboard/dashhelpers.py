@@ -15,10 +15,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @contextmanager
-def live_ui(directory: str | os.PathLike) -> Iterator[str]:
-    """``trackboard ui`` on ``directory`` in a subprocess; yields its base URL."""
+def live_ui(directory: str | os.PathLike, port: int | None = None) -> Iterator[str]:
+    """``trackboard ui`` on ``directory`` in a subprocess (on ``port`` if given); yields its base URL."""
     with trackboard_process("ui", "--dir", str(directory), ready_path="/ui/data/projects",
-                            env=without_trackboard_env()) as base:
+                            env=without_trackboard_env(), port=port) as base:
         yield base
 
 

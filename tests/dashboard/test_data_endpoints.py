@@ -18,6 +18,8 @@ from dashhelpers import png_bytes, release
 from trackboard import Client, LogType
 from trackboard.server.app import create_app
 from trackboard.server.auth import COOKIE, create_token
+from trackboard.server.dashboard.assets import version
+from trackboard.server.dashboard.series import smooth
 from trackboard.store.sql import Store
 
 N = 10_000
@@ -175,6 +177,32 @@ def test_image_is_served_with_its_checked_content_type(data):
     assert response.content == png_bytes(32, 16)
 
 
+def test_an_image_logged_again_keeps_its_history(tmp_path):
+    """IMAGE logged again under one name: every image is kept, in order; replace=True starts over (issue 17, 11)."""
+    client = Client(directory=tmp_path)
+    run = client.get_or_create_project("p").create_experiment("e")
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    for colour in colours:
+        run.log("sample", png_bytes(8, 8, colour), LogType.IMAGE)
+    run.flush()
+    store = Store.at_directory(tmp_path)
+    http = TestClient(create_app(store, require_token=False))
+    history = http.get(f"/ui/data/experiments/{run.id}/images", params={"name": "sample"}).json()["images"]
+    assert [image["seq"] for image in history] == [0, 1, 2]
+    assert history[-1]["sha256"] == run.get_log("sample").data["sha256"]
+    for image, colour in zip(history, colours):
+        assert http.get(f"/ui/data/experiments/{run.id}/image", params={"name": "sample", "seq": image["seq"]}).content == png_bytes(8, 8, colour)
+    assert http.get(f"/ui/data/experiments/{run.id}/image", params={"name": "sample", "seq": 7}).status_code == 404
+    run.log("sample", png_bytes(8, 8), LogType.IMAGE, replace=True)
+    run.flush()
+    assert [i["seq"] for i in http.get(f"/ui/data/experiments/{run.id}/images", params={"name": "sample"}).json()["images"]] == [0]
+    run.log("sample", [1.0], LogType.LINE, replace=True)  # another type: the history goes with the image log
+    run.close()
+    assert store.engine.connect().execute(sa.text("select count(*) from image_history")).scalar() == 0
+    store.close()
+    release(tmp_path)
+
+
 def test_artifacts_download_and_never_render(data):
     response = data.http.get(f"/ui/data/experiments/{data.run}/artifact", params={"name": "page"})
     assert response.status_code == 200
@@ -182,6 +210,40 @@ def test_artifacts_download_and_never_render(data):
     assert response.headers["content-type"] == "application/octet-stream"
     assert response.headers["content-disposition"].startswith("attachment")
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_smoothing_is_computed_on_the_full_series_before_downsampling(data):
+    """The smoothed value at the spike is the same in the full view and zoomed in (issue 17, 3)."""
+    full = series(data, "noise", smoothing=0.9)["series"][0]
+    zoomed = series(data, "noise", smoothing=0.9, step_min=SPIKE_HIGH - 20, step_max=SPIKE_HIGH + 20)["series"][0]
+    expected = smooth(data.values, 0.9)
+    at_spike = full["steps"].index(SPIKE_HIGH)
+    assert full["smoothed"][at_spike] == pytest.approx(expected[SPIKE_HIGH])
+    assert zoomed["smoothed"][zoomed["steps"].index(SPIKE_HIGH)] == pytest.approx(expected[SPIKE_HIGH])
+    assert full["values"][at_spike] == 50.0  # the raw points still come back
+    assert len(full["smoothed"]) == len(full["values"]) < N
+    # TensorBoard's debiasing: the first smoothed point is the first value, not pulled towards 0.
+    assert full["smoothed"][0] == pytest.approx(data.values[0])
+    assert "smoothed" not in series(data, "noise")["series"][0]
+    nan = series(data, "nan", smoothing=0.5)["series"][0]
+    assert nan["smoothed"] == [1.0, None, None, None, pytest.approx(5 / 3)]
+    assert data.http.get(f"/ui/data/experiments/{data.run}/series", params={"name": "noise", "smoothing": 2}).status_code == 422
+
+
+def test_series_csv_is_full_resolution(data):
+    response = data.http.get(f"/ui/data/experiments/{data.run}/series.csv", params={"name": "noise"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert 'filename="noise.csv"' in response.headers["content-disposition"]
+    lines = response.text.splitlines()
+    assert lines[0] == "experiment,series,step,value,time,epoch"
+    assert len(lines) == N + 1
+    first = lines[1].split(",")
+    assert first[:3] == ["run", "", "0"] and float(first[3]) == data.values[0]
+    nan = data.http.get(f"/ui/data/experiments/{data.run}/series.csv", params={"name": "nan"}).text.splitlines()
+    assert [line.split(",")[3] for line in nan[1:]] == ["1.0", "nan", "inf", "-inf", "2.0"]
+    both = data.http.get("/ui/data/compare/series.csv", params={"ids": f"{data.run},{data.other}", "name": "pair"}).text.splitlines()
+    assert [line.split(",")[:4] for line in both[1:]] == [
+        ["run", "a", "0", "1.0"], ["run", "a", "1", "2.0"], ["run", "b", "0", "3.0"], ["run", "b", "1", "4.0"], [HOSTILE, "a", "0", "5.0"]]
 
 
 # -- projects and compare --------------------------------------------------------------------
@@ -197,6 +259,30 @@ def test_project_rows(data):
     assert run["lines"]["pair · a"] == [1, 2.0] and run["lines"]["pair · b"] == [1, 4.0]
     assert run["params"] == {"lr": 0.1, "net.depth": 3, "net.widths": "[8,16]"}
     assert rows[HOSTILE]["params"] == {"lr": 0.2}
+
+
+def test_project_rows_in_pages_with_only_the_chosen_columns(data):
+    first = data.http.get(f"/ui/data/projects/{data.project}", params={"limit": 1}).json()
+    assert first["total"] == 2 and [row["name"] for row in first["experiments"]] == [HOSTILE]  # newest first
+    rest = data.http.get(f"/ui/data/projects/{data.project}", params={"offset": 1}).json()
+    assert [row["name"] for row in rest["experiments"]] == ["run"]
+    only = data.http.get(f"/ui/data/projects/{data.project}", params={"fields": "v:accuracy,l:pair · a,p:net.depth"}).json()
+    run = {row["name"]: row for row in only["experiments"]}["run"]
+    assert run["values"] == {"accuracy": 0.5} and run["lines"] == {"pair · a": [1, 2.0]} and run["params"] == {"net.depth": 3}
+
+
+def test_a_nan_last_value_reads_as_nan(tmp_path):
+    """SQLite keeps a NaN float as NULL: the last value of a series ending in NaN is still NaN (issue 17, 5)."""
+    client = Client(directory=tmp_path)
+    project = client.get_or_create_project("p")
+    run = project.create_experiment("e")
+    run.log("loss", [1.0, math.nan], LogType.LINE)
+    run.close()
+    store = Store.at_directory(tmp_path)
+    [row] = TestClient(create_app(store, require_token=False)).get(f"/ui/data/projects/{project.id}").json()["experiments"]
+    assert row["lines"]["loss"] == [1, "NaN"]
+    store.close()
+    release(tmp_path)
 
 
 def test_projects_list_counts(data):
@@ -263,9 +349,33 @@ def test_every_page_loads_its_module(data):
                          (f"/ui/experiments/{data.run}", "experiment"), (f"/ui/compare?ids={data.run}", "compare")):
         response = data.http.get(path)
         assert response.status_code == 200
-        script = f"/ui/static/js/pages/{module}.js"
+        script = f"/ui/static/{version()}/js/pages/{module}.js"
         assert script in response.text
         assert data.http.get(script).status_code == 200
+
+
+def test_static_files_are_fingerprinted_and_cached_immutably(data):
+    page = data.http.get(f"/ui/experiments/{data.run}").text
+    v = version()
+    for url in (f"/ui/static/{v}/css/dashboard.css", f"/ui/static/{v}/vendor/plotly.min.js", f"/ui/static/{v}/js/lib/api.js"):
+        assert url in page or url.endswith("api.js")
+        response = data.http.get(url)
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    # Another fingerprint (a page from before an upgrade) gets today's file, not claimed immutable.
+    old = data.http.get("/ui/static/0123456789ab/css/dashboard.css")
+    assert old.status_code == 200 and old.headers["cache-control"] == "no-cache"
+    assert data.http.get("/ui/static/0123456789ab/../../data.py").status_code == 404
+    assert data.http.get("/ui/static/css/dashboard.css").headers["cache-control"] == "no-cache"
+    # The page itself is never cached, so it always names the current fingerprint.
+    assert data.http.get("/ui/").headers["cache-control"] == "no-store"
+
+
+def test_json_answers_are_compressed(data):
+    response = data.http.get(f"/ui/data/experiments/{data.run}/series", params={"name": "noise"}, headers={"Accept-Encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert int(response.headers["content-length"]) < len(response.content) * 0.6  # random floats: compress least
+    assert strict_json(response.text)["series"][0]["total"] == N
 
 
 def test_plotly_is_served_from_the_python_package(data):

@@ -155,19 +155,26 @@ def test_box_zoom_refetches_the_visible_range_and_reset_restores(page, site):
     expect(chart).to_have_attribute("data-points", "20000")
 
 
-def test_log_scale_and_smoothing_toggles(page, site):
+def test_log_scale_and_the_page_smoothing_control(page, site):
     open_ready(page, site.run)
     chart = panel(page, "train/loss")
     chart.get_by_role("button", name="Log").click()
     assert chart.evaluate("el => el.querySelector('.js-plotly-plot')._fullLayout.yaxis.type") == "log"
-    chart.get_by_role("button", name="Smooth").click()
-    drawn = traces(chart)
-    assert len(drawn) == 2  # the raw series, faint, under the smoothed one
-    raw, smoothed = drawn
+    # One smoothing control for the page: every chart refetches its series smoothed by the server.
+    other = panel(page, "val/accuracy")
+    with page.expect_request(lambda r: "name=train%2Floss" in r.url and "smoothing=0.6" in r.url):
+        page.get_by_label("Smoothing weight").fill("0.6")
+    expect(chart.locator(".scatterlayer .trace")).to_have_count(2)
+    expect(other.locator(".scatterlayer .trace")).to_have_count(2)
+    raw, smoothed = traces(chart)
     assert raw["opacity"] < 1 and raw["y"] == [2.0, 1.5, 1.0, 0.75, 0.5, 0.35, 0.25, 0.125]
     assert smoothed["y"][0] == pytest.approx(2.0) and smoothed["y"][-1] > 0.125
-    chart.get_by_role("button", name="Smooth").click()
-    assert len(traces(chart)) == 1
+    assert "smoothing=0.6" in page.url  # kept in the URL: a reload keeps it
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']")
+    expect(panel(page, "train/loss").locator(".scatterlayer .trace")).to_have_count(2)
+    page.get_by_label("Smoothing weight").fill("0")
+    expect(panel(page, "train/loss").locator(".scatterlayer .trace")).to_have_count(1)
 
 
 def test_non_finite_points_are_gaps_and_counted(page, site):
@@ -228,7 +235,9 @@ def test_image_thumbnail_opens_full_size(page, site):
     image.locator("button.thumb").click()
     viewer = page.locator("dialog.viewer")
     expect(viewer).to_be_visible()
-    page.wait_for_function("() => { const i = document.querySelector('dialog.viewer img'); return i.complete && i.naturalWidth === 64 && i.clientWidth === 64; }")
+    # Larger than the thumbnail: a small image is scaled up in whole pixels to fill the screen.
+    page.wait_for_function("() => { const i = document.querySelector('dialog.viewer img'); return i.complete && i.naturalWidth === 64 && i.clientWidth >= 64 * 8; }")
+    assert page.locator("dialog.viewer img").evaluate("i => getComputedStyle(i).imageRendering") == "pixelated"
     page.keyboard.press("Escape")
     expect(viewer).to_be_hidden()
 

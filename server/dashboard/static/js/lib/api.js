@@ -1,4 +1,7 @@
-// Fetching the dashboard's JSON endpoints (/ui/data/...).
+// Fetching the dashboard's JSON endpoints (/ui/data/...). Every request tells lib/connection.js
+// whether the server answered, which drives the "server is gone" banner.
+
+import { reportRequest } from "./connection.js";
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -9,7 +12,15 @@ export class ApiError extends Error {
 
 /** GET a JSON endpoint; a 401 (token missing or revoked) goes to the sign-in form. */
 export async function getJSON(url, { signal } = {}) {
-  const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" }, signal });
+  let response;
+  try {
+    response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" }, signal });
+  } catch (error) {
+    if (error.name !== "AbortError") reportRequest(false, "no connection");
+    throw new ApiError(0, "The server could not be reached.");
+  }
+  // A proxy in front of a stopped server answers 502-504: the server is gone as well.
+  reportRequest(response.status < 502 || response.status > 504, `${response.status} ${response.statusText}`.trim());
   if (response.status === 401) {
     window.location.assign(`/ui/signin?next=${encodeURIComponent(location.pathname + location.search)}`);
     throw new ApiError(401, "Signing in is needed.");
@@ -25,8 +36,9 @@ export async function getJSON(url, { signal } = {}) {
 const enc = encodeURIComponent;
 
 function rangeQuery(range) {
-  const { stepMin, stepMax, buckets } = range || {};
+  const { stepMin, stepMax, buckets, smoothing } = range || {};
   let q = "";
+  if (smoothing) q += `&smoothing=${smoothing}`;
   if (stepMin !== undefined && stepMin !== null) q += `&step_min=${stepMin}`;
   if (stepMax !== undefined && stepMax !== null) q += `&step_max=${stepMax}`;
   if (buckets) q += `&buckets=${buckets}`;
@@ -36,13 +48,17 @@ function rangeQuery(range) {
 /** URLs of the JSON endpoints and of the pages. */
 export const urls = {
   projects: () => "/ui/data/projects",
-  project: (id) => `/ui/data/projects/${enc(id)}`,
+  project: (id, { offset = 0, limit = null, fields = null } = {}) => `/ui/data/projects/${enc(id)}?offset=${offset}`
+    + `${limit ? `&limit=${limit}` : ""}${fields ? `&fields=${fields.map(enc).join(",")}` : ""}`,
   experiment: (id) => `/ui/data/experiments/${enc(id)}`,
   log: (id, name) => `/ui/data/experiments/${enc(id)}/log?name=${enc(name)}`,
   series: (id, name, range) => `/ui/data/experiments/${enc(id)}/series?name=${enc(name)}${rangeQuery(range)}`,
-  image: (id, name, sha) => `/ui/data/experiments/${enc(id)}/image?name=${enc(name)}&v=${enc(sha || "")}`,
+  seriesCSV: (id, name) => `/ui/data/experiments/${enc(id)}/series.csv?name=${enc(name)}`,
+  image: (id, name, sha, seq) => `/ui/data/experiments/${enc(id)}/image?name=${enc(name)}&v=${enc(sha || "")}${seq === undefined ? "" : `&seq=${seq}`}`,
+  images: (id, name) => `/ui/data/experiments/${enc(id)}/images?name=${enc(name)}`,
   artifact: (id, name) => `/ui/data/experiments/${enc(id)}/artifact?name=${enc(name)}`,
   compare: (ids) => `/ui/data/compare?ids=${ids.map(enc).join(",")}`,
+  compareSeriesCSV: (ids, name) => `/ui/data/compare/series.csv?ids=${ids.map(enc).join(",")}&name=${enc(name)}`,
   compareSeries: (ids, name, range) => `/ui/data/compare/series?ids=${ids.map(enc).join(",")}&name=${enc(name)}${rangeQuery(range)}`,
   projectPage: (id) => `/ui/projects/${enc(id)}`,
   experimentPage: (id) => `/ui/experiments/${enc(id)}`,

@@ -22,6 +22,18 @@ export function formatNumber(n) {
   return String(Number(n.toPrecision(4)));
 }
 
+const COMPACT = new Intl.NumberFormat("en-US", { notation: "compact", maximumSignificantDigits: 4 });
+
+/**
+ * A scalar for a small card: large numbers in compact form ("6.327B" for 6,326,899,123), so no
+ * digit is cut off; the full value goes in the card's tooltip.
+ */
+export function formatShort(value) {
+  const n = asNumber(value);
+  if (n !== null && Number.isFinite(n) && Math.abs(n) >= 1e6 && Math.abs(n) < 1e15) return COMPACT.format(n);
+  return formatValue(value);
+}
+
 /** Any logged scalar (number, bool, string) as text. */
 export function formatValue(value) {
   if (value === null || value === undefined) return "—";

@@ -41,7 +41,8 @@ export class DataTable {
     this.prev = el("button", { className: "button small", type: "button", text: "‹ Prev", on: { click: () => this.goto(this.page - 1) } });
     this.next = el("button", { className: "button small", type: "button", text: "Next ›", on: { click: () => this.goto(this.page + 1) } });
     this.table = el("table", { className: "data" }, this.head, this.body);
-    this.element = el("div", { className: "table-block" },
+    // A paged table shows a whole page: no scroll box inside the page.
+    this.element = el("div", { className: `table-block${pageSize ? " paged" : ""}` },
       el("div", { className: "table-scroll" }, this.table),
       el("div", { className: "table-foot" }, this.status, pageSize ? el("span", { className: "pager" }, this.prev, this.next) : null));
     this.renderHead();
@@ -113,10 +114,12 @@ export class DataTable {
     if (!shown.length) fragment.append(el("tr", {}, el("td", { className: "empty", colSpan: this.columns.length, text: this.emptyText })));
     clear(this.body).append(fragment);
     const total = this.rows.length;
+    const plural = (n) => `${n.toLocaleString("en-US")} row${n === 1 ? "" : "s"}`;
     const range = this.pageSize && rows.length > shown.length ? `${start + 1}–${start + shown.length} of ` : "";
+    // "1–15 of 20 rows (120 in all)": the page, the rows that match, and all of them.
     this.status.textContent = rows.length === total
-      ? `${range}${total} row${total === 1 ? "" : "s"}`
-      : `${range}${rows.length} of ${total} rows`;
+      ? `${range}${plural(total)}`
+      : range ? `${range}${plural(rows.length)} (${total.toLocaleString("en-US")} in all)` : `${rows.length.toLocaleString("en-US")} of ${plural(total)}`;
     this.prev.disabled = this.page === 0;
     this.next.disabled = this.page >= pages - 1;
   }

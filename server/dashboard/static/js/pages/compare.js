@@ -8,6 +8,7 @@ import { Lazy } from "../lib/lazy.js";
 import { Groups, panelFrame } from "../lib/panel.js";
 import { colorAt } from "../lib/plotly.js";
 import { chartPanel } from "../panels/line.js";
+import { smoothingControl } from "../charts/controls.js";
 
 const DASHES = ["solid", "dash", "dot", "dashdot", "longdash"];
 const app = document.getElementById("app");
@@ -83,11 +84,13 @@ function curvePanel(name, experiments) {
         const experiment = experiments[i];
         seriesList.forEach((s, j) => {
           all.push(s);
-          traces.push({ label: s.name ? `${experiment.name} · ${s.name}` : experiment.name, steps: s.steps, values: s.values, color: colorAt(i), dash: DASHES[j % DASHES.length] });
+          traces.push({ label: s.name ? `${experiment.name} · ${s.name}` : experiment.name, steps: s.steps, values: s.values,
+            smoothed: s.smoothed, color: colorAt(i), dash: DASHES[j % DASHES.length] });
         });
       }
       return { traces, meta: { series: all } };
-    });
+    // The page's legend (above) names the colours: no plotly legend squeezing 20 runs' plots.
+    }, { name, legend: false, csvURL: () => urls.compareSeriesCSV(experiments.map((e) => e.id), name) });
     try {
       await chart.refresh();
       frame.panel.dataset.rendered = "1";
@@ -107,6 +110,7 @@ async function main() {
   }
   try {
     const { experiments, now } = await getJSON(urls.compare(ids));
+    const missing = new Set(ids).size - experiments.length;
     const projects = [...new Map(experiments.map((e) => [e.project_id, e.project_name])).entries()];
     setCrumbs([{ text: "Projects", href: "/ui/" },
       ...(projects.length === 1 ? [{ text: projects[0][1], href: urls.projectPage(projects[0][0]) }] : []), { text: "Compare" }]);
@@ -115,12 +119,13 @@ async function main() {
     app.replaceChildren(
       el("div", { className: "page-head" },
         el("div", { className: "page-title" }, el("h1", { text: `Compare ${experiments.length} experiment${experiments.length === 1 ? "" : "s"}` })),
+        missing > 0 ? el("p", { className: "muted", text: `${missing} of the requested experiments no longer exist${missing === 1 ? "s" : ""}.` }) : null,
         legend(experiments)),
       el("div", { className: "compare-grid" },
         el("section", { className: "card" }, el("h2", { className: "card-title", text: "Values" }), valuesTable(experiments, now)),
         el("section", { className: "card" }, el("h2", { className: "card-title" }, "Parameters ",
           el("span", { className: "count", text: `${params.differing} differ` })), params.element)),
-      el("h2", { className: "section-title", text: "Curves" }),
+      el("div", { className: "section-head" }, el("h2", { className: "section-title", text: "Curves" }), smoothingControl()),
       curves);
     const groups = new Groups(curves);
     const names = [...new Set(experiments.flatMap((e) => e.line_logs))];

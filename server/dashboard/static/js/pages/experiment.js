@@ -3,10 +3,12 @@
 
 import { getJSON, urls } from "../lib/api.js";
 import { debounce, el, errorBox, setCrumbs, statusPill } from "../lib/dom.js";
-import { experimentDuration, formatBytes, formatDuration, formatTime, formatValue, fullValue } from "../lib/format.js";
+import { experimentDuration, formatBytes, formatDuration, formatShort, formatTime, fullValue } from "../lib/format.js";
 import { Lazy } from "../lib/lazy.js";
 import { Groups, panelFrame } from "../lib/panel.js";
-import { smoothing } from "../charts/line.js";
+import { isOnline, onConnectionChange } from "../lib/connection.js";
+import { field } from "../lib/urlstate.js";
+import { smoothingControl } from "../charts/controls.js";
 import { PANELS } from "../panels/index.js";
 
 const POLL_MS = 1000;
@@ -17,7 +19,8 @@ const lazy = new Lazy();
 const entries = new Map(); // log name -> {log, frame, handle, rendered, busy, dirty}
 let groups = null;
 let view = null; // elements updated by polls
-let filterText = "";
+const filterState = field("filter", { initial: "" });
+let filterText = filterState.get().trim().toLowerCase();
 let lastArtifacts = "";
 let lastValues = "";
 
@@ -45,7 +48,7 @@ function summaryCards(values) {
   return el("div", { className: "value-cards" }, names.map((name) =>
     el("div", { className: "value-card", dataset: { value: name }, title: `${name} = ${fullValue(values[name])}` },
       el("div", { className: "value-name", text: name }),
-      el("div", { className: "value-number", text: formatValue(values[name]) }))));
+      el("div", { className: "value-number", text: formatShort(values[name]) }))));
 }
 
 function artifactsTable(experimentIdValue, artifacts) {
@@ -61,17 +64,12 @@ function artifactsTable(experimentIdValue, artifacts) {
 }
 
 function toolbar() {
-  const output = el("output", { text: smoothing.weight.toFixed(2) });
-  const slider = el("input", {
-    type: "range", min: "0", max: "0.99", step: "0.01", value: String(smoothing.weight), attrs: { "aria-label": "Smoothing weight" },
-    on: { input: (e) => { output.textContent = Number(e.target.value).toFixed(2); smoothing.set(Number(e.target.value)); } },
-  });
   const search = el("input", {
-    className: "search", type: "search", placeholder: "Filter logs by name…", attrs: { "aria-label": "Filter logs" },
-    on: { input: debounce((e) => { filterText = e.target.value.trim().toLowerCase(); applyFilter(); }) },
+    className: "search", type: "search", placeholder: "Filter logs by name…", value: filterState.get(), attrs: { "aria-label": "Filter logs" },
+    on: { input: debounce((e) => { filterState.set(e.target.value); filterText = e.target.value.trim().toLowerCase(); applyFilter(); }) },
   });
   const count = el("span", { className: "muted log-count" });
-  return { bar: el("div", { className: "toolbar" }, search, el("label", { className: "smoothing", title: "Used by charts whose Smooth toggle is on" }, "Smoothing", slider, output), count), count };
+  return { bar: el("div", { className: "toolbar" }, search, smoothingControl(), count), count };
 }
 
 function applyFilter() {
@@ -156,7 +154,7 @@ function applyOverview(data) {
   const { experiment } = data;
   view.pill.replaceChildren(statusPill(experiment.status));
   view.duration.textContent = formatDuration(experimentDuration(experiment, data.now));
-  view.live.hidden = experiment.status !== "RUNNING";
+  view.live.hidden = experiment.status !== "RUNNING" || !isOnline();
   const values = JSON.stringify(data.values);
   if (values !== lastValues) { // rebuilt only on change, so a poll never disturbs a text selection
     lastValues = values;
@@ -211,6 +209,11 @@ async function poll() {
   }
   if (!data || data.experiment.status === "RUNNING") timer = setTimeout(poll, POLL_MS);
 }
+
+// Server gone: no "Live" claim (the banner says why); back: Live again, and the poll catches up.
+onConnectionChange((online) => {
+  if (view) view.live.hidden = !online || document.body.dataset.status !== "RUNNING";
+});
 
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden && !timer && document.body.dataset.status === "RUNNING") poll();

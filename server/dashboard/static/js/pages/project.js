@@ -2,41 +2,57 @@
 // value of each LINE series, parameters), sortable by any column, filterable by name and status,
 // with the best run for a chosen metric marked, and rows selected for the compare view.
 //
-// Rows are built once per load; sorting, filtering and picking the best only reorder and
-// re-class existing <tr> elements, so a thousand experiments stay quick to work with.
+// Only the rows in view are drawn (lib/virtual.js): sorting or filtering a thousand runs reorders
+// an array and redraws thirty rows. The first rows come in a small first answer, the rest right
+// after. Filter, status, sort, best metric and selection live in the URL (lib/urlstate.js), so
+// Back, reload and a shared link restore them.
 
 import { getJSON, urls } from "../lib/api.js";
 import { debounce, el, errorBox, replace, setCrumbs, statusPill } from "../lib/dom.js";
 import { asNumber, experimentDuration, formatDuration, formatNumber, formatTime, formatValue, fullValue, lowerIsBetter } from "../lib/format.js";
 import { compareCells } from "../lib/table.js";
+import { field, formats } from "../lib/urlstate.js";
+import { VirtualRows } from "../lib/virtual.js";
+import { downloadText } from "../lib/plotly.js";
 
 const POLL_MS = 5000;
 const TOP_N = 5;
+const FIRST_ROWS = 100; // rows of the first answer: the page paints them while the rest loads
+const MAX_SELECTED = 50; // the most experiments one compare view shows (data.MAX_COMPARED)
 const projectId = document.body.dataset.id;
 const app = document.getElementById("app");
-const storageKey = `trackboard:project:${projectId}`;
+
+const url = {
+  text: field("q", { initial: "" }),
+  status: field("status", { initial: "" }),
+  sort: field("sort", { initial: { key: "created", dir: -1 }, ...formats.sort }),
+  best: field("best", { initial: { key: "", dir: -1 }, ...formats.sort }), // dir -1: lower is better
+  selected: field("selected", { initial: [], ...formats.list }),
+  // The columns to fetch and show (all when empty): for a column chooser to set.
+  fields: field("fields", { initial: [], ...formats.list }),
+};
 
 const state = {
   data: null,
   columns: [],
-  rows: new Map(), // experiment id -> {experiment, tr, check, star, cells: Map(key -> td)}
-  selected: new Set(),
-  text: "",
-  status: "",
-  sort: { key: "created", dir: -1 },
-  best: { key: "", dir: -1 }, // dir -1: lower is better, 1: higher
-  ...loadSettings(),
+  rows: new Map(), // experiment id -> {experiment, tr, check, star, cells: Map(key -> td)}, built when first drawn
+  experiments: [],
+  visible: [], // the experiments shown, filtered and sorted
+  selected: new Set(url.selected.get()),
+  text: url.text.get().trim().toLowerCase(),
+  status: url.status.get(),
+  sort: url.sort.get(),
+  best: url.best.get(),
+  bestId: "",
 };
 
-function loadSettings() {
-  try {
-    const saved = JSON.parse(localStorage.getItem(storageKey) || "{}");
-    return { ...(saved.sort ? { sort: saved.sort } : {}), ...(saved.best ? { best: saved.best } : {}) };
-  } catch { return {}; }
+function saveSettings() {
+  url.sort.set(state.sort);
+  url.best.set(state.best);
 }
 
-function saveSettings() {
-  try { localStorage.setItem(storageKey, JSON.stringify({ sort: state.sort, best: state.best })); } catch { /* private mode */ }
+function saveSelection() {
+  url.selected.set([...state.selected]);
 }
 
 /** Column definitions from the union of what the experiments logged. */
@@ -77,6 +93,7 @@ function columnsOf(experiments, now) {
 function buildRow(e, columns) {
   const check = el("input", { type: "checkbox", className: "row-check", checked: state.selected.has(e.id), attrs: { "aria-label": `Select ${e.name}` } });
   check.addEventListener("change", () => {
+    if (check.checked && state.selected.size >= MAX_SELECTED) { check.checked = false; return; }
     if (check.checked) state.selected.add(e.id); else state.selected.delete(e.id);
     tr.classList.toggle("selected", check.checked);
     updateSelection();
@@ -100,15 +117,29 @@ function buildRow(e, columns) {
   return { experiment: e, tr, check, star, cells };
 }
 
+/** The row of an experiment, built on first use, its marks (selected, best) brought up to date. */
+function rowOf(e) {
+  let row = state.rows.get(e.id);
+  if (!row) { row = buildRow(e, state.columns); state.rows.set(e.id, row); }
+  const selected = state.selected.has(e.id);
+  row.check.checked = selected;
+  row.check.disabled = !selected && state.selected.size >= MAX_SELECTED;
+  row.tr.classList.toggle("selected", selected);
+  const best = e.id === state.bestId;
+  row.tr.classList.toggle("best", best);
+  row.star.textContent = best ? "★" : "";
+  for (const [key, td] of row.cells) td.classList.toggle("best-cell", best && key === state.best.key);
+  return row;
+}
+
 function header(columns) {
   const groupRow = el("tr", { className: "group-row" }, el("th", { className: "check-cell" }), el("th", { className: "star-cell" }));
   const labelRow = el("tr", {});
   const all = el("input", { type: "checkbox", className: "select-all", attrs: { "aria-label": "Select all shown experiments" } });
   all.addEventListener("change", () => {
-    for (const row of visibleRows()) {
-      row.check.checked = all.checked;
-      row.tr.classList.toggle("selected", all.checked);
-      if (all.checked) state.selected.add(row.experiment.id); else state.selected.delete(row.experiment.id);
+    for (const e of state.visible) {
+      if (!all.checked) state.selected.delete(e.id);
+      else if (state.selected.size < MAX_SELECTED) state.selected.add(e.id);
     }
     updateSelection();
   });
@@ -136,85 +167,116 @@ function header(columns) {
   return { head: el("thead", {}, groupRow, labelRow), all };
 }
 
+/** The experiments that pass the filters, in the chosen order. */
 function visibleRows() {
   const text = state.text;
   const status = state.status;
   const rows = [];
-  for (const row of state.rows.values()) {
-    const e = row.experiment;
+  for (const e of state.experiments) {
     if (status && e.status !== status) continue;
     if (text && !e.name.toLowerCase().includes(text)) continue;
-    rows.push(row);
+    rows.push(e);
   }
   const column = state.columns.find((c) => c.key === state.sort.key) || state.columns.find((c) => c.key === "created");
   const dir = state.sort.dir;
   const empty = (v) => v === undefined || v === null || v === "";
-  const keyed = rows.map((row, i) => [row, column.value(row.experiment), i]);
+  const keyed = rows.map((e, i) => [e, column.value(e), i]);
   keyed.sort((a, b) => {
     if (empty(a[1]) || empty(b[1])) return compareCells(a[1], b[1]) || a[2] - b[2]; // empty cells last either way
     return dir * compareCells(a[1], b[1]) || a[2] - b[2];
   });
-  return keyed.map(([row]) => row);
+  return keyed.map(([e]) => e);
 }
 
-/** The row with the best value of the chosen metric among the shown rows (finite numbers only). */
+/** The experiment with the best value of the chosen metric among the shown ones (finite numbers only). */
 function bestRow(rows) {
   const column = state.columns.find((c) => c.key === state.best.key);
   if (!column) return null;
   let best = null;
   let bestValue = null;
-  for (const row of rows) {
-    const v = asNumber(column.value(row.experiment));
+  for (const e of rows) {
+    const v = asNumber(column.value(e));
     if (v === null || !Number.isFinite(v)) continue;
-    if (best === null || (state.best.dir > 0 ? v > bestValue : v < bestValue)) { best = row; bestValue = v; }
+    if (best === null || (state.best.dir > 0 ? v > bestValue : v < bestValue)) { best = e; bestValue = v; }
   }
-  return best ? { row: best, value: bestValue, column } : null;
+  return best ? { experiment: best, value: bestValue, column } : null;
 }
 
 function rankedRows(rows, n) {
   const column = state.columns.find((c) => c.key === state.best.key);
   if (!column) return [];
   return rows
-    .map((row) => [row, asNumber(column.value(row.experiment))])
+    .map((e) => [e, asNumber(column.value(e))])
     .filter(([, v]) => v !== null && Number.isFinite(v))
     .sort((a, b) => state.best.dir * (b[1] - a[1]))
     .slice(0, n)
-    .map(([row]) => row);
+    .map(([e]) => e);
 }
 
 let view = null;
-let previousBest = null;
+
+/** Where keyboard focus is in the table, to put it back after the rows are redrawn. */
+function focusInTable() {
+  const active = document.activeElement;
+  if (!view || !active || !view.table.contains(active)) return null;
+  const tr = active.closest("tr[data-id]");
+  const th = active.closest("th[data-key]");
+  return { id: tr ? tr.dataset.id : null, key: th ? th.dataset.key : null, all: active.classList.contains("select-all"), cls: active.classList[0] || "" };
+}
+
+function restoreFocus(where) {
+  if (!where) return;
+  let target = null;
+  if (where.all) target = view.table.querySelector("input.select-all");
+  else if (where.key) target = [...view.table.querySelectorAll("th[data-key]")].find((th) => th.dataset.key === where.key);
+  else if (where.id) {
+    const row = state.rows.get(where.id);
+    if (row && row.tr.isConnected) target = where.cls ? row.tr.querySelector(`.${CSS.escape(where.cls)}`) : row.tr;
+  }
+  if (target && target !== document.activeElement) target.focus({ preventScroll: true });
+}
 
 function render() {
+  const focus = focusInTable();
   const rows = visibleRows();
-  view.body.replaceChildren(...rows.map((r) => r.tr));
-  view.empty.hidden = rows.length > 0;
-  const total = state.rows.size;
-  view.count.textContent = rows.length === total ? `${total.toLocaleString("en-US")} experiments` : `${rows.length.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} experiments`;
-  // Best run: a star on its row, its cell highlighted, and a card above the table.
-  if (previousBest) {
-    previousBest.row.tr.classList.remove("best");
-    previousBest.row.star.textContent = "";
-    const cell = previousBest.row.cells.get(previousBest.column.key);
-    if (cell) cell.classList.remove("best-cell");
-  }
+  state.visible = rows;
   const best = bestRow(rows);
-  previousBest = best;
+  state.bestId = best ? best.experiment.id : "";
+  view.rows.setItems(rows);
+  view.empty.hidden = rows.length > 0;
+  const total = state.experiments.length;
+  view.count.textContent = rows.length === total ? `${total.toLocaleString("en-US")} experiments` : `${rows.length.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} experiments`;
+  // Best run: a star on its row, its cell highlighted (rowOf), and a card above the table.
   if (best) {
-    best.row.tr.classList.add("best");
-    best.row.star.textContent = "★";
-    best.row.cells.get(best.column.key).classList.add("best-cell");
     view.bestCard.replaceChildren(
       el("span", { className: "best-star", text: "★" }),
       el("span", { className: "muted", text: "Best" }),
-      el("a", { href: urls.experimentPage(best.row.experiment.id), text: best.row.experiment.name, className: "best-name" }),
+      el("a", { href: urls.experimentPage(best.experiment.id), text: best.experiment.name, className: "best-name" }),
       el("span", { className: "best-metric" }, `${best.column.label} = `, el("strong", { text: formatNumber(best.value) })),
       el("span", { className: "muted", text: state.best.dir > 0 ? "(highest)" : "(lowest)" }),
     );
   } else {
     view.bestCard.replaceChildren(el("span", { className: "muted", text: state.best.key ? "No run has a finite value of this metric." : "Choose a metric to find the best run." }));
   }
-  view.bestCard.dataset.best = best ? best.row.experiment.id : "";
+  view.bestCard.dataset.best = state.bestId;
+  restoreFocus(focus);
+}
+
+/** The shown rows and columns as CSV (full values, not the rounded text), for a download. */
+function tableCSV() {
+  const quote = (v) => {
+    if (v === null || v === undefined) return "";
+    const text = typeof v === "number" ? (Number.isNaN(v) ? "NaN" : String(v)) : String(v);
+    return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  const raw = (column, e) => {
+    if (column.key === "created") return new Date(e.created_at * 1000).toISOString();
+    return column.value(e);
+  };
+  const head = ["id", ...state.columns.map((c) => (c.group === "Experiment" ? c.label : `${c.group}: ${c.label}`))];
+  const lines = [head.map(quote).join(",")];
+  for (const e of state.visible) lines.push([e.id, ...state.columns.map((c) => raw(c, e))].map(quote).join(","));
+  return `${lines.join("\r\n")}\r\n`;
 }
 
 function sortBy(key) {
@@ -229,12 +291,17 @@ function updateSelection() {
   view.compare.disabled = n < 2;
   view.compare.textContent = n ? `Compare ${n} selected` : "Compare selected";
   view.clear.hidden = n === 0;
+  view.limit.hidden = n < MAX_SELECTED;
+  saveSelection();
+  view.rows.render(); // checkboxes: checked, and disabled at the limit
 }
 
 function rebuildHead() {
+  const focus = focusInTable();
   const { head, all } = header(state.columns);
   view.table.querySelector("thead").replaceWith(head);
   view.all = all;
+  restoreFocus(focus);
 }
 
 function chooseDefaultMetric(columns) {
@@ -268,7 +335,7 @@ function bestControls() {
     on: { click: () => { if (!state.best.key) return; state.sort = { key: state.best.key, dir: -state.best.dir }; saveSettings(); rebuildHead(); render(); } } });
   const top = el("button", { className: "button", type: "button", text: `Select top ${TOP_N}`, title: `Select the ${TOP_N} best shown runs, to compare them`,
     on: { click: () => {
-      for (const row of rankedRows(visibleRows(), TOP_N)) { state.selected.add(row.experiment.id); row.check.checked = true; row.tr.classList.add("selected"); }
+      for (const e of rankedRows(visibleRows(), TOP_N)) if (state.selected.size < MAX_SELECTED) state.selected.add(e.id);
       updateSelection();
     } } });
   return { element: el("div", { className: "best-controls" }, el("span", { className: "label", text: "Best by" }), select, direction, sortByMetric, top), fill };
@@ -278,23 +345,27 @@ function bestControls() {
 function skeleton(project) {
   document.title = `${project.name} · trackboard`;
   setCrumbs([{ text: "Projects", href: "/ui/" }, { text: project.name }]);
-  const search = el("input", { className: "search", type: "search", placeholder: "Filter by name…", attrs: { "aria-label": "Filter experiments by name" },
-    on: { input: debounce((e) => { state.text = e.target.value.trim().toLowerCase(); render(); }) } });
+  const search = el("input", { className: "search", type: "search", placeholder: "Filter by name…", value: url.text.get(), attrs: { "aria-label": "Filter experiments by name" },
+    on: { input: debounce((e) => { url.text.set(e.target.value); state.text = e.target.value.trim().toLowerCase(); render(); }) } });
   const status = el("select", { className: "select status-filter", attrs: { "aria-label": "Filter by status" },
-    on: { change: (e) => { state.status = e.target.value; render(); } } });
+    on: { change: (e) => { state.status = e.target.value; url.status.set(state.status); render(); } } });
   const compare = el("button", { className: "button primary compare-button", type: "button", text: "Compare selected", disabled: true,
     on: { click: () => {
-      const order = visibleRows().map((r) => r.experiment.id).filter((id) => state.selected.has(id));
+      const order = visibleRows().map((e) => e.id).filter((id) => state.selected.has(id));
       const ids = [...order, ...[...state.selected].filter((id) => !order.includes(id))];
       window.location.assign(urls.comparePage(ids));
     } } });
   const clear = el("button", { className: "button ghost", type: "button", text: "Clear selection", hidden: true,
-    on: { click: () => { state.selected.clear(); for (const row of state.rows.values()) { row.check.checked = false; row.tr.classList.remove("selected"); } updateSelection(); } } });
+    on: { click: () => { state.selected.clear(); updateSelection(); } } });
+  const limit = el("span", { className: "muted selection-limit", hidden: true, text: `${MAX_SELECTED} selected: the most one comparison shows` });
+  const csv = el("button", { className: "button", type: "button", text: "Download CSV", title: "The shown rows and columns, with full values",
+    on: { click: () => downloadText(tableCSV(), `${project.name.replace(/[^\w.-]+/g, "_") || "project"}.csv`) } });
   const best = bestControls();
   const bestCard = el("div", { className: "best-card" });
   const count = el("span", { className: "muted count-label" });
   const body = el("tbody");
   const table = el("table", { className: "data runs" }, el("thead"), body);
+  const scroller = el("div", { className: "table-scroll runs-scroll" }, table);
   const empty = el("p", { className: "empty", hidden: true });
   const meta = el("div", { className: "meta" });
   app.replaceChildren(
@@ -303,29 +374,31 @@ function skeleton(project) {
       meta,
       project.description ? el("p", { className: "description", text: project.description }) : null),
     el("div", { className: "card best-panel" }, best.element, bestCard),
-    el("div", { className: "toolbar" }, search, status, count, el("span", { className: "spacer" }), clear, compare),
-    el("div", { className: "card table-card" }, el("div", { className: "table-scroll runs-scroll" }, table), empty),
+    el("div", { className: "toolbar" }, search, status, count, el("span", { className: "spacer" }), limit, clear, csv, compare),
+    el("div", { className: "card table-card" }, scroller, empty),
   );
-  view = { table, body, empty, count, compare, clear, bestCard, meta, status, fillBest: best.fill };
+  const rows = new VirtualRows({ scroller, body, renderRow: (e) => rowOf(e).tr });
+  view = { table, body, empty, count, compare, clear, limit, bestCard, meta, status, rows, fillBest: best.fill };
 }
 
 /** Rows, columns and counts from a (re)load; sort, filters and selection are kept. */
-function applyData(data) {
+function applyData(data, complete = true) {
   const { project, experiments, now } = data;
   state.columns = columnsOf(experiments, now);
   chooseDefaultMetric(state.columns);
-  state.rows = new Map(experiments.map((e) => [e.id, buildRow(e, state.columns)]));
-  for (const id of [...state.selected]) if (!state.rows.has(id)) state.selected.delete(id);
+  state.experiments = experiments;
+  state.rows = new Map(); // rows are rebuilt as they come into view
+  const known = new Set(experiments.map((e) => e.id));
+  if (complete) for (const id of [...state.selected]) if (!known.has(id)) state.selected.delete(id);
   const running = experiments.filter((e) => e.status === "RUNNING").length;
   replace(view.meta, 
-    el("span", { text: `${experiments.length.toLocaleString("en-US")} experiment${experiments.length === 1 ? "" : "s"}` }),
+    el("span", { text: `${data.total.toLocaleString("en-US")} experiment${data.total === 1 ? "" : "s"}` }),
     running ? el("span", { className: "status status-running", text: `${running} running` }) : null,
     el("span", { text: `Created ${formatTime(project.created_at)}` }));
   const statuses = [...new Set([...experiments.map((e) => e.status), ...(state.status ? [state.status] : [])])].sort();
   replace(view.status, el("option", { value: "", text: "All statuses" }),
     statuses.map((s) => el("option", { value: s, text: s, selected: s === state.status })));
   view.empty.textContent = experiments.length ? "No experiment matches the filters." : "No experiments yet.";
-  previousBest = null;
   view.fillBest();
   rebuildHead();
   render();
@@ -333,9 +406,22 @@ function applyData(data) {
   return running;
 }
 
-async function load() {
-  const data = await getJSON(urls.project(projectId));
-  if (!view) skeleton(data.project);
+/** Fetch the rows: the newest first (painted at once), then the others; polls fetch all at once. */
+async function load(first = false) {
+  const fields = url.fields.get().length ? url.fields.get() : null;
+  if (first) {
+    const head = await getJSON(urls.project(projectId, { limit: FIRST_ROWS, fields }));
+    if (!view) skeleton(head.project);
+    state.data = head;
+    const running = applyData(head, head.total <= head.experiments.length);
+    window.trackboardReadyAt = performance.now();
+    document.body.dataset.ready = "1";
+    if (head.total <= head.experiments.length) return running;
+    const rest = await getJSON(urls.project(projectId, { offset: head.experiments.length, fields }));
+    state.data = { ...rest, experiments: [...head.experiments, ...rest.experiments] };
+    return applyData(state.data);
+  }
+  const data = await getJSON(urls.project(projectId, { fields }));
   state.data = data;
   return applyData(data);
 }
@@ -352,10 +438,10 @@ async function poll() {
 
 async function main() {
   try {
-    const running = await load();
-    window.trackboardReadyAt = performance.now();
-    document.body.dataset.ready = "1";
-    // While runs are going their rows move; refresh them (keeping sort, filters and selection).
+    const running = await load(true);
+    window.trackboardCompleteAt = performance.now();
+    document.body.dataset.complete = "1";
+    // While runs are going their rows move; refresh them (keeping sort, filters, selection and focus).
     if (running) setTimeout(poll, POLL_MS);
   } catch (error) {
     app.replaceChildren(errorBox(error));

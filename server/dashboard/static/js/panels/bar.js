@@ -2,7 +2,7 @@
 
 import { getJSON, urls } from "../lib/api.js";
 import { el, plotlyText } from "../lib/dom.js";
-import { CONFIG, baseLayout, colorAt, loadPlotly } from "../lib/plotly.js";
+import { baseLayout, chartConfig, colorAt, loadPlotly } from "../lib/plotly.js";
 import { asNumber } from "../lib/format.js";
 
 export async function render(ctx) {
@@ -21,7 +21,7 @@ export async function render(ctx) {
     }], {
       ...base, height: 270, bargap: 0.25,
       xaxis: { ...base.xaxis, tickmode: "array", tickvals: positions, ticktext: labels, automargin: true },
-    }, CONFIG);
+    }, chartConfig({ name: ctx.log.name }));
     ctx.foot.textContent = `${data.x.length} bar${data.x.length === 1 ? "" : "s"}`;
     ctx.panel.dataset.bars = String(data.x.length);
   };

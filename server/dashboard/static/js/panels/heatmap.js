@@ -3,7 +3,7 @@
 
 import { getJSON, urls } from "../lib/api.js";
 import { el, plotlyText } from "../lib/dom.js";
-import { CONFIG, baseLayout, loadPlotly } from "../lib/plotly.js";
+import { baseLayout, chartConfig, loadPlotly, themeColors } from "../lib/plotly.js";
 import { asNumber, formatNumber } from "../lib/format.js";
 import { toggle } from "./line.js";
 
@@ -44,14 +44,16 @@ export async function render(ctx) {
     await Plotly.react(host, [{
       type: "heatmap", z, x: index(n), y: index(n), text, customdata: hover,
       texttemplate: n <= 30 ? "%{text}" : "", textfont: { size: n > 15 ? 9 : 12 },
-      colorscale: [[0, "#f5f7ff"], [0.5, "#818cf8"], [1, "#312e81"]], showscale: false, xgap: 1, ygap: 1,
+      colorscale: themeColors().dark ? [[0, "#1d2140"], [0.5, "#4f56c9"], [1, "#c7cbff"]] : [[0, "#f5f7ff"], [0.5, "#818cf8"], [1, "#312e81"]],
+      showscale: false, xgap: 1, ygap: 1,
       hovertemplate: "actual %{customdata[0]}<br>predicted %{customdata[1]}<br>count %{customdata[2]}"
         + (normalised ? " (%{customdata[3]} of the row)" : "") + "<extra></extra>",
     }], {
-      ...base, height: size, margin: { l: 70, r: 14, t: 8, b: 60 },
+      // The top margin holds the toolbar, so it never covers the top-right cells.
+      ...base, height: size, margin: { l: 70, r: 14, t: 32, b: 60 },
       xaxis: { ...base.xaxis, title: { text: "Predicted" }, tickmode: "array", tickvals: index(n), ticktext: columns.map(plotlyText), tickangle: n > 6 ? -40 : 0, showgrid: false, zeroline: false },
       yaxis: { ...base.yaxis, title: { text: "Actual" }, tickmode: "array", tickvals: index(n), ticktext: rows.map(plotlyText), autorange: "reversed", showgrid: false, zeroline: false },
-    }, CONFIG);
+    }, chartConfig({ name: ctx.log.name }));
     ctx.foot.textContent = `${data.categories.length} categories${n > data.categories.length ? " · last row FP, last column FN" : ""}${normalised ? " · rows normalised to 100%" : ""}`;
   };
 

@@ -19,10 +19,11 @@ export function toggle(label, title, onToggle) {
 }
 
 /**
- * Wire a LineChart into a panel: Log / Smooth / Reset buttons, the footer, and data attributes
- * (points, shown, range, loads) that say what is drawn.
+ * Wire a LineChart into a panel: Log / Reset buttons, the footer, and data attributes (points,
+ * shown, range, loads) that say what is drawn. Smoothing is the page's one control, not a button here.
+ * @param {object} [options] passed to LineChart (name, csvURL, legend)
  */
-export function chartPanel(ctx, load) {
+export function chartPanel(ctx, load, options = {}) {
   const host = el("div", { className: "chart" });
   ctx.body.replaceChildren(host);
   const reset = el("button", {
@@ -30,9 +31,10 @@ export function chartPanel(ctx, load) {
     hidden: true, on: { click: () => chart.zoomTo(null) },
   });
   const chart = new LineChart(host, {
+    ...options,
     load,
     onChange: (c) => {
-      const info = describePoints(c.meta.series, c.xRange);
+      const info = describePoints(c.meta.series, c.xRange, c.wholeSteps);
       ctx.foot.textContent = info.text;
       ctx.panel.dataset.points = String(info.inRange);
       ctx.panel.dataset.shown = String(info.shown);
@@ -44,7 +46,6 @@ export function chartPanel(ctx, load) {
   ctx.actions.append(
     reset,
     toggle("Log", "Logarithmic y axis", (on) => chart.setLogScale(on)),
-    toggle("Smooth", "Exponential moving average (weight set in the toolbar)", (on) => chart.setSmooth(on)),
   );
   return chart;
 }
@@ -54,10 +55,10 @@ export async function render(ctx) {
     const data = await getJSON(urls.series(ctx.experimentId, ctx.log.name, range));
     const named = data.series.length > 1 || (data.series[0] && data.series[0].name);
     const traces = data.series.map((s, i) => ({
-      label: named ? s.name : ctx.log.name, steps: s.steps, values: s.values, color: colorAt(i),
+      label: named ? s.name : ctx.log.name, steps: s.steps, values: s.values, smoothed: s.smoothed, color: colorAt(i),
     }));
     return { traces, meta: { series: data.series } };
-  });
+  }, { name: ctx.log.name, csvURL: () => urls.seriesCSV(ctx.experimentId, ctx.log.name) });
   await chart.refresh();
   return { update: () => chart.refresh(), chart };
 }
