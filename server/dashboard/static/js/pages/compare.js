@@ -9,6 +9,8 @@ import { Groups, panelFrame } from "../lib/panel.js";
 import { colorAt } from "../lib/plotly.js";
 import { chartPanel } from "../panels/line.js";
 import { smoothingControl } from "../charts/controls.js";
+import { xAxisControl } from "../charts/xaxis.js";
+import { bandControl, groupByControl, groupLegend, groupRuns, groupTraces, grouping } from "../lib/grouping.js";
 
 const DASHES = ["solid", "dash", "dot", "dashdot", "longdash"];
 const app = document.getElementById("app");
@@ -74,8 +76,12 @@ function curvePanel(name, experiments) {
   const frame = panelFrame(name, "LINE");
   const ctx = { panel: frame.panel, body: frame.body, actions: frame.actions, foot: frame.foot };
   const index = new Map(experiments.map((e, i) => [e.id, i]));
+  const by = grouping.by.get();
+  const groups = groupRuns(experiments, by);
   lazy.observe(frame.panel, async () => {
-    const chart = chartPanel(ctx, async (range) => {
+    const chart = chartPanel(ctx, by.length ? async (range) => groupTraces(
+      await getJSON(urls.compareGroups(experiments.map((e) => e.id), name, by, { smoothing: range.smoothing })), groups,
+    ) : async (range) => {
       const data = await getJSON(urls.compareSeries(experiments.map((e) => e.id), name, range));
       const traces = [];
       const all = [];
@@ -95,6 +101,7 @@ function curvePanel(name, experiments) {
       await chart.refresh();
       frame.panel.dataset.rendered = "1";
       frame.panel.dataset.experiments = String(new Set(chart.traces.map((t) => t.color)).size);
+      if (by.length) frame.panel.dataset.groups = String(groups.length);
     } catch (error) {
       frame.body.replaceChildren(errorBox(error));
     }
@@ -116,6 +123,18 @@ async function main() {
       ...(projects.length === 1 ? [{ text: projects[0][1], href: urls.projectPage(projects[0][0]) }] : []), { text: "Compare" }]);
     const params = parametersTable(experiments);
     const curves = el("div", { className: "groups" });
+    const paramNames = [...new Set(experiments.flatMap((e) => Object.keys(e.params)))];
+    const groupHost = el("div", { className: "group-legend-host" });
+    const drawCurves = () => {
+      curves.replaceChildren();
+      groupHost.replaceChildren(grouping.active ? groupLegend(groupRuns(experiments, grouping.by.get())) : "");
+      const groups = new Groups(curves);
+      const names = [...new Set(experiments.flatMap((e) => e.line_logs))];
+      // Groups in order of first appearance, like the experiment page.
+      for (const name of names) groups.grid(name).append(curvePanel(name, experiments));
+      groups.refresh();
+      if (!names.length) curves.append(el("p", { className: "muted", text: "None of these experiments has a LINE log." }));
+    };
     app.replaceChildren(
       el("div", { className: "page-head" },
         el("div", { className: "page-title" }, el("h1", { text: `Compare ${experiments.length} experiment${experiments.length === 1 ? "" : "s"}` })),
@@ -125,14 +144,12 @@ async function main() {
         el("section", { className: "card" }, el("h2", { className: "card-title", text: "Values" }), valuesTable(experiments, now)),
         el("section", { className: "card" }, el("h2", { className: "card-title" }, "Parameters ",
           el("span", { className: "count", text: `${params.differing} differ` })), params.element)),
-      el("div", { className: "section-head" }, el("h2", { className: "section-title", text: "Curves" }), smoothingControl()),
+      el("div", { className: "section-head" }, el("h2", { className: "section-title", text: "Curves" }), smoothingControl(), xAxisControl(),
+        groupByControl(paramNames, grouping.by.get(), (chosen) => { grouping.by.set(chosen); drawCurves(); }),
+        bandControl(() => drawCurves())),
+      groupHost,
       curves);
-    const groups = new Groups(curves);
-    const names = [...new Set(experiments.flatMap((e) => e.line_logs))];
-    // Groups in order of first appearance, like the experiment page.
-    for (const name of names) groups.grid(name).append(curvePanel(name, experiments));
-    groups.refresh();
-    if (!names.length) curves.append(el("p", { className: "muted", text: "None of these experiments has a LINE log." }));
+    drawCurves();
     await lazy.firstScreen();
     document.body.dataset.ready = "1";
   } catch (error) {

@@ -9,6 +9,7 @@ import { Groups, panelFrame } from "../lib/panel.js";
 import { isOnline, onConnectionChange } from "../lib/connection.js";
 import { field } from "../lib/urlstate.js";
 import { smoothingControl } from "../charts/controls.js";
+import { xAxisControl } from "../charts/xaxis.js";
 import { PANELS } from "../panels/index.js";
 
 const POLL_MS = 1000;
@@ -69,7 +70,7 @@ function toolbar() {
     on: { input: debounce((e) => { filterState.set(e.target.value); filterText = e.target.value.trim().toLowerCase(); applyFilter(); }) },
   });
   const count = el("span", { className: "muted log-count" });
-  return { bar: el("div", { className: "toolbar" }, search, smoothingControl(), count), count };
+  return { bar: el("div", { className: "toolbar" }, search, smoothingControl(), xAxisControl(), count), count };
 }
 
 function applyFilter() {
