@@ -150,6 +150,7 @@ async function main() {
       groupHost,
       curves);
     drawCurves();
+    document.body.dataset.painted = "1"; // tables and panel frames shown; the first screen's charts follow
     await lazy.firstScreen();
     document.body.dataset.ready = "1";
   } catch (error) {

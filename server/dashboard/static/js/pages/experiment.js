@@ -224,6 +224,7 @@ async function main() {
   try {
     const data = await getJSON(urls.experiment(experimentId));
     build(data);
+    document.body.dataset.painted = "1"; // summary and panel frames shown; the first screen's charts follow
     await lazy.firstScreen();
     window.trackboardReadyAt = performance.now();
     document.body.dataset.ready = "1";
