@@ -45,8 +45,10 @@ export class LineChart {
    * @param {string} [options.name] the name of downloads
    * @param {() => string} [options.csvURL] the chart's data as CSV, at full resolution
    * @param {boolean} [options.legend] draw plotly's legend (the compare page has its own)
+   * @param {boolean} [options.stepsOnly] always by step, whatever the page's x axis (group means align runs on steps)
    */
-  constructor(container, { load, onChange = () => {}, height = 270, name = "chart", csvURL = null, legend = true }) {
+  constructor(container, { load, onChange = () => {}, height = 270, name = "chart", csvURL = null, legend = true, stepsOnly = false }) {
+    this.stepsOnly = stepsOnly;
     this.container = container;
     this.load = load;
     this.onChange = onChange;
@@ -67,13 +69,16 @@ export class LineChart {
 
   get zoomed() { return this.xRange !== null; }
 
+  /** What the x axis shows: the page's choice (charts/xaxis.js), or steps for a chart drawn only by step. */
+  get xMode() { return this.stepsOnly ? "step" : xAxis.mode; }
+
   /** Whether every step drawn is a whole number (ticks and labels then are too). */
   get wholeSteps() { return this.traces.every((t) => isWhole(t.steps)); }
 
   /** Load the current range (everything, or the zoomed one) and draw. */
   async refresh() {
     const sequence = ++this.sequence;
-    const range = { smoothing: smoothing.weight, x: xAxis.mode, ...(this.xRange ? { stepMin: this.xRange[0], stepMax: this.xRange[1] } : {}) };
+    const range = { smoothing: smoothing.weight, x: this.xMode, ...(this.xRange ? { stepMin: this.xRange[0], stepMax: this.xRange[1] } : {}) };
     const [result] = await Promise.all([this.load(range), loadPlotly()]);
     if (sequence !== this.sequence) return;
     this.traces = result.traces;
@@ -106,7 +111,7 @@ export class LineChart {
       const line = { color: trace.color, width: 1.6, dash: trace.dash || "solid" };
       const common = {
         // Wall time comes in unix seconds; plotly's date axis counts milliseconds.
-        type: "scatter", x: xAxis.mode === "time" ? trace.steps.map((t) => t * 1000) : trace.steps, y: trace.values, name: plotlyText(trace.label), connectgaps: false,
+        type: "scatter", x: this.xMode === "time" ? trace.steps.map((t) => t * 1000) : trace.steps, y: trace.values, name: plotlyText(trace.label), connectgaps: false,
         legendgroup: trace.label, visible: this.hidden.has(trace.label) ? "legendonly" : true,
         meta: trace.label, // which trace a legend click hid, whatever plotly does to name
       };
@@ -159,9 +164,9 @@ export class LineChart {
       // Beside the plot, scrolling when long: the plot keeps its height whatever the number of traces.
       legend: { orientation: "v", x: 1.01, xanchor: "left", y: 1, yanchor: "top", font: { size: 11 }, groupclick: "togglegroup" },
       margin: { ...base.margin, b: 34 },
-      xaxis: xAxis.mode === "time" ? { ...base.xaxis, type: "date", autorange: true } : {
+      xaxis: this.xMode === "time" ? { ...base.xaxis, type: "date", autorange: true } : {
         ...base.xaxis,
-        ...(xAxis.mode === "relative" ? { ticksuffix: " s" } : {}),
+        ...(this.xMode === "relative" ? { ticksuffix: " s" } : {}),
         // Whole steps: integer ticks ("0, 1, 2", never "500m"), and a step of 1 when few are in view.
         hoverformat: whole ? ",d" : ",.6~g",
         tickformat: whole ? (largest >= 1e6 ? "~s" : ",d") : "~g",
@@ -204,7 +209,7 @@ export class LineChart {
     let y = pair("yaxis");
     // A log axis reports its range as exponents: keep the zoom in data units.
     if (y && this.logY) y = [10 ** y[0], 10 ** y[1]];
-    if (x && !xAxis.stepped) {
+    if (x && this.xMode !== "step") {
       // Zoomed on epochs or times: plotly's own zoom of what is drawn (the server cuts by step).
     } else if (x) {
       this.zoomTo(x, y);

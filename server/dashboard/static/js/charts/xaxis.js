@@ -23,7 +23,6 @@ export const xAxis = {
       chart.refresh().catch((e) => console.error(e));
     }
   },
-  get stepped() { return this.mode === "step"; },
 };
 
 /** The page's x-axis chooser (one per page). */

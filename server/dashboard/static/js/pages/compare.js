@@ -16,6 +16,7 @@ const DASHES = ["solid", "dash", "dot", "dashdot", "longdash"];
 const app = document.getElementById("app");
 const ids = (document.body.dataset.id || "").split(",").map((s) => s.trim()).filter(Boolean);
 const lazy = new Lazy();
+const charts = new Set(); // the curve charts drawn, destroyed when grouping redraws them
 
 const same = (values) => values.every((v) => JSON.stringify(v ?? null) === JSON.stringify(values[0] ?? null));
 
@@ -96,7 +97,9 @@ function curvePanel(name, experiments) {
       }
       return { traces, meta: { series: all } };
     // The page's legend (above) names the colours: no plotly legend squeezing 20 runs' plots.
-    }, { name, legend: false, csvURL: () => urls.compareSeriesCSV(experiments.map((e) => e.id), name) });
+    // Group means align runs on their steps: those charts stay by step whatever the x axis.
+    }, { name, legend: false, stepsOnly: by.length > 0, csvURL: () => urls.compareSeriesCSV(experiments.map((e) => e.id), name) });
+    charts.add(chart);
     try {
       await chart.refresh();
       frame.panel.dataset.rendered = "1";
@@ -126,8 +129,11 @@ async function main() {
     const paramNames = [...new Set(experiments.flatMap((e) => Object.keys(e.params)))];
     const groupHost = el("div", { className: "group-legend-host" });
     const drawCurves = () => {
+      for (const chart of charts) chart.destroy(); // the panels are rebuilt
+      charts.clear();
       curves.replaceChildren();
-      groupHost.replaceChildren(grouping.active ? groupLegend(groupRuns(experiments, grouping.by.get())) : "");
+      groupHost.replaceChildren(...(grouping.active ? [groupLegend(groupRuns(experiments, grouping.by.get())),
+        el("p", { className: "muted group-note", text: "Each line is the mean of its group's runs at each step (by step whatever the x axis); the band covers their min–max or ± one std." })] : []));
       const groups = new Groups(curves);
       const names = [...new Set(experiments.flatMap((e) => e.line_logs))];
       // Groups in order of first appearance, like the experiment page.
