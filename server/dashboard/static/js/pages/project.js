@@ -270,8 +270,8 @@ function render() {
     view.bestCard.replaceChildren(el("span", { className: "muted", text: state.best.key ? "No run has a finite value of this metric." : "Choose a metric to find the best run." }));
   }
   view.bestCard.dataset.best = state.bestId;
-  view.tableCard.hidden = tools.groupHost.hidden = false;
-  if (grouping.active) { view.tableCard.hidden = true; tools.renderGroups(rows); } else tools.groupHost.hidden = true;
+  view.tableCard.hidden = grouping.active;
+  tools.renderGroups({ status: state.status, text: state.text });
   restoreFocus(focus);
 }
 
@@ -301,6 +301,7 @@ function sortBy(key) {
 
 function updateSelection() {
   const n = state.selected.size;
+  tools.selectionChanged(n);
   view.compare.disabled = n < 2;
   view.compare.textContent = n ? `Compare ${n} selected` : "Compare selected";
   view.clear.hidden = n === 0;

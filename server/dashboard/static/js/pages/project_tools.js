@@ -96,14 +96,14 @@ export class ProjectTools {
   /** Tag and delete the selected runs (delete confirms in the page). */
   selectionActions() {
     const tagInput = el("input", { className: "search tag-input", type: "text", placeholder: "tag", attrs: { "aria-label": "Tag to add to the selected runs" } });
-    const add = el("button", { className: "button tag-add", type: "button", text: "Tag selected", on: { click: async () => {
+    const add = el("button", { className: "button tag-add", type: "button", text: "Tag selected", disabled: true, on: { click: async () => {
       const tag = tagInput.value.trim();
       if (!tag || !this.selected().size) return;
       await this.changeTags([...this.selected()], { add: [tag] });
       tagInput.value = "";
     } } });
     const confirmBox = el("div", { className: "confirm-delete", hidden: true, attrs: { role: "alertdialog" } });
-    const remove = el("button", { className: "button danger delete-selected", type: "button", text: "Delete selected", on: { click: () => {
+    const remove = el("button", { className: "button danger delete-selected", type: "button", text: "Delete selected", disabled: true, on: { click: () => {
       const ids = [...this.selected()];
       if (!ids.length) return;
       confirmBox.replaceChildren(
@@ -116,7 +116,13 @@ export class ProjectTools {
         el("button", { className: "button ghost confirm-no", type: "button", text: "Cancel", on: { click: () => { confirmBox.hidden = true; } } }));
       confirmBox.hidden = false;
     } } });
+    this.selectionButtons = [add, remove];
     return el("div", { className: "selection-actions" }, tagInput, add, remove, confirmBox);
+  }
+
+  /** Tagging and deleting need a selection. */
+  selectionChanged(n) {
+    for (const button of this.selectionButtons || []) button.disabled = n === 0;
   }
 
   /** The project's description, editable in place (PATCH /api/project/{id}). */
@@ -171,16 +177,20 @@ export class ProjectTools {
     this.groupByHost.replaceChildren(groupByControl(keys, grouping.by.get(), (chosen) => { grouping.by.set(chosen); this.onGroup(); }));
   }
 
-  /** Group mode: one row per group of the shown runs, each metric as mean ± std over its runs. */
-  async renderGroups(visible) {
+  /** Group mode: one row per group of the queried runs (and the status filter), each metric as mean ± std
+   * over the group's runs, computed by the server (POST .../groups). */
+  async renderGroups({ status, text }) {
     const by = grouping.by.get();
     this.groupHost.hidden = !by.length;
     if (!by.length) return;
+    const sequence = (this.groupSequence = (this.groupSequence || 0) + 1);
+    const query = this.query.text;
+    const filter = [query ? `(${query})` : "", status ? `status = ${quoteText(status)}` : ""].filter(Boolean).join(" and ") || null;
     try {
       const answer = await getJSON(`/api/trackboard/projects/${encodeURIComponent(this.projectId)}/groups`, {
-        method: "POST", body: { filter: this.query.text || null, by: by.map((name) => queryField(`p:${name}`)) } });
-      const shown = new Set(visible.map((e) => e.id));
-      const groups = answer.groups.map((g) => ({ ...g, ids: g.ids.filter((id) => shown.has(id)) })).filter((g) => g.ids.length);
+        method: "POST", body: { filter, by: by.map((name) => queryField(`p:${name}`)) } });
+      if (sequence !== this.groupSequence) return; // a newer render asked again
+      const groups = answer.groups;
       const metrics = [...new Set(groups.flatMap((g) => Object.keys(g.metrics)))];
       const head = el("tr", {}, by.map((name) => el("th", { text: name })), el("th", { className: "num", text: "Runs" }),
         metrics.map((m) => el("th", { className: "num", text: m, title: `${m}: mean ± std (count)` })), el("th"));
@@ -196,6 +206,7 @@ export class ProjectTools {
       const all = groups.flatMap((g) => g.ids).slice(0, 50);
       this.groupHost.replaceChildren(
         el("div", { className: "panel-tools" }, el("strong", { text: `${groups.length} group${groups.length === 1 ? "" : "s"}` }),
+          text ? el("span", { className: "muted", text: "(groups follow the query and the status; the name filter does not apply)" }) : null,
           el("span", { className: "spacer" }),
           el("a", { className: "button primary compare-groups", href: `${urls.comparePage(all)}&group=${by.map(encodeURIComponent).join(",")}`,
             text: "Compare groups", title: "One line per group with a band (up to 50 runs)" })),
