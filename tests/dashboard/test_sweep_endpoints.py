@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from dashhelpers import release
 from trackboard import Client, LogType
 from trackboard.server.app import create_app
+from trackboard.server.auth import COOKIE, create_token
 from trackboard.store.sql import Store
 
 T0 = 1_700_000_000.0
@@ -40,12 +41,12 @@ def sweep(tmp_path_factory):
     store = Store.at_directory(directory)
     app = create_app(store, require_token=False)
     with TestClient(app) as http:
-        yield http, ids, project.id
+        yield http, ids, project.id, store
     store.close()
 
 
 def test_series_on_epoch_wall_time_and_relative_time_axes(sweep):
-    http, ids, _ = sweep
+    http, ids, *_ = sweep
     run = ids[(0.1, 1)]
     by = {x: http.get(f"/ui/data/experiments/{run}/series", params={"name": "loss", **({"x": x} if x else {})}).json()["series"][0]
           for x in (None, "epoch", "time", "relative")}
@@ -61,7 +62,7 @@ def test_series_on_epoch_wall_time_and_relative_time_axes(sweep):
 
 
 def test_group_curves_carry_mean_std_min_max_and_count(sweep):
-    http, ids, _ = sweep
+    http, ids, *_ = sweep
     chosen = ",".join(ids[key] for key in sorted(ids))
     answer = http.get("/ui/data/compare/groups", params={"ids": chosen, "name": "loss", "by": "lr"}).json()
     groups = {g["key"]["lr"]: g for g in answer["groups"]}
@@ -80,6 +81,24 @@ def test_group_curves_carry_mean_std_min_max_and_count(sweep):
 
 
 def test_tags_of_every_run_in_one_answer(sweep):
-    http, ids, project_id = sweep
+    http, ids, project_id, _ = sweep
     tags = http.get(f"/ui/data/projects/{project_id}/tags").json()["tags"]
     assert tags == {ids[(0.1, 0)]: ["baseline", "best"], ids[(0.01, 1)]: ["baseline"]}
+
+
+def test_the_pages_reads_and_writes_work_on_a_tracking_server_with_the_sign_in_cookie(sweep):
+    """The project page queries, groups, tags and edits through the REST API with the session cookie."""
+    _, ids, project_id, store = sweep
+    http = TestClient(create_app(store, require_token=True))
+    run = ids[(0.01, 2)]
+    assert http.get(f"/ui/data/projects/{project_id}/tags").status_code == 401
+    assert http.post(f"/api/trackboard/experiments/{run}/tags", json={"add": ["x"]}).status_code == 401
+    http.cookies.set(COOKIE, create_token(store, "sweep-ui-test"))
+    assert http.get(f"/api/trackboard/projects/{project_id}/experiments", params={"filter": "params.lr = 0.01"}).json()["count"] == 3
+    bad = http.get(f"/api/trackboard/projects/{project_id}/experiments", params={"filter": "params.lr <"})
+    assert bad.status_code == 400 and "at 11" in bad.json()["message"]  # what the query box shows
+    assert http.post(f"/api/trackboard/experiments/{run}/tags", json={"add": ["x"]}).json()["tags"] == ["x"]
+    assert http.post(f"/api/trackboard/experiments/{run}/tags", json={"remove": ["x"]}).json()["tags"] == []
+    groups = http.post(f"/api/trackboard/projects/{project_id}/groups", json={"filter": "params.seed != 2", "by": ["params.lr"]}).json()
+    assert sorted(g["count"] for g in groups["groups"]) == [2, 2]
+    assert http.get("/ui/data/compare/groups", params={"ids": run, "name": "loss"}).status_code == 200
