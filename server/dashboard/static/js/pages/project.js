@@ -404,7 +404,7 @@ function skeleton(project) {
 function applyData(data, complete = true) {
   const { project, experiments, now } = data;
   state.columns = tools.columns(columnsOf(experiments, now), experiments);
-  tools.setParams(Object.keys(Object.fromEntries(experiments.flatMap((e) => Object.keys(e.params).map((k) => [k, 1])))));
+  tools.setParams([...new Set(experiments.flatMap((e) => Object.keys(e.params)))]);
   chooseDefaultMetric(state.columns);
   state.experiments = experiments;
   state.rows = new Map(); // rows are rebuilt as they come into view
@@ -430,8 +430,10 @@ function applyData(data, complete = true) {
 async function load(first = false) {
   const fields = url.fields.get().length ? url.fields.get() : null;
   if (first) {
+    const extras = tools.fetch(); // tags and the query's matches, while the rows come
     const head = await getJSON(urls.project(projectId, { limit: FIRST_ROWS, fields }));
-    await tools.load(head.experiments);
+    await extras;
+    tools.apply(head.experiments);
     if (!view) skeleton(head.project);
     state.data = head;
     const running = applyData(head, head.total <= head.experiments.length);
@@ -439,12 +441,12 @@ async function load(first = false) {
     document.body.dataset.ready = "1";
     if (head.total <= head.experiments.length) return running;
     const rest = await getJSON(urls.project(projectId, { offset: head.experiments.length, fields }));
-    await tools.load(rest.experiments);
+    tools.apply(rest.experiments);
     state.data = { ...rest, experiments: [...head.experiments, ...rest.experiments] };
     return applyData(state.data);
   }
-  const data = await getJSON(urls.project(projectId, { fields }));
-  await tools.load(data.experiments);
+  const [data] = await Promise.all([getJSON(urls.project(projectId, { fields })), tools.fetch()]);
+  tools.apply(data.experiments);
   state.data = data;
   return applyData(data);
 }

@@ -34,11 +34,15 @@ export class ProjectTools {
     this.groupHost = el("div", { className: "card group-card", hidden: true });
   }
 
-  /** Tags of every run and the query's matches, fetched with the rows. */
-  async load(experiments) {
+  /** Fetch every run's tags and the query's matches (alongside the rows: call before fetching them). */
+  async fetch() {
     const [{ tags }] = await Promise.all([getJSON(urls.projectTags(this.projectId)), this.query.refresh()]);
     this.tags = tags;
-    for (const e of experiments) e.tags = tags[e.id] || [];
+  }
+
+  /** Give fetched rows their tags. */
+  apply(experiments) {
+    for (const e of experiments) e.tags = this.tags[e.id] || [];
   }
 
   /** Whether a run passes the query. */
