@@ -4,6 +4,7 @@ the sweep views; and the x-axis choice of the charts."""
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlparse
 
@@ -47,6 +48,13 @@ def site(tmp_path_factory):
     release(directory)
 
 
+def shot(page, name: str) -> None:
+    """A screenshot to look at, when TRACKBOARD_SCREENSHOTS names a folder."""
+    folder = os.environ.get("TRACKBOARD_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=os.path.join(folder, f"{name}.png"))
+
+
 def shown_names(page) -> list[str]:
     return page.locator("table.runs tbody tr[data-id] td.name-cell a").all_inner_texts()
 
@@ -71,7 +79,7 @@ def test_query_box_filters_on_the_server_and_shows_errors_inline(page, site):
     expect(error).to_contain_text("at 11")
     expect(box).to_have_attribute("aria-invalid", "true")
     expect(page.locator("table.runs tbody tr[data-id]")).to_have_count(2)
-    page.screenshot(path="/tmp/sweepui-query-error.png")
+    shot(page, "query-error")
     # The URL restores the query; a tag chip narrows it with `tags contains`.
     open_ready(page, page.url)
     expect(page.locator("table.runs tbody tr[data-id]")).to_have_count(2)
@@ -105,6 +113,7 @@ def test_columns_constant_columns_tags_and_description(page, site):
     expect(chips).to_have_count(2)
     page.locator(f"tr[data-id='{site.ids[(0.01, 64, 0)]}'] .tag-chip[data-tag='slow-lr'] .tag-remove").click()
     expect(chips).to_have_count(1)
+    shot(page, "tags-columns")
     # The description, edited in place and kept by the server.
     page.locator(".edit-description").click()
     page.locator(".description-input").fill("Seeds 0 and 1 of a 2x2 grid")
@@ -140,7 +149,7 @@ def test_group_rows_then_one_band_per_group_on_the_compare_view(page, site):
     first = rows.filter(has_text="0.1").filter(has_text="32")
     expect(first.locator(".group-count")).to_have_text("2")
     expect(first).to_contain_text("0.905 ± 0.00707")  # accuracy 0.90 and 0.91
-    page.screenshot(path="/tmp/sweepui-groups.png")
+    shot(page, "groups")
     page.locator(".compare-groups").click()
     page.wait_for_selector("body[data-ready='1']")
     chart = panel(page, "loss")
@@ -151,7 +160,7 @@ def test_group_rows_then_one_band_per_group_on_the_compare_view(page, site):
     group = next(i for i, t in enumerate(drawn) if t["shown"] and t["name"] == "lr=0.1, batch=32")
     lower, upper, mean = drawn[group - 2]["y"], drawn[group - 1]["y"], drawn[group]["y"]
     assert mean[1] == pytest.approx(0.75) and lower[1] == pytest.approx(0.7) and upper[1] == pytest.approx(0.8)  # min-max
-    page.screenshot(path="/tmp/sweepui-bands.png")
+    shot(page, "bands")
     page.locator(".band-select").select_option("std")
     chart = panel(page, "loss")
     page.wait_for_function("() => document.querySelector('section.panel[data-log=\"loss\"] .js-plotly-plot')?.data?.length === 12")
@@ -167,13 +176,16 @@ def test_sweep_views_one_click_from_the_table(page, site):
     assert query_of(page)["filter"] == ["params.batch = 32"]
     dims = page.evaluate("() => document.querySelector('.sweep-body .js-plotly-plot').data[0].dimensions.map(d => [d.label, d.values.length])")
     assert dims == [["lr", 4], ["seed", 4], ["accuracy", 4]]  # the varying parameters, then the metric
-    page.screenshot(path="/tmp/sweepui-parallel.png")
+    shot(page, "parallel")
     page.locator(".sweep-tab[data-view='scatter']").click()
     page.wait_for_selector(".sweep-body[data-view='scatter'][data-rendered='1']")
     page.locator(".sweep-param").select_option("lr")
     page.wait_for_selector(".sweep-body[data-view='scatter'][data-rendered='1']")
     points = page.evaluate("() => { const t = document.querySelector('.sweep-body .js-plotly-plot').data[0]; return t.x.map((x, i) => [x, t.y[i]]); }")
     assert sorted(points) == [[0.01, 0.7], [0.01, 0.71], [0.1, 0.9], [0.1, 0.91]]
+    page.locator(".sweep-logx").click()
+    page.wait_for_function("() => document.querySelector('.sweep-body .js-plotly-plot')?.layout?.xaxis?.type === 'log'")
+    shot(page, "scatter")
     page.locator(".sweep-tab[data-view='importance']").click()
     page.wait_for_selector(".sweep-body[data-view='importance'][data-rendered='1']")
     rows = page.locator(".importance-table tbody tr")
@@ -181,7 +193,7 @@ def test_sweep_views_one_click_from_the_table(page, site):
     expect(rows.first).to_have_attribute("data-param", "params.lr")
     correlation = float(rows.first.locator(".correlation").inner_text())
     assert correlation > 0.99
-    page.screenshot(path="/tmp/sweepui-importance.png")
+    shot(page, "importance")
 
 
 def test_x_axis_choice_on_experiment_and_compare_charts(page, site):

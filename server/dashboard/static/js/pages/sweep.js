@@ -21,6 +21,7 @@ const url = {
   view: field("view", { initial: "parallel", parse: (text) => (VIEWS.some((v) => v.value === text) ? text : undefined) }),
   metric: field("metric", { initial: "" }),
   param: field("param", { initial: "" }),
+  logX: field("logx", { initial: false, parse: (text) => text === "1", format: (on) => (on ? "1" : "") }),
 };
 const state = { experiments: [], metrics: [], params: [] };
 let view = null;
@@ -51,7 +52,8 @@ async function draw() {
   const runs = shownRuns().filter((e) => metricValue(e) !== null);
   const metric = state.metrics.find((m) => m.key === url.metric.get());
   view.tabs.forEach((tab) => tab.setAttribute("aria-pressed", String(tab.dataset.view === url.view.get())));
-  view.paramLabel.hidden = url.view.get() !== "scatter";
+  view.paramLabel.hidden = view.logX.hidden = url.view.get() !== "scatter";
+  view.logX.setAttribute("aria-pressed", String(url.logX.get()));
   view.count.textContent = `${runs.length} run${runs.length === 1 ? "" : "s"} with ${metric ? metric.label : "the metric"}`;
   view.body.dataset.view = url.view.get();
   view.body.dataset.runs = String(runs.length);
@@ -104,7 +106,7 @@ async function drawScatter(runs, metric) {
   view.body.replaceChildren(host, el("p", { className: "muted", text: "Click a point to open its run." }));
   const base = baseLayout();
   await Plotly.react(host, [trace], { ...base, height: 440, hovermode: "closest",
-    xaxis: { ...base.xaxis, title: { text: param }, ...(numeric(xs) ? {} : { type: "category" }) },
+    xaxis: { ...base.xaxis, title: { text: param }, type: !numeric(xs) ? "category" : url.logX.get() ? "log" : "linear" },
     yaxis: { ...base.yaxis, title: { text: metric.label } } }, chartConfig({ name: "scatter" }));
   host.on("plotly_click", (event) => { const point = event.points[0]; if (point) window.location.assign(urls.experimentPage(point.customdata)); });
 }
@@ -142,13 +144,16 @@ function skeleton(project) {
   state.params.map((p) => el("option", { value: p, text: p, selected: p === url.param.get() })));
   const paramLabel = el("label", { className: "inline" }, "Parameter ", param);
   const count = el("span", { className: "muted" });
+  // Learning rates and the like span decades: a log x axis spreads them out.
+  const logX = el("button", { className: "toggle sweep-logx", type: "button", text: "Log x", title: "Logarithmic x axis",
+    on: { click: () => { url.logX.set(!url.logX.get()); draw(); } } });
   const body = el("section", { className: "card sweep-body" });
   app.replaceChildren(
     el("div", { className: "page-head" }, el("div", { className: "page-title" }, el("h1", { text: `Sweep of ${project.name}` }))),
     el("div", { className: "toolbar" }, query.element),
-    el("div", { className: "toolbar" }, ...tabs, el("label", { className: "inline" }, "Metric ", metric), paramLabel, el("span", { className: "spacer" }), count),
+    el("div", { className: "toolbar" }, ...tabs, el("label", { className: "inline" }, "Metric ", metric), paramLabel, logX, el("span", { className: "spacer" }), count),
     body);
-  view = { query, tabs, body, count, paramLabel };
+  view = { query, tabs, body, count, paramLabel, logX };
 }
 
 async function main() {
