@@ -214,3 +214,20 @@ def test_x_axis_choice_on_experiment_and_compare_charts(page, site):
     open_ready(page, f"{site.base}/ui/compare?ids={run},{other}&x=epoch")
     chart = panel(page, "loss")
     assert chart.evaluate("el => el.querySelector('.js-plotly-plot').data.map(t => t.x)") == [[0, 0, 1, 1], [0, 0, 1, 1]]
+
+
+def test_a_runs_description_and_tags_are_edited_on_its_page(page, site):
+    url = f"{site.base}/ui/experiments/{site.ids[(0.01, 32, 0)]}"
+    open_ready(page, url)
+    page.locator(".run-tags .tag-input").fill("rerun")
+    page.locator(".run-tags .tag-input").press("Enter")
+    expect(page.locator(".run-tags .tag-chip[data-tag='rerun']")).to_have_count(1)
+    page.locator(".edit-description").click()
+    page.locator(".description-input").fill("diverged at step 3")
+    page.locator(".save-description").click()
+    expect(page.locator(".description-box .description")).to_have_text("diverged at step 3")
+    open_ready(page, url)
+    expect(page.locator(".description-box .description")).to_have_text("diverged at step 3")
+    expect(page.locator(".run-tags .tag-chip[data-tag='rerun']")).to_have_count(1)
+    page.locator(".run-tags .tag-chip[data-tag='rerun'] .tag-remove").click()
+    expect(page.locator(".run-tags .tag-chip")).to_have_count(0)

@@ -10,6 +10,7 @@ import { isOnline, onConnectionChange } from "../lib/connection.js";
 import { field } from "../lib/urlstate.js";
 import { smoothingControl } from "../charts/controls.js";
 import { xAxisControl } from "../charts/xaxis.js";
+import { descriptionEditor, tagEditor } from "../lib/notes.js";
 import { PANELS } from "../panels/index.js";
 
 const POLL_MS = 1000;
@@ -39,7 +40,9 @@ function header(data) {
       el("span", {}, "Created ", el("time", { text: formatTime(experiment.created_at) })),
       el("span", {}, "Duration ", duration),
       el("span", { className: "mono", title: "Experiment id", text: experiment.id })),
-    experiment.description ? el("p", { className: "description", text: experiment.description }) : null);
+    // Editable notes (lib/notes.js): the description and the tags.
+    descriptionEditor(experiment, `/api/experiment/${encodeURIComponent(experiment.id)}`),
+    tagEditor(experiment.id));
   return { head, pill, duration, live };
 }
 

@@ -7,6 +7,7 @@ import { getJSON, sendJSON, urls } from "../lib/api.js";
 import { el, errorBox } from "../lib/dom.js";
 import { formatNumber, formatValue } from "../lib/format.js";
 import { groupByControl, grouping, groupLabel } from "../lib/grouping.js";
+import { descriptionEditor } from "../lib/notes.js";
 import { QueryBox, queryField, quoteText } from "../lib/query_box.js";
 import { field, formats } from "../lib/urlstate.js";
 
@@ -129,31 +130,9 @@ export class ProjectTools {
     for (const button of this.selectionButtons || []) button.disabled = n === 0;
   }
 
-  /** The project's description, editable in place (PATCH /api/project/{id}). */
+  /** The project's description, editable in place. */
   description(project) {
-    const text = el("p", { className: "description", text: project.description || "" });
-    const host = el("div", { className: "description-box" });
-    const show = () => {
-      text.textContent = project.description || "";
-      host.replaceChildren(text, el("button", { className: "button ghost edit-description", type: "button",
-        text: project.description ? "Edit description" : "Add a description", on: { click: edit } }));
-    };
-    const edit = () => {
-      const area = el("textarea", { className: "description-input", value: project.description || "", attrs: { "aria-label": "Project description", rows: "3" } });
-      const error = el("span", { className: "query-error", hidden: true });
-      host.replaceChildren(area, el("div", { className: "description-actions" },
-        el("button", { className: "button primary save-description", type: "button", text: "Save", on: { click: async () => {
-          try {
-            const answer = await sendJSON(`/api/project/${encodeURIComponent(project.id)}`, "PATCH", { description: area.value });
-            project.description = answer.description;
-            show();
-          } catch (e) { error.hidden = false; error.textContent = e.message; }
-        } } }),
-        el("button", { className: "button ghost", type: "button", text: "Cancel", on: { click: show } }), error));
-      area.focus();
-    };
-    show();
-    return host;
+    return descriptionEditor(project, `/api/project/${encodeURIComponent(project.id)}`);
   }
 
   /** Group by parameters; links to the sweep views of the queried runs. */
