@@ -207,18 +207,23 @@ def measure(browser, bases: dict[str, str], ids: dict[str, str], repeat: int) ->
     see the same load: label -> measure -> (times in ms, target)."""
     out: dict[str, dict[str, tuple[list[float], float]]] = {label: {} for label in bases}
 
-    def each(name: str, target: float, fn) -> None:
-        for label, base in bases.items():
-            out[label][name] = (fn(base), target)
+    def each(name: str, target: float, fn, rounds: int) -> None:
+        """fn(base) -> times of one round; the dashboards take turns round by round."""
+        for label in bases:
+            out[label][name] = ([], target)
+        for _ in range(rounds):
+            for label, base in bases.items():
+                out[label][name][0].extend(fn(base))
 
     series = lambda base: f"{base}/ui/data/experiments/{ids['series']}/series?name=loss"  # noqa: E731
+    table = lambda base: f"{base}/ui/data/projects/{ids['project']}"  # noqa: E731
     for base in bases.values():
         time_get(series(base), 1)
-    each("1M-point series, downsampled", TARGET_SERIES_MS, lambda b: time_get(series(b), 20)[0])
-    each("1M-point series, zoomed to 50k steps", TARGET_SERIES_MS, lambda b: time_get(series(b) + "&step_min=400000&step_max=450000", 20)[0])
-    each("1M-point series, smoothed 0.6", TARGET_SERIES_MS * 3, lambda b: time_get(series(b) + "&smoothing=0.6", 10)[0])
-    each("1,000-run table JSON", 0, lambda b: time_get(f"{b}/ui/data/projects/{ids['project']}", 10)[0])
-    each("1,000-run table JSON, kB on the wire", 0, lambda b: [time_get(f"{b}/ui/data/projects/{ids['project']}", 1)[1] / 1000])
+    each("1M-point series, downsampled", TARGET_SERIES_MS, lambda b: time_get(series(b), 1)[0], 20)
+    each("1M-point series, zoomed to 50k steps", TARGET_SERIES_MS, lambda b: time_get(series(b) + "&step_min=400000&step_max=450000", 1)[0], 20)
+    each("1M-point series, smoothed 0.6", TARGET_SERIES_MS * 3, lambda b: time_get(series(b) + "&smoothing=0.6", 1)[0], 10)
+    each("1,000-run table JSON", 0, lambda b: time_get(table(b), 1)[0], 10)
+    each("1,000-run table JSON, kB on the wire", 0, lambda b: [time_get(table(b), 1)[1] / 1000], 1)
     compare = ",".join(ids["compare"])
     pages = [
         ("projects list", "/ui/", TARGET_COLD_MS, TARGET_WARM_MS),
@@ -241,7 +246,7 @@ def measure(browser, bases: dict[str, str], ids: dict[str, str], repeat: int) ->
                     out[label][f"{name}: first screen with charts, {when}"] = ([load[index][1] for load in loads[label]], 0)
                 else:
                     out[label][f"{name}: first paint, {when}"] = ([load[index][1] for load in loads[label]], target)
-    each("sort the 1,000-run table", TARGET_SORT_MS, lambda b: sort_times(browser, f"{b}/ui/projects/{ids['project']}", repeat * 2))
+    each("sort the 1,000-run table", TARGET_SORT_MS, lambda b: sort_times(browser, f"{b}/ui/projects/{ids['project']}", 2), repeat)
     return out
 
 
