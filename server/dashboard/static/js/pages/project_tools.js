@@ -12,7 +12,12 @@ import { QueryBox, queryField, quoteText } from "../lib/query_box.js";
 import { field, formats } from "../lib/urlstate.js";
 
 const ALWAYS_SHOWN = new Set(["name", "status"]);
-const same = (values) => values.every((v) => JSON.stringify(v ?? null) === JSON.stringify(values[0] ?? null));
+/** Whether every run has the same value in a column (missing counts as a value). */
+function isConstant(experiments, value) {
+  const first = value(experiments[0]);
+  const text = JSON.stringify(first ?? null);
+  return experiments.every((e) => { const v = value(e); return v === first || JSON.stringify(v ?? null) === text; });
+}
 
 export class ProjectTools {
   /**
@@ -58,10 +63,11 @@ export class ProjectTools {
     const at = all.findIndex((c) => c.group !== "Experiment");
     const columns = tagged ? [...all.slice(0, at < 0 ? all.length : at), tagsColumn, ...(at < 0 ? [] : all.slice(at))] : all;
     this.allColumns = columns;
-    this.constant = new Set(experiments.length > 1
-      ? columns.filter((c) => !ALWAYS_SHOWN.has(c.key) && same(experiments.map((e) => c.value(e)))).map((c) => c.key) : []);
+    // Only worked out when asked for: it reads every cell of every run.
+    const constant = new Set(this.hideConstant.get() && experiments.length > 1
+      ? columns.filter((c) => !ALWAYS_SHOWN.has(c.key) && isConstant(experiments, c.value)).map((c) => c.key) : []);
     const hidden = new Set(this.hidden.get());
-    return columns.filter((c) => ALWAYS_SHOWN.has(c.key) || (!hidden.has(c.key) && !(this.hideConstant.get() && this.constant.has(c.key))));
+    return columns.filter((c) => ALWAYS_SHOWN.has(c.key) || (!hidden.has(c.key) && !constant.has(c.key)));
   }
 
   tagCell(e) {
