@@ -432,7 +432,15 @@ async function load(first = false) {
   if (first) {
     const extras = tools.fetch(); // tags and the query's matches, while the rows come
     const head = await getJSON(urls.project(projectId, { limit: FIRST_ROWS, fields }));
-    await extras;
+    if (tools.query.text) {
+      await extras; // rows the query leaves out are never shown
+    } else {
+      // The first rows paint without waiting for the tags, which join them when they come.
+      extras.then(() => {
+        tools.apply(state.data.experiments);
+        applyData(state.data, state.data.experiments.length >= state.data.total);
+      }).catch((error) => console.error(error));
+    }
     tools.apply(head.experiments);
     if (!view) skeleton(head.project);
     state.data = head;
