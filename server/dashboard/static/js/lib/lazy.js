@@ -7,7 +7,7 @@ const idle = window.requestIdleCallback
   : (fn) => setTimeout(fn, 30);
 
 export class Lazy {
-  constructor(rootMargin = "600px 0px") {
+  constructor(rootMargin = "400px 0px") {
     this.jobs = new Map();
     this.first = null;
     this.firstDone = null;
