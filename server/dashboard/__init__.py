@@ -6,11 +6,12 @@
 
 from fastapi import APIRouter
 
-from . import assets, data, pages
+from . import assets, data, pages, sweep
 
 router = APIRouter()
 router.include_router(assets.router)
 router.include_router(data.router)
+router.include_router(sweep.router)
 router.include_router(pages.router)
 # Last: any other /ui/ address gets the dashboard's "not found" page rather than FastAPI's JSON.
 router.add_api_route("/ui/{rest:path}", pages.not_found_page, methods=["GET"], include_in_schema=False)

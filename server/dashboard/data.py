@@ -25,7 +25,7 @@ from trackboard.store.storage import NOTHING, sizes
 from ..auth import require_token
 from ..blobs import blob_response
 from ..scope import principal, visible
-from . import queries
+from . import queries, sweep
 from .series import clamp_buckets, clamp_smoothing, series_json, smooth
 
 router = APIRouter(prefix="/ui/data", dependencies=[Depends(require_token)], include_in_schema=False)
@@ -151,6 +151,7 @@ def series(
     step_min: float | None = Query(None),
     step_max: float | None = Query(None),
     smoothing: float | None = Query(None, ge=0, le=1),
+    x: str | None = Query(None, description="step (default), epoch, time or relative"),
 ) -> Response:
     """A LINE log's series, downsampled to ``buckets`` runs, optionally within a step range.
 
@@ -159,7 +160,7 @@ def series(
     """
     store = _store(request)
     row = _line_log(store, experiment_id, name)
-    return json_response(_series_payload(store, row["id"], name, buckets, step_min, step_max, smoothing), safe=True)
+    return json_response(_series_payload(store, row["id"], name, buckets, step_min, step_max, smoothing, x), safe=True)
 
 
 def _line_log(store: Store, experiment_id: str, name: str) -> dict:
@@ -170,11 +171,16 @@ def _line_log(store: Store, experiment_id: str, name: str) -> dict:
 
 
 def _series_payload(store: Store, log_id: str, name: str, buckets: int | None,
-                    step_min: float | None, step_max: float | None, smoothing: float | None = None) -> dict:
+                    step_min: float | None, step_max: float | None, smoothing: float | None = None,
+                    x: str | None = None) -> dict:
     size = clamp_buckets(buckets)
     weight = clamp_smoothing(smoothing)
+    x = sweep.check_x(x)
     out = []
-    if not weight:
+    if x != "step":  # another x axis (sweep.py): steps replaced by epochs or times, the step range kept
+        for series_name, xs, values, total in sweep.x_series(store.engine, log_id, step_min, step_max, x):
+            out.append(series_json(series_name, xs, values, total, size, smooth(values, weight) if weight else None))
+    elif not weight:
         for series_name, steps, values, total in queries.read_series(store.engine, log_id, step_min, step_max):
             out.append(series_json(series_name, steps, values, total, size))
     else:
@@ -315,6 +321,7 @@ def compare_series(
     step_min: float | None = Query(None),
     step_max: float | None = Query(None),
     smoothing: float | None = Query(None, ge=0, le=1),
+    x: str | None = Query(None, description="step (default), epoch, time or relative"),
 ) -> Response:
     """One LINE log of several experiments, each downsampled (and smoothed) like ``/series``."""
     store = _store(request)
@@ -325,7 +332,7 @@ def compare_series(
         "range": None if step_min is None and step_max is None else [step_min, step_max],
         "smoothing": clamp_smoothing(smoothing),
         "experiments": {
-            experiment_id: _series_payload(store, logs[experiment_id], name, buckets, step_min, step_max, smoothing)["series"]
+            experiment_id: _series_payload(store, logs[experiment_id], name, buckets, step_min, step_max, smoothing, x)["series"]
             for experiment_id in chosen if experiment_id in logs
         },
     }

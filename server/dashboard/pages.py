@@ -131,6 +131,18 @@ def project_page(request: Request, project_id: str) -> Response:
     return _page(request, "project", project["name"], id=project_id)
 
 
+@router.get("/ui/projects/{project_id}/sweep")
+def sweep_page(request: Request, project_id: str) -> Response:
+    """Sweep views of a project's queried runs: parallel coordinates, scatter, parameter importance."""
+    if not _signed_in(request):
+        return _to_signin(request)
+    try:
+        project = request.app.state.store.get_project_by_id(project_id)
+    except NotFoundError:
+        return _not_found(request, "There is no such project.")
+    return _page(request, "sweep", f"Sweep · {project['name']}", id=project_id, charts=True)
+
+
 @router.get("/ui/experiments/{experiment_id}")
 def experiment_page(request: Request, experiment_id: str) -> Response:
     """One experiment: its values, one panel per log, live while it runs."""

@@ -4,6 +4,7 @@
 
 import { plotlyText } from "../lib/dom.js";
 import { baseLayout, chartConfig, loadPlotly } from "../lib/plotly.js";
+import { xAxis } from "./xaxis.js";
 
 /**
  * The smoothing weight shared by every chart of the page (0 = none, 0.99 = heavy): one control
@@ -23,6 +24,14 @@ export const smoothing = {
 // single point is always marked, or it would not be visible at all).
 const FEW_POINTS = 60;
 
+/** A colour (#rrggbb or hsl(...)) with an alpha, for a band's fill. */
+function translucent(color, alpha) {
+  const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color);
+  if (hex) return `rgba(${parseInt(hex[1], 16)}, ${parseInt(hex[2], 16)}, ${parseInt(hex[3], 16)}, ${alpha})`;
+  if (color.startsWith("hsl(")) return color.replace("hsl(", "hsla(").replace(")", `, ${alpha})`);
+  return color;
+}
+
 const isWhole = (values) => values.every((v) => v === null || Number.isInteger(v));
 
 export class LineChart {
@@ -30,14 +39,16 @@ export class LineChart {
    * @param {HTMLElement} container
    * @param {object} options
    * @param {(range: {stepMin?:number, stepMax?:number, smoothing:number}) => Promise<{traces: Array, meta: any}>} options.load
-   *   traces: [{label, steps, values, smoothed?, color, dash}]
+   *   traces: [{label, steps, values, smoothed?, color, dash, band?: [lower, upper]}]
    * @param {(chart: LineChart) => void} [options.onChange] called after every load and toggle
    * @param {number} [options.height]
    * @param {string} [options.name] the name of downloads
    * @param {() => string} [options.csvURL] the chart's data as CSV, at full resolution
    * @param {boolean} [options.legend] draw plotly's legend (the compare page has its own)
+   * @param {boolean} [options.stepsOnly] always by step, whatever the page's x axis (group means align runs on steps)
    */
-  constructor(container, { load, onChange = () => {}, height = 270, name = "chart", csvURL = null, legend = true }) {
+  constructor(container, { load, onChange = () => {}, height = 270, name = "chart", csvURL = null, legend = true, stepsOnly = false }) {
+    this.stepsOnly = stepsOnly;
     this.container = container;
     this.load = load;
     this.onChange = onChange;
@@ -53,9 +64,13 @@ export class LineChart {
     this.sequence = 0; // answers to older requests are dropped
     this.bound = false;
     smoothing.charts.add(this);
+    xAxis.charts.add(this);
   }
 
   get zoomed() { return this.xRange !== null; }
+
+  /** What the x axis shows: the page's choice (charts/xaxis.js), or steps for a chart drawn only by step. */
+  get xMode() { return this.stepsOnly ? "step" : xAxis.mode; }
 
   /** Whether every step drawn is a whole number (ticks and labels then are too). */
   get wholeSteps() { return this.traces.every((t) => isWhole(t.steps)); }
@@ -63,7 +78,7 @@ export class LineChart {
   /** Load the current range (everything, or the zoomed one) and draw. */
   async refresh() {
     const sequence = ++this.sequence;
-    const range = { smoothing: smoothing.weight, ...(this.xRange ? { stepMin: this.xRange[0], stepMax: this.xRange[1] } : {}) };
+    const range = { smoothing: smoothing.weight, x: this.xMode, ...(this.xRange ? { stepMin: this.xRange[0], stepMax: this.xRange[1] } : {}) };
     const [result] = await Promise.all([this.load(range), loadPlotly()]);
     if (sequence !== this.sequence) return;
     this.traces = result.traces;
@@ -95,10 +110,17 @@ export class LineChart {
       const markers = longest <= FEW_POINTS || trace.steps.length === 1;
       const line = { color: trace.color, width: 1.6, dash: trace.dash || "solid" };
       const common = {
-        type: "scatter", x: trace.steps, y: trace.values, name: plotlyText(trace.label), connectgaps: false,
+        // Wall time comes in unix seconds; plotly's date axis counts milliseconds.
+        type: "scatter", x: this.xMode === "time" ? trace.steps.map((t) => t * 1000) : trace.steps, y: trace.values, name: plotlyText(trace.label), connectgaps: false,
         legendgroup: trace.label, visible: this.hidden.has(trace.label) ? "legendonly" : true,
         meta: trace.label, // which trace a legend click hid, whatever plotly does to name
       };
+      if (trace.band) {
+        // A group's band (lib/grouping.js): its lower edge, then its upper edge filled down to it.
+        const edge = { ...common, mode: "lines", line: { color: trace.color, width: 0 }, hoverinfo: "skip", showlegend: false };
+        out.push({ ...edge, y: trace.band[0] });
+        out.push({ ...edge, y: trace.band[1], fill: "tonexty", fillcolor: translucent(trace.color, 0.18) });
+      }
       if (smoothed && trace.smoothed) {
         // The raw series faint underneath, the smoothed one on top; one legend entry for both.
         out.push({ ...common, mode: "lines", line: { ...line, width: 1 }, opacity: 0.25, hoverinfo: "skip", showlegend: false });
@@ -142,8 +164,9 @@ export class LineChart {
       // Beside the plot, scrolling when long: the plot keeps its height whatever the number of traces.
       legend: { orientation: "v", x: 1.01, xanchor: "left", y: 1, yanchor: "top", font: { size: 11 }, groupclick: "togglegroup" },
       margin: { ...base.margin, b: 34 },
-      xaxis: {
+      xaxis: this.xMode === "time" ? { ...base.xaxis, type: "date", autorange: true } : {
         ...base.xaxis,
+        ...(this.xMode === "relative" ? { ticksuffix: " s" } : {}),
         // Whole steps: integer ticks ("0, 1, 2", never "500m"), and a step of 1 when few are in view.
         hoverformat: whole ? ",d" : ",.6~g",
         tickformat: whole ? (largest >= 1e6 ? "~s" : ",d") : "~g",
@@ -186,7 +209,9 @@ export class LineChart {
     let y = pair("yaxis");
     // A log axis reports its range as exponents: keep the zoom in data units.
     if (y && this.logY) y = [10 ** y[0], 10 ** y[1]];
-    if (x) {
+    if (x && this.xMode !== "step") {
+      // Zoomed on epochs or times: plotly's own zoom of what is drawn (the server cuts by step).
+    } else if (x) {
       this.zoomTo(x, y);
     } else if (y) {
       this.yRange = y; // a vertical zoom: nothing new to fetch, but keep it across redraws
@@ -198,6 +223,7 @@ export class LineChart {
 
   destroy() {
     smoothing.charts.delete(this);
+    xAxis.charts.delete(this);
     if (window.Plotly) window.Plotly.purge(this.container);
   }
 }

@@ -11,10 +11,11 @@ export class ApiError extends Error {
 }
 
 /** GET a JSON endpoint; a 401 (token missing or revoked) goes to the sign-in form. */
-export async function getJSON(url, { signal } = {}) {
+export async function getJSON(url, { signal, method = "GET", body } = {}) {
   let response;
+  const headers = { Accept: "application/json", ...(body === undefined ? {} : { "Content-Type": "application/json" }) };
   try {
-    response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" }, signal });
+    response = await fetch(url, { credentials: "same-origin", method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (error) {
     if (error.name !== "AbortError") reportRequest(false, "no connection");
     throw new ApiError(0, "The server could not be reached.");
@@ -27,17 +28,26 @@ export async function getJSON(url, { signal } = {}) {
   }
   if (!response.ok) {
     let detail = `${response.status} ${response.statusText}`;
-    try { detail = (await response.json()).detail || detail; } catch { /* not JSON */ }
+    try {
+      const answer = await response.json(); // the dashboard's {detail}, the REST API's {message}
+      detail = answer.message || (typeof answer.detail === "string" ? answer.detail : "") || detail;
+    } catch { /* not JSON */ }
     throw new ApiError(response.status, detail);
   }
-  return response.json();
+  return response.status === 204 ? null : response.json();
+}
+
+/** POST/PATCH/DELETE a JSON body to an endpoint (the REST API's writes: tags, description, delete). */
+export function sendJSON(url, method, body) {
+  return getJSON(url, { method, body });
 }
 
 const enc = encodeURIComponent;
 
 function rangeQuery(range) {
-  const { stepMin, stepMax, buckets, smoothing } = range || {};
+  const { stepMin, stepMax, buckets, smoothing, x } = range || {};
   let q = "";
+  if (x && x !== "step") q += `&x=${x}`;
   if (smoothing) q += `&smoothing=${smoothing}`;
   if (stepMin !== undefined && stepMin !== null) q += `&step_min=${stepMin}`;
   if (stepMax !== undefined && stepMax !== null) q += `&step_max=${stepMax}`;
@@ -59,6 +69,10 @@ export const urls = {
   artifact: (id, name) => `/ui/data/experiments/${enc(id)}/artifact?name=${enc(name)}`,
   compare: (ids) => `/ui/data/compare?ids=${ids.map(enc).join(",")}`,
   compareSeriesCSV: (ids, name) => `/ui/data/compare/series.csv?ids=${ids.map(enc).join(",")}&name=${enc(name)}`,
+  compareGroups: (ids, name, by, range) => `/ui/data/compare/groups?ids=${ids.map(enc).join(",")}&name=${enc(name)}&by=${by.map(enc).join(",")}${rangeQuery(range)}`,
+  projectTags: (id) => `/ui/data/projects/${enc(id)}/tags`,
+  runs: (id, filter) => `/api/trackboard/projects/${enc(id)}/experiments${filter ? `?filter=${enc(filter)}` : ""}`,
+  sweepPage: (id) => `/ui/projects/${enc(id)}/sweep`,
   compareSeries: (ids, name, range) => `/ui/data/compare/series?ids=${ids.map(enc).join(",")}&name=${enc(name)}${rangeQuery(range)}`,
   projectPage: (id) => `/ui/projects/${enc(id)}`,
   experimentPage: (id) => `/ui/experiments/${enc(id)}`,

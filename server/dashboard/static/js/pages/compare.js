@@ -10,11 +10,14 @@ import { colorAt } from "../lib/plotly.js";
 import { chartPanel } from "../panels/line.js";
 import { environmentCompare } from "../sections/environment.js";
 import { smoothingControl } from "../charts/controls.js";
+import { xAxisControl } from "../charts/xaxis.js";
+import { bandControl, groupByControl, groupLegend, groupRuns, groupTraces, grouping } from "../lib/grouping.js";
 
 const DASHES = ["solid", "dash", "dot", "dashdot", "longdash"];
 const app = document.getElementById("app");
 const ids = (document.body.dataset.id || "").split(",").map((s) => s.trim()).filter(Boolean);
 const lazy = new Lazy();
+const charts = new Set(); // the curve charts drawn, destroyed when grouping redraws them
 
 const same = (values) => values.every((v) => JSON.stringify(v ?? null) === JSON.stringify(values[0] ?? null));
 
@@ -75,8 +78,12 @@ function curvePanel(name, experiments) {
   const frame = panelFrame(name, "LINE");
   const ctx = { panel: frame.panel, body: frame.body, actions: frame.actions, foot: frame.foot };
   const index = new Map(experiments.map((e, i) => [e.id, i]));
+  const by = grouping.by.get();
+  const groups = groupRuns(experiments, by);
   lazy.observe(frame.panel, async () => {
-    const chart = chartPanel(ctx, async (range) => {
+    const chart = chartPanel(ctx, by.length ? async (range) => groupTraces(
+      await getJSON(urls.compareGroups(experiments.map((e) => e.id), name, by, { smoothing: range.smoothing })), groups,
+    ) : async (range) => {
       const data = await getJSON(urls.compareSeries(experiments.map((e) => e.id), name, range));
       const traces = [];
       const all = [];
@@ -91,11 +98,14 @@ function curvePanel(name, experiments) {
       }
       return { traces, meta: { series: all } };
     // The page's legend (above) names the colours: no plotly legend squeezing 20 runs' plots.
-    }, { name, legend: false, csvURL: () => urls.compareSeriesCSV(experiments.map((e) => e.id), name) });
+    // Group means align runs on their steps: those charts stay by step whatever the x axis.
+    }, { name, legend: false, stepsOnly: by.length > 0, csvURL: () => urls.compareSeriesCSV(experiments.map((e) => e.id), name) });
+    charts.add(chart);
     try {
       await chart.refresh();
       frame.panel.dataset.rendered = "1";
       frame.panel.dataset.experiments = String(new Set(chart.traces.map((t) => t.color)).size);
+      if (by.length) frame.panel.dataset.groups = String(groups.length);
     } catch (error) {
       frame.body.replaceChildren(errorBox(error));
     }
@@ -117,6 +127,21 @@ async function main() {
       ...(projects.length === 1 ? [{ text: projects[0][1], href: urls.projectPage(projects[0][0]) }] : []), { text: "Compare" }]);
     const params = parametersTable(experiments);
     const curves = el("div", { className: "groups" });
+    const paramNames = [...new Set(experiments.flatMap((e) => Object.keys(e.params)))];
+    const groupHost = el("div", { className: "group-legend-host" });
+    const drawCurves = () => {
+      for (const chart of charts) chart.destroy(); // the panels are rebuilt
+      charts.clear();
+      curves.replaceChildren();
+      groupHost.replaceChildren(...(grouping.active ? [groupLegend(groupRuns(experiments, grouping.by.get())),
+        el("p", { className: "muted group-note", text: "Each line is the mean of its group's runs at each step (by step whatever the x axis); the band covers their min–max or ± one std." })] : []));
+      const groups = new Groups(curves);
+      const names = [...new Set(experiments.flatMap((e) => e.line_logs))];
+      // Groups in order of first appearance, like the experiment page.
+      for (const name of names) groups.grid(name).append(curvePanel(name, experiments));
+      groups.refresh();
+      if (!names.length) curves.append(el("p", { className: "muted", text: "None of these experiments has a LINE log." }));
+    };
     app.replaceChildren(
       el("div", { className: "page-head" },
         el("div", { className: "page-title" }, el("h1", { text: `Compare ${experiments.length} experiment${experiments.length === 1 ? "" : "s"}` })),
@@ -127,15 +152,13 @@ async function main() {
         el("section", { className: "card" }, el("h2", { className: "card-title" }, "Parameters ",
           el("span", { className: "count", text: `${params.differing} differ` })), params.element)),
       environmentCompare(experiments, headCells) || "",
-      el("div", { className: "section-head" }, el("h2", { className: "section-title", text: "Curves" }), smoothingControl()),
+      el("div", { className: "section-head" }, el("h2", { className: "section-title", text: "Curves" }), smoothingControl(), xAxisControl(),
+        groupByControl(paramNames, grouping.by.get(), (chosen) => { grouping.by.set(chosen); drawCurves(); }),
+        bandControl(() => drawCurves())),
+      groupHost,
       curves);
-    const groups = new Groups(curves);
-    const names = [...new Set(experiments.flatMap((e) => e.line_logs))];
-    // Groups in order of first appearance, like the experiment page.
-    for (const name of names) groups.grid(name).append(curvePanel(name, experiments));
-    groups.refresh();
+    drawCurves();
     document.body.dataset.painted = "1"; // tables and panel frames shown; the first screen's charts follow
-    if (!names.length) curves.append(el("p", { className: "muted", text: "None of these experiments has a LINE log." }));
     await lazy.firstScreen();
     document.body.dataset.ready = "1";
   } catch (error) {

@@ -9,6 +9,8 @@ import { Groups, panelFrame } from "../lib/panel.js";
 import { isOnline, onConnectionChange } from "../lib/connection.js";
 import { field } from "../lib/urlstate.js";
 import { smoothingControl } from "../charts/controls.js";
+import { xAxisControl } from "../charts/xaxis.js";
+import { descriptionEditor, tagEditor } from "../lib/notes.js";
 import { PANELS } from "../panels/index.js";
 import { ENVIRONMENT_LOG, environmentSection } from "../sections/environment.js";
 
@@ -40,7 +42,9 @@ function header(data) {
       el("span", {}, "Duration ", duration),
       el("span", { className: "storage", title: "LINE points and image/artifact bytes stored", text: formatStorage(data.size) }),
       el("span", { className: "mono", title: "Experiment id", text: experiment.id })),
-    experiment.description ? el("p", { className: "description", text: experiment.description }) : null);
+    // Editable notes (lib/notes.js): the description and the tags.
+    descriptionEditor(experiment, `/api/experiment/${encodeURIComponent(experiment.id)}`),
+    tagEditor(experiment.id));
   return { head, pill, duration, live };
 }
 
@@ -71,7 +75,7 @@ function toolbar() {
     on: { input: debounce((e) => { filterState.set(e.target.value); filterText = e.target.value.trim().toLowerCase(); applyFilter(); }) },
   });
   const count = el("span", { className: "muted log-count" });
-  return { bar: el("div", { className: "toolbar" }, search, smoothingControl(), count), count };
+  return { bar: el("div", { className: "toolbar" }, search, smoothingControl(), xAxisControl(), count), count };
 }
 
 function applyFilter() {

@@ -13,7 +13,9 @@ import { asNumber, experimentDuration, formatDuration, formatNumber, formatStora
 import { compareCells } from "../lib/table.js";
 import { field, formats } from "../lib/urlstate.js";
 import { VirtualRows } from "../lib/virtual.js";
+import { grouping } from "../lib/grouping.js";
 import { downloadText } from "../lib/plotly.js";
+import { ProjectTools } from "./project_tools.js";
 
 const POLL_MS = 5000;
 const TOP_N = 5;
@@ -108,6 +110,8 @@ function buildRow(e, columns) {
       td = el("td", { className: "name-cell" }, el("a", { href: urls.experimentPage(e.id), text: e.name, title: e.name }));
     } else if (column.key === "status") {
       td = el("td", {}, statusPill(e.status));
+    } else if (column.render) {
+      td = column.render(e);
     } else {
       td = el("td", { className: column.numeric ? "num" : "", text: column.format(value), title: column.title ? column.title(e) : fullValue(value) });
     }
@@ -174,6 +178,7 @@ function visibleRows() {
   const rows = [];
   for (const e of state.experiments) {
     if (status && e.status !== status) continue;
+    if (!tools.matches(e)) continue;
     if (text && !e.name.toLowerCase().includes(text)) continue;
     rows.push(e);
   }
@@ -214,6 +219,12 @@ function rankedRows(rows, n) {
 }
 
 let view = null;
+// The query box, column chooser, tags, group by and sweep links (project_tools.js).
+const tools = new ProjectTools({
+  projectId, selected: () => state.selected,
+  rerender: () => { if (view) render(); },
+  reload: async () => { await load(); },
+});
 
 /** Where keyboard focus is in the table, to put it back after the rows are redrawn. */
 function focusInTable() {
@@ -259,6 +270,8 @@ function render() {
     view.bestCard.replaceChildren(el("span", { className: "muted", text: state.best.key ? "No run has a finite value of this metric." : "Choose a metric to find the best run." }));
   }
   view.bestCard.dataset.best = state.bestId;
+  view.tableCard.hidden = grouping.active;
+  tools.renderGroups({ status: state.status, text: state.text });
   restoreFocus(focus);
 }
 
@@ -288,6 +301,7 @@ function sortBy(key) {
 
 function updateSelection() {
   const n = state.selected.size;
+  tools.selectionChanged(n);
   view.compare.disabled = n < 2;
   view.compare.textContent = n ? `Compare ${n} selected` : "Compare selected";
   view.clear.hidden = n === 0;
@@ -367,24 +381,30 @@ function skeleton(project) {
   const table = el("table", { className: "data runs" }, el("thead"), body);
   const scroller = el("div", { className: "table-scroll runs-scroll" }, table);
   const empty = el("p", { className: "empty", hidden: true });
+  const tableCard = el("div", { className: "card table-card" }, scroller, empty);
   const meta = el("div", { className: "meta" });
   app.replaceChildren(
     el("div", { className: "page-head" },
       el("div", { className: "page-title" }, el("h1", { text: project.name })),
       meta,
-      project.description ? el("p", { className: "description", text: project.description }) : null),
+      tools.description(project)),
     el("div", { className: "card best-panel" }, best.element, bestCard),
     el("div", { className: "toolbar" }, search, status, count, el("span", { className: "spacer" }), limit, clear, csv, compare),
-    el("div", { className: "card table-card" }, scroller, empty),
+    el("div", { className: "toolbar query-toolbar" }, tools.query.element, tools.columnChooser(() => applyData(state.data)),
+      tools.groupAndSweep([], () => render())),
+    el("div", { className: "toolbar selection-toolbar" }, tools.selectionActions()),
+    tableCard,
+    tools.groupHost,
   );
   const rows = new VirtualRows({ scroller, body, renderRow: (e) => rowOf(e).tr });
-  view = { table, body, empty, count, compare, clear, limit, bestCard, meta, status, rows, fillBest: best.fill };
+  view = { tableCard, table, body, empty, count, compare, clear, limit, bestCard, meta, status, rows, fillBest: best.fill };
 }
 
 /** Rows, columns and counts from a (re)load; sort, filters and selection are kept. */
 function applyData(data, complete = true) {
   const { project, experiments, now } = data;
-  state.columns = columnsOf(experiments, now);
+  state.columns = tools.columns(columnsOf(experiments, now), experiments);
+  tools.setParams([...new Set(experiments.flatMap((e) => Object.keys(e.params)))]);
   chooseDefaultMetric(state.columns);
   state.experiments = experiments;
   state.rows = new Map(); // rows are rebuilt as they come into view
@@ -411,7 +431,18 @@ function applyData(data, complete = true) {
 async function load(first = false) {
   const fields = url.fields.get().length ? url.fields.get() : null;
   if (first) {
+    const extras = tools.fetch(); // tags and the query's matches, while the rows come
     const head = await getJSON(urls.project(projectId, { limit: FIRST_ROWS, fields }));
+    if (tools.query.text) {
+      await extras; // rows the query leaves out are never shown
+    } else {
+      // The first rows paint without waiting for the tags, which join them when they come.
+      extras.then(() => {
+        tools.apply(state.data.experiments);
+        applyData(state.data, state.data.experiments.length >= state.data.total);
+      }).catch((error) => console.error(error));
+    }
+    tools.apply(head.experiments);
     if (!view) skeleton(head.project);
     state.data = head;
     const running = applyData(head, head.total <= head.experiments.length);
@@ -419,10 +450,12 @@ async function load(first = false) {
     document.body.dataset.ready = "1";
     if (head.total <= head.experiments.length) return running;
     const rest = await getJSON(urls.project(projectId, { offset: head.experiments.length, fields }));
+    tools.apply(rest.experiments);
     state.data = { ...rest, experiments: [...head.experiments, ...rest.experiments] };
     return applyData(state.data);
   }
-  const data = await getJSON(urls.project(projectId, { fields }));
+  const [data] = await Promise.all([getJSON(urls.project(projectId, { fields })), tools.fetch()]);
+  tools.apply(data.experiments);
   state.data = data;
   return applyData(data);
 }
