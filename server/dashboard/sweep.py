@@ -133,7 +133,7 @@ def compare_groups(
     from .data import _ids  # the compare view's one id parser and limit
 
     store = request.app.state.store
-    chosen = _ids(ids)
+    chosen = _ids(request, ids)
     keys = [part for part in by.split(",") if part]
     rows = queries.experiments_by_id(store.engine, chosen)
     logs = queries.line_logs_of(store.engine, chosen, name)
