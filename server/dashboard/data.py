@@ -343,7 +343,7 @@ def compare_series(
 def compare_series_csv(request: Request, ids: str = Query(...), name: str = Query(...)) -> Response:
     """One LINE log of several experiments at full resolution as CSV."""
     store = _store(request)
-    chosen = _ids(ids)
+    chosen = _ids(request, ids)
     logs = queries.line_logs_of(store.engine, chosen, name)
     names = {row["id"]: row["name"] for row in queries.experiments_by_id(store.engine, chosen)}
     by_name = {names[i]: logs[i] for i in chosen if i in logs and i in names}
