@@ -36,9 +36,7 @@ from requests.adapters import HTTPAdapter
 from . import wire
 from .backend import close_backend, shared_backend
 from .config import Settings, resolve
-from .heartbeat import Heartbeat
 from .errors import (
-    TrackingWarning,
     AlreadyExistsError,
     AuthenticationError,
     FlushTimeoutError,
@@ -50,6 +48,7 @@ from .errors import (
     TrackingWarning,
     WriteError,
 )
+from .heartbeat import Heartbeat
 from .logtype import LogType
 from .records import Record
 from .spool import Spool

@@ -24,7 +24,7 @@ from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from trackboard.errors import TrackboardError
 from trackboard.store.doctor import quick_check
-from trackboard.store.sql import Store
+from trackboard.store.sql import DATABASE_FILE, Store
 
 from .app import create_app
 from .guard import loopback_hosts
@@ -47,12 +47,12 @@ def run_server(db: str, blobs: str, host: str = "127.0.0.1", port: int = 8080, w
     if "://" not in blobs:  # a local folder (not object storage): made now, so a bad path fails here
         blobs = str(Path(blobs).expanduser().resolve())
         Path(blobs).mkdir(parents=True, exist_ok=True)
+    _integrity_warning(db)  # first: a file too damaged to read its schema fails just below
     store = Store(db, blobs)  # create the schema (or refuse an old one) before any worker starts
     try:
         store.blobs.check()
     finally:
         store.close()
-    _integrity_warning(db)
     os.environ.update(TRACKBOARD_SERVER_DB=db, TRACKBOARD_SERVER_BLOBS=blobs,
                       TRACKBOARD_SERVER_GC_INTERVAL=str(gc_interval_s), TRACKBOARD_SERVER_GC_GRACE=str(gc_grace_s))
     announce_when_ready(host, port, [
@@ -74,8 +74,8 @@ def run_server(db: str, blobs: str, host: str = "127.0.0.1", port: int = 8080, w
 def run_ui(directory: str, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Serve the embedded store at ``directory`` on this machine only, without tokens."""
     check_port_free(host, port)
+    _integrity_warning(f"sqlite:///{Path(directory).resolve() / DATABASE_FILE}")
     store = Store.at_directory(directory)
-    _integrity_warning(str(store.engine.url))
     try:
         announce_when_ready(host, port, [
             f"trackboard dashboard on {url(host, port)}  (store: {Path(directory).resolve()})",

@@ -12,7 +12,6 @@ from types import SimpleNamespace
 import pytest
 
 from dashhelpers import live_ui, open_ready, panel, release
-from trackboard import Client
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
