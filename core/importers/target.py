@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from ..errors import AlreadyExistsError, TrackboardError
+from ..errors import AlreadyExistsError, NotFoundError, TrackboardError
 from ..experiment import Experiment
 from ..logtype import LogType
 from ..normalise import normalise
@@ -147,15 +147,25 @@ class _RunWriter:
             self.changed = True
 
     def _images(self, experiment: Experiment) -> None:
+        """Each image summary as one IMAGE log whose history holds every step, in order; an IMAGE log
+        has no step of its own, so each file is named after its step (``samples_step_10.png``)."""
         for name, images in self.run.images.items():
-            have = self.store.image_steps(experiment.id, name)
-            for image in images:
-                if image.step in have:
-                    continue
-                experiment.log(name, image.content, LogType.IMAGE, step=image.step)
-                have.add(image.step)
-                self.summary.files += 1
-                self.changed = True
+            try:
+                have = len(self.store.image_history(experiment.id, name))
+            except NotFoundError:
+                have = 0
+            if len(images) < have:
+                self.summary.skipped.append(f"{self.run.name}: IMAGE {name!r} has {len(images)} image(s) in the "
+                                            f"source but {have} stored; left as stored")
+                continue
+            with tempfile.TemporaryDirectory(prefix="trackboard-import-") as folder:
+                for image in images[have:]:
+                    path = Path(folder) / f"{_file_stem(name)}_step_{image.step}.{_extension(image.content)}"
+                    path.write_bytes(image.content)
+                    experiment.log(name, path, LogType.IMAGE)
+                    self.summary.files += 1
+                    self.changed = True
+                experiment.flush()  # the files are read when logged; flushed before they go
 
     def _tags(self, experiment: Experiment) -> None:
         missing = [tag for tag in self.run.tags if tag not in set(experiment.tags)]
@@ -186,6 +196,18 @@ class _RunWriter:
         if (row["status"], row.get("finished_at")) != wanted:
             self.store.set_status(experiment.id, run.status, finished_at=wanted[1])
             self.changed = True
+
+
+def _file_stem(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:100] or "image"
+
+
+def _extension(content: bytes) -> str:
+    """The file extension of encoded image bytes (the image's type is checked by content anyway)."""
+    for magic, extension in ((b"\x89PNG", "png"), (b"\xff\xd8", "jpg"), (b"GIF8", "gif"), (b"RIFF", "webp")):
+        if content.startswith(magic):
+            return extension
+    return "png"
 
 
 def _sha256(path: Path) -> str:

@@ -322,6 +322,18 @@ class Store:
         with read_transaction(self.engine) as conn:
             return conn.execute(query).scalar()
 
+    def image_history(self, experiment_id: str, name: str) -> list[dict]:
+        """Every image logged under the IMAGE log ``name``, oldest first: its metadata, ``seq`` and
+        ``created_at`` (a log from before the history was kept: its one image, as seq 0)."""
+        with read_transaction(self.engine) as conn:
+            row = conn.execute(_log_query(experiment_id, name)).first()
+            if row is None or row.type != LogType.IMAGE.value:
+                raise NotFoundError(f"no IMAGE log named {name!r} in this experiment")
+            h = t.image_history
+            query = sa.select(h.c.seq, h.c.data, h.c.created_at).where(h.c.log_id == row.id).order_by(h.c.seq)
+            history = [{**json.loads(data), "seq": seq, "created_at": when} for seq, data, when in conn.execute(query)]
+        return history or [{**json.loads(row.data), "seq": 0, "created_at": row.updated_at}]
+
     def series_counts(self, experiment_id: str) -> dict[str, int]:
         """How many points each LINE log with one unnamed series holds (an importer's resume point)."""
         query = (

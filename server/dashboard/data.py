@@ -241,11 +241,8 @@ def _image_log(store: Store, experiment_id: str, name: str) -> dict:
 def images(request: Request, experiment_id: str, name: str = Query(...)) -> Response:
     """Every image logged under an IMAGE log's name, oldest first (the last one is the log's data)."""
     store = _store(request)
-    row = _image_log(store, experiment_id, name)
-    history = queries.image_history(store.engine, row["id"])
-    if not history:  # a log stored before the history was kept
-        history = [{**json.loads(row["data"]), "seq": 0, "created_at": None}]
-    return json_response({"name": name, "images": history})
+    _image_log(store, experiment_id, name)
+    return json_response({"name": name, "images": store.image_history(experiment_id, name)})
 
 
 @router.get("/experiments/{experiment_id}/image")
@@ -255,7 +252,7 @@ def image(request: Request, experiment_id: str, name: str = Query(...), seq: int
     row = _image_log(store, experiment_id, name)
     meta = json.loads(row["data"])
     if seq is not None:
-        found = [image for image in queries.image_history(store.engine, row["id"]) if image["seq"] == seq]
+        found = [image for image in store.image_history(experiment_id, name) if image["seq"] == seq]
         if not found:
             raise HTTPException(status_code=404, detail=f"IMAGE {name!r} has no image number {seq}")
         meta = found[0]

@@ -321,14 +321,6 @@ def line_logs_of(engine: sa.Engine, experiment_ids: Iterable[str], name: str) ->
         return {experiment_id: log_id for experiment_id, log_id in conn.execute(query)}
 
 
-def image_history(engine: sa.Engine, log_id: str) -> list[dict]:
-    """Every image logged under an IMAGE log, oldest first: its metadata, ``seq`` and ``created_at``."""
-    h = t.image_history
-    query = sa.select(h.c.seq, h.c.data, h.c.created_at).where(h.c.log_id == log_id).order_by(h.c.seq)
-    with read_transaction(engine) as conn:
-        return [{**json.loads(data), "seq": seq, "created_at": created_at} for seq, data, created_at in conn.execute(query)]
-
-
 def existing_experiments(engine: sa.Engine, experiment_ids: list[str]) -> set[str]:
     """Which of these ids are experiments."""
     query = sa.select(t.experiments.c.id).where(t.experiments.c.id.in_(experiment_ids))

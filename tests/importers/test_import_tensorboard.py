@@ -112,10 +112,12 @@ def test_images_keep_every_step(tmp_path, store_dir):
     summary = import_tensorboard(client, tmp_path / "runs", project="tb")
     assert summary.files == 3
     experiment = client.get_project("tb").get_experiment("a")
-    history = experiment.get_log("samples").history()
-    assert [entry.step for entry in history] == [0, 10, 20]
+    store = client._backend.store
+    history = store.image_history(experiment.id, "samples")
+    assert [entry["filename"] for entry in history] == ["samples_step_0.png", "samples_step_10.png", "samples_step_20.png"]
     for entry, (_, pixels) in zip(history, frames):
-        assert np.array_equal(np.asarray(PILImage.open(io.BytesIO(entry.read_bytes()))), pixels)
+        assert np.array_equal(np.asarray(PILImage.open(io.BytesIO(store.blobs.read(entry["sha256"])))), pixels)
+    assert experiment.get_log("samples").data["filename"] == "samples_step_20.png"  # the log shows the last
     assert import_tensorboard(client, tmp_path / "runs", project="tb").files == 0
 
 
