@@ -368,12 +368,7 @@ class Store:
     ) -> dict[str, Points]:
         """A LINE log's points per series ("" for the unnamed one), optionally within a step range."""
         with read_transaction(self.engine) as conn:
-            row = conn.execute(_log_query(experiment_id, name)).first()
-            if row is None:
-                raise NotFoundError(f"no log named {name!r} in this experiment")
-            if row.type != LogType.LINE.value:
-                raise InvalidLogError(f"log {name!r} is a {row.type}, not a LINE")
-            return self._read_series(conn, row.id, step_min, step_max)
+            return self._read_series(conn, _line_log_id(conn, experiment_id, name), step_min, step_max)
 
     def downsampled(
         self, experiment_id: str, name: str, buckets: int = 1000,
@@ -381,12 +376,7 @@ class Store:
     ) -> dict[str, Points]:
         """Like ``get_points``, keeping first, last, min and max of ``buckets`` runs per series."""
         with read_transaction(self.engine) as conn:
-            row = conn.execute(_log_query(experiment_id, name)).first()
-            if row is None:
-                raise NotFoundError(f"no log named {name!r} in this experiment")
-            if row.type != LogType.LINE.value:
-                raise InvalidLogError(f"log {name!r} is a {row.type}, not a LINE")
-            return self._read_series(conn, row.id, step_min, step_max, buckets)
+            return self._read_series(conn, _line_log_id(conn, experiment_id, name), step_min, step_max, buckets)
 
     def _read_series(self, conn: sa.Connection, log_id: str, step_min, step_max,
                      buckets: int | None = None) -> dict[str, Points]:
@@ -485,6 +475,15 @@ def _rewind_series(conn: sa.Connection, row: dict, step: float) -> int:
         last_value=float(last.values[-1]) if last is not None else None,
     ))
     return dropped
+
+
+def _line_log_id(conn: sa.Connection, experiment_id: str, name: str) -> str:
+    row = conn.execute(_log_query(experiment_id, name)).first()
+    if row is None:
+        raise NotFoundError(f"no log named {name!r} in this experiment")
+    if row.type != LogType.LINE.value:
+        raise InvalidLogError(f"log {name!r} is a {row.type}, not a LINE")
+    return row.id
 
 
 def _log_query(experiment_id: str, name: str):

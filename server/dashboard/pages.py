@@ -122,11 +122,8 @@ def project_page(request: Request, project_id: str) -> Response:
     """A project's experiments as a sortable, filterable table."""
     if not _signed_in(request):
         return _to_signin(request)
-    try:
-        project = request.app.state.store.get_project_by_id(project_id)
-    except NotFoundError:
-        return _not_found(request, "There is no such project.")
-    if not _visible(request, project):
+    project = _project(request, project_id)
+    if project is None:
         return _not_found(request, "There is no such project.")
     return _page(request, "project", project["name"], id=project_id)
 
@@ -136,11 +133,19 @@ def sweep_page(request: Request, project_id: str) -> Response:
     """Sweep views of a project's queried runs: parallel coordinates, scatter, parameter importance."""
     if not _signed_in(request):
         return _to_signin(request)
+    project = _project(request, project_id)
+    if project is None:
+        return _not_found(request, "There is no such project.")
+    return _page(request, "sweep", f"Sweep · {project['name']}", id=project_id, charts=True)
+
+
+def _project(request: Request, project_id: str) -> dict | None:
+    """The project row, or None when there is none or the signed-in token may not see it."""
     try:
         project = request.app.state.store.get_project_by_id(project_id)
     except NotFoundError:
-        return _not_found(request, "There is no such project.")
-    return _page(request, "sweep", f"Sweep · {project['name']}", id=project_id, charts=True)
+        return None
+    return project if _visible(request, project) else None
 
 
 @router.get("/ui/experiments/{experiment_id}")
