@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 # The core's dependencies (pyproject's [project] dependencies) and theirs.
 CORE_DISTRIBUTIONS = ("numpy", "requests", "charset-normalizer", "idna", "urllib3", "certifi",
-                      "SQLAlchemy", "greenlet", "typing_extensions")
+                      "SQLAlchemy", "greenlet", "typing_extensions", "alembic", "Mako", "MarkupSafe",
+                      "psutil", "nvidia-ml-py")
 
 
 def link_distribution(name: str, site: Path) -> None:

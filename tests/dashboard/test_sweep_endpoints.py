@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from dashhelpers import release
 from trackboard import Client, LogType
 from trackboard.server.app import create_app
-from trackboard.server.auth import COOKIE, create_token
+from trackboard.server.auth import COOKIE, authenticate, create_session, create_token
 from trackboard.store.sql import Store
 
 T0 = 1_700_000_000.0
@@ -93,7 +93,8 @@ def test_the_pages_reads_and_writes_work_on_a_tracking_server_with_the_sign_in_c
     run = ids[(0.01, 2)]
     assert http.get(f"/ui/data/projects/{project_id}/tags").status_code == 401
     assert http.post(f"/api/trackboard/experiments/{run}/tags", json={"add": ["x"]}).status_code == 401
-    http.cookies.set(COOKIE, create_token(store, "sweep-ui-test"))
+    signed_in = authenticate(store, create_token(store, "sweep-ui-test", "admin"))  # as /ui/signin does
+    http.cookies.set(COOKIE, create_session(store, signed_in))
     assert http.get(f"/api/trackboard/projects/{project_id}/experiments", params={"filter": "params.lr = 0.01"}).json()["count"] == 3
     bad = http.get(f"/api/trackboard/projects/{project_id}/experiments", params={"filter": "params.lr <"})
     assert bad.status_code == 400 and "at 11" in bad.json()["message"]  # what the query box shows
