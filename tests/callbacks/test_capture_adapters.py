@@ -7,6 +7,7 @@ records the environment table, requirements.txt and system/ metrics at the frame
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -28,6 +29,11 @@ def assert_captured(experiment, steps: set) -> None:
     environment = experiment.get_log("environment").data
     assert environment["pid"] == os.getpid() and "trackboard" in environment["versions"]
     assert "requirements.txt" in {a.name for a in experiment.list_artifacts()}
+    # close() waits a bounded time for the capture thread: on a busy machine its last sample can
+    # land just after the fit returns.
+    deadline = time.monotonic() + 15
+    while not {"system/cpu_percent", "system/process_rss_mb"} <= system_logs(experiment) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert {"system/cpu_percent", "system/process_rss_mb"} <= system_logs(experiment)
     cpu_steps = experiment.get_log("system/cpu_percent").data["steps"]
     assert cpu_steps and set(cpu_steps) <= steps | {0}  # the framework's steps, as stored
