@@ -28,6 +28,11 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
+# Capture (environment, system metrics) has its own benchmark, bench_capture.py: here its thread
+# would only add noise to the caller-cost rows.
+os.environ.setdefault("TRACKBOARD_CAPTURE", "0")
+
 from results_table import ROWS, ms, ns, print_table, row, us
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +62,7 @@ def trackboard_experiment():
             yield experiment, Path(directory)
         finally:
             with contextlib.suppress(Exception):  # a refused record must not hide the numbers
+                experiment.close()
                 release(directory)
 
 
