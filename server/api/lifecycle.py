@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Response
+from fastapi import Request, Response
 
+from trackboard.errors import NotFoundError
+
+from ..scope import check_experiment
 from .deps import StoreDep, api_router
 from .errors import responses
 from .schemas import HeartbeatIn, RewindIn, RewindOut
@@ -14,10 +17,20 @@ router = api_router(tags=["trackboard"])
 
 
 @router.post("/api/trackboard/heartbeat", status_code=204, response_class=Response, responses=responses(400))
-def heartbeat(body: HeartbeatIn, store: StoreDep) -> Response:
-    """Record that process ``pid`` on ``hostname`` still runs the experiments ``ids``."""
-    store.beat([str(uuid.UUID(i)) for i in body.ids if _is_uuid(i)], body.pid, body.hostname, body.interval)
+def heartbeat(body: HeartbeatIn, request: Request, store: StoreDep) -> Response:
+    """Record that process ``pid`` on ``hostname`` still runs the experiments ``ids``; ids of
+    experiments the token may not see are ignored, as unknown ids are."""
+    ids = [str(uuid.UUID(i)) for i in body.ids if _is_uuid(i)]
+    store.beat([i for i in ids if _visible(request, store, i)], body.pid, body.hostname, body.interval)
     return Response(status_code=204)
+
+
+def _visible(request: Request, store: StoreDep, experiment_id: str) -> bool:
+    try:
+        check_experiment(request, store, experiment_id)
+    except NotFoundError:
+        return False
+    return True
 
 
 @router.post("/api/trackboard/experiments/{experiment_id}/rewind", response_model=RewindOut,

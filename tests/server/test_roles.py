@@ -113,6 +113,15 @@ def test_a_project_scoped_token_sees_only_its_projects(server, tokens):
                                                 "time": time.time(), "data_json": "1"}]}
     result = requests.post(f"{server.url}/api/trackboard/batches", json=batch, headers=bearer(scoped)).json()
     assert result["applied"] == 0 and result["refused"][0]["status"] == 404
+    # Nor can it beat for another project's run: a beat that stopped (a tiny interval) would make it CRASHED.
+    beat = {"ids": [other_experiment["id"]], "pid": 4242, "hostname": "elsewhere", "interval": 0.01}
+    run_status = f"{server.url}/api/experiment/{other_experiment['id']}"
+    assert requests.post(f"{server.url}/api/trackboard/heartbeat", json=beat, headers=bearer(scoped)).status_code == 204
+    time.sleep(0.2)
+    assert requests.get(run_status, headers=bearer(tokens["admin"])).json()["run_status"] == "RUNNING"
+    assert requests.post(f"{server.url}/api/trackboard/heartbeat", json=beat, headers=bearer(tokens["admin"])).status_code == 204
+    time.sleep(0.2)
+    assert requests.get(run_status, headers=bearer(tokens["admin"])).json()["run_status"] == "CRASHED"  # a token that sees it
     assert [p["name"] for p in requests.get(f"{server.url}/ui/data/projects", headers=bearer(scoped)).json()["projects"]] == [mine]
 
 
