@@ -69,14 +69,14 @@ def _experiment_columns(field: Field) -> tuple[Any, Any]:
     if field.kind == "name":
         return None, E.c.name
     if field.kind == "status":
-        return None, _read_status()
+        return None, read_status_sql()
     if field.kind == "created_at":
         return E.c.created_at, None
     # Finished runs: until they finished; running ones: until their last write.
     return sa.func.coalesce(E.c.finished_at, E.c.updated_at) - E.c.created_at, None
 
 
-def _read_status() -> Any:
+def read_status_sql() -> Any:
     """The status as ``status.read_status`` reads it, in SQL: a RUNNING run whose heartbeat is stale is
     CRASHED. (A process gone from this host is seen by ``read_status`` alone, on the rows returned.)"""
     limit = sa.func.coalesce(E.c.heartbeat_interval, DEFAULT_INTERVAL_S) * STALE_BEATS

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from trackboard.logtype import LogType
 from trackboard.status import with_read_status
+from trackboard.store.search import read_status_sql
 from trackboard.store import schema as t
 from trackboard.store.engine import read_transaction
 from trackboard.store.points import NO_EPOCH, decode
@@ -40,7 +41,8 @@ def project_summaries(engine: sa.Engine) -> list[dict]:
         sa.select(
             e.c.project_id,
             sa.func.count().label("experiments"),
-            sa.func.sum(sa.case((e.c.status == "RUNNING", 1), else_=0)).label("running"),
+            # Stale heartbeats are CRASHED here too, as on every other surface.
+            sa.func.sum(sa.case((read_status_sql() == "RUNNING", 1), else_=0)).label("running"),
             sa.func.max(e.c.updated_at).label("last_update"),
         )
         .group_by(e.c.project_id)

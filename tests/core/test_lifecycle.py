@@ -231,3 +231,7 @@ def test_run_queries_see_crashed_as_every_surface_does(store_dir, monkeypatch):
     assert [e.name for e in project.search_experiments("status = 'RUNNING'")] == ["alive"]
     assert {row["name"]: row["status"] for row in store.search_experiments(project.id)} == {
         "alive": "RUNNING", "lost": "CRASHED"}
+    from trackboard.server.dashboard.queries import project_summaries
+
+    summary = next(row for row in project_summaries(store.engine) if row["id"] == project.id)
+    assert summary["experiments"] == 2 and summary["running"] == 1  # the projects page counts only the live one
