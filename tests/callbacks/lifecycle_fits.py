@@ -85,21 +85,12 @@ def lightning_fit(client: Client, name: str, fail_at: int | None = None, slow: b
     trainer.fit(Module(), loader)
 
 
-def transformers_fit(client: Client, name: str, fail_at: int | None = None, slow: bool = False,
-                     epochs: int = 3) -> None:
-    import tempfile
-
-    from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainerCallback, TrainingArguments
-
-    from trackboard.callbacks.transformers import TrackboardCallback
-
-    class Steps(TrainerCallback):
-        def on_step_end(self, args, state, control, **kwargs):
-            _on_step(state.global_step, fail_at, slow)
+def token_dataset(n: int, seed: int = 0):
+    """``n`` random 6-token sequences over a 50-token vocabulary, labelled by their first token."""
 
     class Tokens(torch.utils.data.Dataset):
-        def __init__(self, n):
-            generator = torch.Generator().manual_seed(0)
+        def __init__(self):
+            generator = torch.Generator().manual_seed(seed)
             self.ids = torch.randint(0, 50, (n, 6), generator=generator)
 
         def __len__(self):
@@ -108,15 +99,37 @@ def transformers_fit(client: Client, name: str, fail_at: int | None = None, slow
         def __getitem__(self, i):
             return {"input_ids": self.ids[i], "labels": (self.ids[i, 0] >= 25).long()}
 
+    return Tokens()
+
+
+def tiny_bert():
+    """A one-layer BERT classifier built from a config (nothing is downloaded), seeded."""
+    from transformers import BertConfig, BertForSequenceClassification
+
     torch.manual_seed(0)
     config = BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
                         intermediate_size=16, max_position_embeddings=8, id2label={0: "neg", 1: "pos"},
                         label2id={"neg": 0, "pos": 1})
+    return BertForSequenceClassification(config)
+
+
+def transformers_fit(client: Client, name: str, fail_at: int | None = None, slow: bool = False,
+                     epochs: int = 3) -> None:
+    import tempfile
+
+    from transformers import Trainer, TrainerCallback, TrainingArguments
+
+    from trackboard.callbacks.transformers import TrackboardCallback
+
+    class Steps(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            _on_step(state.global_step, fail_at, slow)
+
     with tempfile.TemporaryDirectory() as out:
         args = TrainingArguments(out, per_device_train_batch_size=8, num_train_epochs=1000 if slow else epochs,
                                  logging_steps=1, save_strategy="no", report_to="none", use_cpu=True,
                                  disable_tqdm=True, seed=0)
-        trainer = Trainer(BertForSequenceClassification(config), args, train_dataset=Tokens(48),
+        trainer = Trainer(tiny_bert(), args, train_dataset=token_dataset(48),
                           callbacks=[TrackboardCallback(project="p", experiment=name, client=client,
                                                         confusion_matrix=False), Steps()])
         trainer.train()

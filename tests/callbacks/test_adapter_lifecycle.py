@@ -252,29 +252,15 @@ def test_lightning_cli_with_only_the_trackboard_logger(store_env, tmp_path, monk
 
 
 def _hf_trainer(out, callbacks, **args):
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments
+    from transformers import Trainer, TrainingArguments
 
-    class Tokens(torch.utils.data.Dataset):
-        def __init__(self, n, seed):
-            generator = torch.Generator().manual_seed(seed)
-            self.ids = torch.randint(0, 50, (n, 6), generator=generator)
+    from lifecycle_fits import tiny_bert, token_dataset
 
-        def __len__(self):
-            return len(self.ids)
-
-        def __getitem__(self, i):
-            return {"input_ids": self.ids[i], "labels": (self.ids[i, 0] >= 25).long()}
-
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=16, max_position_embeddings=8, id2label={0: "neg", 1: "pos"},
-                        label2id={"neg": 0, "pos": 1})
     settings = dict(per_device_train_batch_size=8, num_train_epochs=3, logging_steps=1, report_to="none",
                     use_cpu=True, disable_tqdm=True, seed=0, save_strategy="no")
     settings.update(args)
-    return Trainer(BertForSequenceClassification(config), TrainingArguments(str(out), **settings),
-                   train_dataset=Tokens(48, 0), eval_dataset=Tokens(21, 1), callbacks=callbacks)
+    return Trainer(tiny_bert(), TrainingArguments(str(out), **settings),
+                   train_dataset=token_dataset(48, 0), eval_dataset=token_dataset(21, 1), callbacks=callbacks)
 
 
 def test_hf_load_best_model_at_end_evaluation_describes_the_best_model(client, tmp_path):

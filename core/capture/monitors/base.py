@@ -31,3 +31,31 @@ class Monitor:
 
     def stop(self) -> None:
         """Release what ``start`` acquired."""
+
+
+class ByteRates(Monitor):
+    """MB/s of a psutil byte counter over the interval, all devices together.
+
+    A subclass names the psutil function (``disk_io_counters``), the log under ``system/`` and
+    which counter field each series is read from.
+    """
+
+    counters = ""
+    log = ""
+    fields: dict[str, str] = {}
+
+    def _read(self):
+        import psutil
+
+        return getattr(psutil, self.counters)()
+
+    def start(self) -> None:
+        self._last = self._read()
+        if self._last is None:  # no statistics here (some containers)
+            raise Unavailable(f"no {self.name} counters")
+
+    def collect(self, elapsed: float) -> Sample:
+        now = self._read()
+        before, self._last = self._last, now
+        return {self.log: {series: max(getattr(now, field) - getattr(before, field), 0) / MB / elapsed
+                           for series, field in self.fields.items()}}

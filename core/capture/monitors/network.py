@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from .base import MB, Monitor, Sample, Unavailable
+from .base import ByteRates
 
 
-class NetworkMonitor(Monitor):
+class NetworkMonitor(ByteRates):
     name = "network"
-
-    def start(self) -> None:
-        import psutil
-
-        self._last = psutil.net_io_counters()
-        if self._last is None:
-            raise Unavailable("no network counters")
-
-    def collect(self, elapsed: float) -> Sample:
-        import psutil
-
-        now = psutil.net_io_counters()
-        before, self._last = self._last, now
-        return {"network_mb_s": {
-            "recv": max(now.bytes_recv - before.bytes_recv, 0) / MB / elapsed,
-            "sent": max(now.bytes_sent - before.bytes_sent, 0) / MB / elapsed,
-        }}
+    counters = "net_io_counters"
+    log = "network_mb_s"
+    fields = {"recv": "bytes_recv", "sent": "bytes_sent"}
