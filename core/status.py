@@ -35,7 +35,7 @@ def read_status(row: Mapping[str, Any], now: float | None = None) -> str:
     if status != "RUNNING" or beat is None:
         return status  # finished, or run by something that never beats (an SDK, an old version)
     pid = row.get("pid")
-    if pid and row.get("hostname") == HOSTNAME and not process_alive(int(pid)):
+    if pid and row.get("hostname") == HOSTNAME and not process_alive(int(pid), running_at=beat):
         return "CRASHED"
     interval = row.get("heartbeat_interval") or DEFAULT_INTERVAL_S
     if (time.time() if now is None else now) - beat > STALE_BEATS * interval:
@@ -54,26 +54,39 @@ def picsellia_status(status: str) -> str:
     return "FAILED" if status == "CRASHED" else status
 
 
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host.
+def process_alive(pid: int, running_at: float | None = None) -> bool:
+    """Whether process ``pid`` runs on this host (a zombie, killed but not yet reaped, does not).
+
+    ``running_at``: a time the process was known to run (its last heartbeat); a process with that
+    pid started later is another one that reused the number.
 
     >>> process_alive(os.getpid())
     True
     """
     if pid == os.getpid():
         return True
+    try:
+        import psutil
+    except ImportError:  # psutil is a dependency; without it, only ask whether the pid exists
+        return _pid_exists(pid)
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return running_at is None or process.create_time() <= running_at + 1.0  # clock ticks round it
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:  # cannot tell (access denied...): let the heartbeat decide
+        return True
+
+
+def _pid_exists(pid: int) -> bool:
     if os.name == "nt":  # os.kill(pid, 0) would terminate it there
-        try:
-            import psutil
-        except ImportError:
-            return True
-        return psutil.pid_exists(pid)
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # it exists, as another user's process
+    except OSError:  # it exists as another user's, or we cannot tell: let the heartbeat decide
         return True
-    except OSError:
-        return True  # cannot tell: let the heartbeat decide
     return True

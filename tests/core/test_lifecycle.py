@@ -150,6 +150,33 @@ def test_a_stale_heartbeat_reads_crashed_on_any_host(experiment):
     assert read_status({**row, "heartbeat_at": time.time() - 10}) == "RUNNING"  # two beats late is not dead
 
 
+def test_a_killed_unreaped_process_or_a_reused_pid_reads_crashed_at_once():
+    """On this host a fresh heartbeat does not hide a dead process: a zombie (killed, its parent
+    not yet waiting) is dead, and so is a pid that a later process took over."""
+    from trackboard.status import HOSTNAME
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        row = {"status": "RUNNING", "heartbeat_at": time.time(), "heartbeat_interval": 5.0,
+               "pid": child.pid, "hostname": HOSTNAME}
+        assert read_status(row) == "RUNNING"
+        child.kill()
+        deadline = time.monotonic() + 10
+        while read_status(row) == "RUNNING" and time.monotonic() < deadline:  # not reaped: a zombie
+            time.sleep(0.01)
+        assert read_status(row) == "CRASHED"
+    finally:
+        child.kill()
+        child.wait()
+    newer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:  # the same pid number, but a process started after the run's last beat
+        assert read_status({**row, "pid": newer.pid, "heartbeat_at": time.time() - 10}) == "CRASHED"
+        assert read_status({**row, "pid": newer.pid, "heartbeat_at": time.time()}) == "RUNNING"
+    finally:
+        newer.kill()
+        newer.wait()
+
+
 def test_heartbeat_keeps_beating(store_dir, monkeypatch):
     monkeypatch.setenv("TRACKBOARD_HEARTBEAT_INTERVAL", "0.05")
     from trackboard.backend import release
