@@ -9,7 +9,9 @@ objects as the embedded store; their calls land here. Three pieces, one job each
 * ``Sender``: delivers batch bodies (``trackboard.wire``) in order. A batch the server does not
   acknowledge in time goes to the ``Spool`` on disk; while the spool holds anything, new batches
   queue behind it, and every later send (or ``trackboard sync``) replays it first. Bodies keep
-  their idempotency key, so a batch is applied once however often it is sent.
+  their idempotency key, so a batch is applied once however often it is sent. A spooled batch
+  the server answers 500 to (its own failure, not being away) on ``POISON_AFTER`` replays is set
+  aside, so it cannot hold back the batches after it.
 * ``RemoteBackend``: the Backend. ``log()`` only enqueues (the shared ``BackgroundWriter`` calls
   ``Sender.deliver`` from its thread), so a slow or dead server never slows training. Projects and
   experiments are created through the batch route with ids chosen here; when the server is
@@ -63,12 +65,20 @@ EXIT_GRACE_S = 10.0  # at interpreter exit: what is not acknowledged by then sta
 GIVE_UP_S = 5.0  # flush() without a timeout stops waiting for a server that refuses connections this long
 BACKOFF_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 MAX_PAUSE_S = 10.0  # the longest the writer spools without trying the server again
+POISON_AFTER = 3  # replays of one spooled batch answered 500 before it is set aside, unblocking the rest
 
 _Failures = list[tuple[Record, Exception]]
 
 
 class ServerUnreachableError(ServerError, ConnectionError):
-    """The tracking server did not answer (connection refused, timeout, 5xx or 429 throughout)."""
+    """The tracking server did not answer (connection refused, timeout, 5xx or 429 throughout).
+
+    ``status``: the last HTTP status answered, None when the last try got no answer at all.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class UnknownWhileOfflineError(NotFoundError):
@@ -112,15 +122,17 @@ class Transport:
         while True:
             if data_factory is not None:
                 kwargs["data"] = data_factory()
+            status = None
             try:
                 response = self.session.request(method, url, timeout=timeout or self.timeout, **kwargs)
             except requests.RequestException as error:
                 problem: str = f"{type(error).__name__}: {error}"
                 retry_after = 0.0
             else:
-                if response.status_code != 429 and response.status_code < 500:
+                status = response.status_code
+                if status != 429 and status < 500:
                     return _checked(response, conflict)
-                problem = f"HTTP {response.status_code} {_message(response)}"
+                problem = f"HTTP {status} {_message(response)}"
                 retry_after = _retry_after(response)
             finally:
                 body = kwargs.get("data")
@@ -128,7 +140,7 @@ class Transport:
                     body.close()
             delay = max(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)], retry_after)
             if time.monotonic() + delay > deadline:
-                raise ServerUnreachableError(f"the tracking server at {self.base} did not answer: {problem}")
+                raise ServerUnreachableError(f"the tracking server at {self.base} did not answer: {problem}", status)
             time.sleep(delay)
             attempt += 1
 
@@ -206,6 +218,7 @@ class Sender:
         self.late: list[str] = []  # refusals of spooled batches, raised by the next flush
         self._failures = 0
         self._paused_until = 0.0
+        self._server_errors: dict[str, int] = {}  # spool file name -> replays answered 500
         self.window = SEND_WINDOW_S
         self.inflight: dict | None = None  # the body being sent by deliver(), for a rescue at exit
 
@@ -252,6 +265,11 @@ class Sender:
                     try:
                         result = self.post(body, self.window if window is None else window, timeout=timeout)
                     except (ServerUnreachableError, AuthenticationError) as error:
+                        if self._keeps_failing(path, error):  # this batch breaks the server: not the rest
+                            kept = self.spool.set_aside(path)
+                            self.late.append(f"the server failed on a spooled batch {POISON_AFTER} times ({error}); "
+                                             f"it is kept in {kept}, and the batches after it were sent")
+                            continue
                         self.pause(error)
                         return False
                     except TrackboardError as error:
@@ -262,6 +280,14 @@ class Sender:
                         self.late.append(f"the server refused a spooled log: {item['message']}")
                     self.spool.done(path)
             return True
+
+    def _keeps_failing(self, path: Path, error: Exception) -> bool:
+        """Whether the server answered 500 (its own failure, not being away: 502-504, no answer)
+        to this spooled batch on POISON_AFTER replays."""
+        if getattr(error, "status", None) != 500:
+            return False
+        self._server_errors[path.name] = self._server_errors.get(path.name, 0) + 1
+        return self._server_errors[path.name] >= POISON_AFTER
 
     def post(self, body: dict, window: float, transport: Transport | None = None,
              timeout: tuple[float, float] | None = None) -> dict:

@@ -78,3 +78,69 @@ def test_batches_delivered_by_another_process_are_not_a_loss(server, tmp_path, c
         env=without_trackboard_env())
     experiment.flush()  # the files went to the server, not to the bin: no error
     close_remote(client)
+
+
+class PoisonProxy:
+    """A real HTTP proxy on 127.0.0.1 in front of the real server that answers 500 to every batch
+    whose body holds ``marker`` (a server bug set off by one batch) and forwards everything else."""
+
+    def __init__(self, upstream: str, marker: bytes) -> None:
+        import http.server
+        import threading
+
+        import requests
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.startswith("/api/trackboard/batches") and marker in body:
+                    answer = b'{"detail": "internal error"}'
+                    self.send_response(500)
+                else:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                    upstream_answer = requests.request(self.command, upstream + self.path, data=body, headers=headers,
+                                                       timeout=30)
+                    answer = upstream_answer.content
+                    self.send_response(upstream_answer.status_code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _forward
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_a_spooled_batch_the_server_keeps_failing_on_is_set_aside_not_retried_forever(server, tmp_path):
+    proxy = PoisonProxy(server.url, b"poison")
+    try:
+        client = Client(server.token, host=proxy.url, directory=tmp_path / "store", mode="offline")
+        experiment = client.create_project("one-bad-batch").create_experiment("run")
+        for name in ("before", "poison", "after"):  # one spooled batch each
+            experiment.log(name, 1.0, LogType.VALUE)
+            experiment.flush()
+        sender = client._backend.sender
+        sender.offline = False
+        for attempt in range(1, 4):
+            done = sender.replay(window=0.1)
+            assert done == (attempt == 3), attempt  # twice it waits for the server; then it gives up on that batch
+        assert not sender.spool.has_pending()
+        with pytest.raises(WriteError, match="failed on a spooled batch 3 times.*HTTP 500.*kept in"):
+            experiment.flush()
+        reader = Client(server.token, host=server.url, directory=tmp_path / "reader")
+        stored = reader.get_project("one-bad-batch").get_experiment("run")
+        assert [log.name for log in stored.list_logs()] == ["before", "after"]  # the batch after it got through
+        close_remote(reader)
+        close_remote(client)
+    finally:
+        proxy.close()
