@@ -273,7 +273,10 @@ class LocalBlobStore(BlobStore):
         check_part_number(number)
         directory = self._write_dir(write_id)
         digest, size = hashlib.md5(usedforsecurity=False), 0
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        except FileNotFoundError:  # finished or removed meanwhile
+            raise NotFoundError(f"no write in parts {write_id!r} (finished, aborted or removed as stale)") from None
         try:
             with os.fdopen(fd, "wb") as out:
                 while block := stream.read(BLOCK):
@@ -292,7 +295,12 @@ class LocalBlobStore(BlobStore):
 
     def parts(self, write_id: str) -> dict[int, PartInfo]:
         found = {}
-        for path in self._write_dir(write_id).iterdir():
+        directory = self._write_dir(write_id)
+        try:
+            paths = list(directory.iterdir())
+        except FileNotFoundError:  # finished or removed meanwhile
+            raise NotFoundError(f"no write in parts {write_id!r} (finished, aborted or removed as stale)") from None
+        for path in paths:
             number, _, etag = path.name.partition(".")
             if number.isdigit() and etag:
                 try:
