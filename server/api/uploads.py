@@ -161,7 +161,7 @@ _FORM_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "properties": {"file": {"type": "string", "format": "binary"}},
     "additionalProperties": {"type": "string"}}}}}
 RAW_BODY = {"required": True,
-             "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
 ObjectName = Annotated[str, Query(max_length=512)]
 Seconds = Annotated[int, Query(ge=0, le=2**62)]
 Signature = Annotated[str, Query(max_length=128)]
