@@ -4,6 +4,11 @@
 directory, ``S3BlobStore`` (``s3.py``) in S3-compatible object storage. ``open_blob_store`` picks
 one from a location: a path, or ``s3://bucket/prefix``. Writes stream (a blob is never held whole
 in memory) and are atomic: a blob is visible under its digest only once all its bytes are there.
+
+A blob can also be written in parts that arrive separately, in any order and in any process
+(the picsellia SDK's multipart upload): ``start_parts`` -> ``put_part``... -> ``finish_parts``.
+The store itself holds the parts until they are joined (nothing is kept in memory), and
+``remove_stale_partials`` removes those of a write nobody finished.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import re
 import shutil
 import tempfile
 import time
+import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import BinaryIO, Iterator, NamedTuple
@@ -29,6 +35,25 @@ class BlobInfo(NamedTuple):
     sha256: str
     size: int
     modified: float  # epoch seconds of the last write (gc keeps young blobs)
+
+
+class PartInfo(NamedTuple):
+    """One stored part of a write in parts."""
+
+    number: int  # 1..MAX_PARTS; parts are joined in this order
+    etag: str  # what identifies the part's bytes (S3's ETag, unquoted; the MD5 of the bytes here)
+    size: int
+
+
+MAX_PARTS = 10_000  # S3's limit, kept by every store so a write in parts behaves the same everywhere
+PARTS = ".parts"  # LocalBlobStore: root/.parts/<write id>/<number>.<md5>
+WRITE_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def check_part_number(number: int) -> int:
+    if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= MAX_PARTS:
+        raise TrackboardError(f"a part number is 1 to {MAX_PARTS}, not {number!r}")
+    return number
 
 
 def check_digest(sha256: str) -> str:
@@ -72,6 +97,30 @@ class BlobStore(ABC):
     def remove_stale_partials(self, older_than_s: float) -> int:
         """Remove what interrupted writes left behind; returns how many."""
 
+    @abstractmethod
+    def start_parts(self) -> str:
+        """Begin a write in parts; returns its id (printable ASCII, to be given back to the calls below)."""
+
+    @abstractmethod
+    def put_part(self, write_id: str, number: int, stream: BinaryIO) -> PartInfo:
+        """Store part ``number`` of the write (a part sent again replaces the earlier one).
+
+        NotFoundError when the write is unknown: finished, aborted or removed as stale.
+        """
+
+    @abstractmethod
+    def parts(self, write_id: str) -> dict[int, PartInfo]:
+        """The parts stored so far, by number (NotFoundError when the write is unknown)."""
+
+    @abstractmethod
+    def finish_parts(self, write_id: str, parts: list[PartInfo]) -> tuple[str, int]:
+        """Join ``parts`` (as ``parts()`` gave them, in ascending order) into one blob, streamed;
+        returns (sha256, size). The write and its parts are gone afterwards."""
+
+    @abstractmethod
+    def abort_parts(self, write_id: str) -> None:
+        """Drop the write and its parts (nothing if it is unknown)."""
+
     def local_path(self, sha256: str) -> Path | None:
         """The blob's file when it is on this machine's disk (servers send it with sendfile)."""
         return None
@@ -105,7 +154,11 @@ class BlobStore(ABC):
 
 
 class LocalBlobStore(BlobStore):
-    """Blobs in ``root/ab/abcdef...``, written to a temporary file then renamed."""
+    """Blobs in ``root/ab/abcdef...``, written to a temporary file then renamed.
+
+    A write in parts is a directory ``root/.parts/<id>/`` holding one file per part, named
+    ``<number>.<md5>``; finishing streams them, in order, into ``put_stream``.
+    """
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
@@ -190,7 +243,116 @@ class LocalBlobStore(BlobStore):
                         removed += 1
                 except FileNotFoundError:
                     pass
+        for write in self.root.glob(f"{PARTS}/*"):
+            try:  # stale once nothing in it was written for a while (a slow upload is still going)
+                newest = max([write.stat().st_mtime, *(path.stat().st_mtime for path in write.iterdir())])
+            except FileNotFoundError:  # finished meanwhile
+                continue
+            if newest < cutoff:
+                shutil.rmtree(write, ignore_errors=True)
+                removed += 1
         return removed
+
+    # -- writes in parts ---------------------------------------------------------------------
+
+    def _write_dir(self, write_id: str) -> Path:
+        # Only an id of our own making becomes a path.
+        if not isinstance(write_id, str) or not WRITE_ID.fullmatch(write_id):
+            raise NotFoundError(f"no write in parts {write_id!r}")
+        directory = self.root / PARTS / write_id
+        if not directory.is_dir():
+            raise NotFoundError(f"no write in parts {write_id!r} (finished, aborted or removed as stale)")
+        return directory
+
+    def start_parts(self) -> str:
+        write_id = uuid.uuid4().hex
+        (self.root / PARTS / write_id).mkdir(parents=True)
+        return write_id
+
+    def put_part(self, write_id: str, number: int, stream: BinaryIO) -> PartInfo:
+        check_part_number(number)
+        directory = self._write_dir(write_id)
+        digest, size = hashlib.md5(usedforsecurity=False), 0
+        try:
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        except FileNotFoundError:  # finished or removed meanwhile
+            raise NotFoundError(f"no write in parts {write_id!r} (finished, aborted or removed as stale)") from None
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while block := stream.read(BLOCK):
+                    digest.update(block)
+                    size += len(block)
+                    out.write(block)
+            etag = digest.hexdigest()
+            os.replace(tmp, directory / f"{number}.{etag}")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        for earlier in directory.glob(f"{number}.*"):  # a part sent again replaces the earlier one
+            if earlier.name != f"{number}.{etag}":
+                earlier.unlink(missing_ok=True)
+        return PartInfo(number, etag, size)
+
+    def parts(self, write_id: str) -> dict[int, PartInfo]:
+        found = {}
+        directory = self._write_dir(write_id)
+        try:
+            paths = list(directory.iterdir())
+        except FileNotFoundError:  # finished or removed meanwhile
+            raise NotFoundError(f"no write in parts {write_id!r} (finished, aborted or removed as stale)") from None
+        for path in paths:
+            number, _, etag = path.name.partition(".")
+            if number.isdigit() and etag:
+                try:
+                    found[int(number)] = PartInfo(int(number), etag, path.stat().st_size)
+                except FileNotFoundError:  # replaced meanwhile
+                    pass
+        return found
+
+    def finish_parts(self, write_id: str, parts: list[PartInfo]) -> tuple[str, int]:
+        directory = self._write_dir(write_id)
+        paths = [directory / f"{part.number}.{part.etag}" for part in parts]
+        try:
+            with _Joined(paths) as joined:
+                result = self.put_stream(joined)
+        except FileNotFoundError as error:
+            raise NotFoundError(f"a part of the write in parts {write_id!r} is gone ({error.filename})") from None
+        shutil.rmtree(directory, ignore_errors=True)
+        return result
+
+    def abort_parts(self, write_id: str) -> None:
+        try:
+            shutil.rmtree(self._write_dir(write_id), ignore_errors=True)
+        except NotFoundError:
+            pass
+
+
+class _Joined(io.RawIOBase):
+    """The files' bytes one after the other, read in blocks (one file open at a time)."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths, self.current = list(reversed(paths)), None
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while True:
+            if self.current is None:
+                if not self.paths:
+                    return b""
+                self.current = open(self.paths.pop(), "rb")
+            block = self.current.read(size if size >= 0 else BLOCK)
+            if block:
+                return block
+            self.current.close()
+            self.current = None
+
+    def close(self) -> None:
+        if self.current is not None:
+            self.current.close()
+            self.current = None
+        super().close()
 
 
 def open_blob_store(location: str | os.PathLike) -> BlobStore:

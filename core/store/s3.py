@@ -8,12 +8,20 @@ A write streams the bytes to a temporary key ``prefix/.partial/<uuid>`` while ha
 (boto3's managed transfer: multipart above ``MULTIPART_THRESHOLD``, so memory stays at a few
 parts whatever the size), then copies that object to its digest's key inside the bucket and
 deletes the temporary one: a blob is visible under its digest only once complete.
+
+A write in parts is an S3 multipart upload to such a temporary key (its id: ``<uuid>.<UploadId>``,
+so the bucket holds all its state); finishing completes it, reads it back once to hash it, and
+copies it to its digest's key the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import tempfile
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import BinaryIO, Iterator
 
@@ -22,7 +30,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import NotFoundError, TrackboardError
-from .blobs import SHA256, BlobInfo, BlobStore, check_digest
+from .blobs import BLOCK, SHA256, WRITE_ID, BlobInfo, BlobStore, PartInfo, check_digest, check_part_number
 
 MULTIPART_THRESHOLD = 8 * 1024 * 1024
 PART_SIZE = 8 * 1024 * 1024  # S3's smallest part is 5 MiB
@@ -41,6 +49,31 @@ class _Hashing:
         self.digest.update(block)
         self.size += len(block)
         return block
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _write_error(error: ClientError, write_id: str) -> TrackboardError:
+    """What S3 says about a write in parts, as the caller's error (the bucket's own failures stay raised)."""
+    code = _code(error)
+    if code in ("NoSuchUpload", "NoSuchKey", "404"):
+        return NotFoundError(f"no write in parts {write_id!r} (finished, aborted or removed as stale)")
+    if code in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall", "EntityTooLarge", "MalformedXML"):
+        return TrackboardError(f"the parts were refused: {error.response['Error'].get('Message', code)}")
+    raise error
+
+
+@contextmanager
+def _seekable(stream: BinaryIO) -> Iterator[BinaryIO]:
+    """The stream itself when it can seek, else a copy of its rest in a temporary file."""
+    if getattr(stream, "seekable", lambda: False)():
+        yield stream
+        return
+    with tempfile.SpooledTemporaryFile(max_size=BLOCK) as copy:
+        shutil.copyfileobj(stream, copy, BLOCK)
+        yield copy
 
 
 class S3BlobStore(BlobStore):
@@ -100,12 +133,14 @@ class S3BlobStore(BlobStore):
         reader = _Hashing(stream)
         try:
             self.client.upload_fileobj(reader, self.bucket, partial, Config=self.transfer)
-            sha256 = reader.digest.hexdigest()
-            # A copy inside the bucket (multipart for big objects): no byte comes back to us.
-            self.client.copy({"Bucket": self.bucket, "Key": partial}, self.bucket, self.key(sha256), Config=self.transfer)
+            self._publish(partial, reader.digest.hexdigest())
         finally:
             self.client.delete_object(Bucket=self.bucket, Key=partial)
-        return sha256, reader.size
+        return reader.digest.hexdigest(), reader.size
+
+    def _publish(self, partial: str, sha256: str) -> None:
+        # A copy inside the bucket (multipart for big objects): no byte comes back to us.
+        self.client.copy({"Bucket": self.bucket, "Key": partial}, self.bucket, self.key(sha256), Config=self.transfer)
 
     def open(self, sha256: str) -> BinaryIO:
         try:
@@ -145,12 +180,86 @@ class S3BlobStore(BlobStore):
             if item["LastModified"] < cutoff:
                 self.client.delete_object(Bucket=self.bucket, Key=item["Key"])
                 removed += 1
-        uploads = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=prefix).get("Uploads", ())
-        for upload in uploads:  # a multipart upload interrupted by a crash keeps its parts (and bills them)
-            if upload["Initiated"] < cutoff:
-                self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+        pages = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=prefix)
+        for upload in (upload for page in pages for upload in page.get("Uploads", ())):
+            # A multipart upload nobody finished keeps its parts (and bills them); one whose
+            # last part is recent may be a slow upload still going.
+            if upload["Initiated"] < cutoff and all(
+                    part["LastModified"] < cutoff for part in self._parts(upload["Key"], upload["UploadId"])):
+                self._abort(upload["Key"], upload["UploadId"])
                 removed += 1
         return removed
+
+    # -- writes in parts: S3 multipart uploads on a temporary key ------------------------------
+
+    def _write(self, write_id: str) -> tuple[str, str]:
+        """(key, UploadId) of a write in parts."""
+        name, _, upload_id = write_id.partition(".") if isinstance(write_id, str) else ("", "", "")
+        if not WRITE_ID.fullmatch(name) or not upload_id:
+            raise NotFoundError(f"no write in parts {write_id!r}")
+        return self._key(f"{PARTIAL}/{name}"), upload_id
+
+    def _parts(self, key: str, upload_id: str) -> Iterator[dict]:
+        pages = self.client.get_paginator("list_parts").paginate(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        for page in pages:
+            yield from page.get("Parts", ())
+
+    def _abort(self, key: str, upload_id: str) -> None:
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except ClientError as error:
+            if _code(error) != "NoSuchUpload":
+                raise
+
+    def start_parts(self) -> str:
+        name = uuid.uuid4().hex
+        answer = self.client.create_multipart_upload(Bucket=self.bucket, Key=self._key(f"{PARTIAL}/{name}"))
+        return f"{name}.{answer['UploadId']}"
+
+    def put_part(self, write_id: str, number: int, stream: BinaryIO) -> PartInfo:
+        check_part_number(number)
+        key, upload_id = self._write(write_id)
+        with _seekable(stream) as body:  # boto3 sends a part with its length (and checksum): it must know it
+            start = body.tell()
+            size = body.seek(0, os.SEEK_END) - start
+            body.seek(start)
+            try:
+                answer = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
+                                                 Body=body, ContentLength=size)
+            except ClientError as error:
+                raise _write_error(error, write_id) from None
+        return PartInfo(number, answer["ETag"].strip('"'), size)
+
+    def parts(self, write_id: str) -> dict[int, PartInfo]:
+        key, upload_id = self._write(write_id)
+        try:
+            return {part["PartNumber"]: PartInfo(part["PartNumber"], part["ETag"].strip('"'), int(part["Size"]))
+                    for part in self._parts(key, upload_id)}
+        except ClientError as error:
+            raise _write_error(error, write_id) from None
+
+    def finish_parts(self, write_id: str, parts: list[PartInfo]) -> tuple[str, int]:
+        key, upload_id = self._write(write_id)
+        listed = [{"ETag": f'"{part.etag}"', "PartNumber": part.number} for part in parts]
+        try:
+            self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                                  MultipartUpload={"Parts": listed})
+        except ClientError as error:
+            raise _write_error(error, write_id) from None
+        try:
+            reader = _Hashing(self.client.get_object(Bucket=self.bucket, Key=key)["Body"])
+            while reader.read(BLOCK):  # read back once, a block at a time, to learn its digest
+                pass
+            self._publish(key, reader.digest.hexdigest())
+        finally:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        return reader.digest.hexdigest(), reader.size
+
+    def abort_parts(self, write_id: str) -> None:
+        try:
+            self._abort(*self._write(write_id))
+        except NotFoundError:
+            pass
 
     def presigned_url(self, sha256: str, content_type: str, filename: str | None, expires_s: int) -> str | None:
         params = {"Bucket": self.bucket, "Key": self.key(sha256), "ResponseContentType": content_type}

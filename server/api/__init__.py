@@ -7,6 +7,7 @@ upload/download URLs (which carry their own expiring signature). Modules are spl
 * ``projects``    projects            ``experiments``  experiments
 * ``logs``        logs, picsellia style (JSON data)
 * ``uploads``     object names and signed upload/download URLs; ``artifacts`` names stored files
+* ``multipart``   the SDK's multipart upload of large files (a signed URL per part)
 * ``batches``     trackboard's idempotent batch route; ``wire_logs`` its exact reads
 * ``runs``        run queries, run summaries and tags
 * ``storage``     points and blob bytes per project and experiment
@@ -15,12 +16,15 @@ upload/download URLs (which carry their own expiring signature). Modules are spl
 
 from fastapi import APIRouter
 
-from . import artifacts, batches, experiments, logs, lifecycle, projects, runs, service, storage, uploads, wire_logs
+from . import (artifacts, batches, experiments, logs, lifecycle, multipart, projects, runs, service, storage, uploads,
+               wire_logs)
 
 router = APIRouter()
-for _module in (service, projects, experiments, logs, uploads, artifacts, batches, wire_logs, runs, storage, lifecycle):
+for _module in (service, projects, experiments, logs, uploads, multipart, artifacts, batches, wire_logs, runs, storage,
+                lifecycle):
     router.include_router(_module.router)
 router.include_router(service.public)
 router.include_router(uploads.public)
+router.include_router(multipart.public)
 
 __all__ = ["router"]

@@ -160,6 +160,38 @@ class UploadOut(BaseModel):
     size: int
 
 
+class MultipartStart(BaseModel):
+    client_type: str = Field(description="'minio': the SDK then uploads S3-style parts")
+    upload_id: str
+
+
+class PartUrlIn(BaseModel):
+    object_name: str
+    upload_id: str = Field(max_length=1024)
+    part_no: int = Field(ge=1, le=10_000)
+
+
+class PartUrl(BaseModel):
+    url: str = Field(description="signed, expiring URL: PUT the part's bytes; the answer's ETag header names them")
+
+
+class PartOut(BaseModel):
+    part_no: int
+    etag: str
+    size: int
+
+
+class PartRef(BaseModel):
+    ETag: str = Field(max_length=256)
+    PartNumber: int = Field(ge=1, le=10_000)
+
+
+class MultipartComplete(BaseModel):
+    object_name: str
+    upload_id: str = Field(max_length=1024)
+    parts: list[PartRef] = Field(min_length=1, max_length=10_000, description="ascending PartNumber, each once")
+
+
 class ArtifactIn(BaseModel):
     name: Name
     filename: str

@@ -50,6 +50,17 @@ def signed_url(request: Request, store: Store, path: str, action: str, ttl_s: in
     return f"{str(request.base_url).rstrip('/')}{path}?{urlencode(query)}"
 
 
+def sign(request: Request, store: Store, action: str, **params: str | int) -> str:
+    """The signature of ``params`` for ``action`` (for an id the server hands out and later checks)."""
+    return _signature(_key(request, store), action, {name: str(value) for name, value in params.items()})
+
+
+def is_signed(request: Request, store: Store, action: str, signature: str, **params: str | int) -> bool:
+    """Whether ``signature`` is ``sign(...)`` of these params."""
+    return hmac.compare_digest(sign(request, store, action, **params).encode(),
+                               signature.encode("utf-8", "surrogatepass"))
+
+
 async def verify(request: Request, store: Store, action: str, signature: str, **params: str | int) -> None:
     """403 unless ``signature`` signs these params (``expires`` and ``by`` among them) for ``action``,
     ``expires`` has not passed and the token ``by`` is still active."""

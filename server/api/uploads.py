@@ -2,8 +2,8 @@
 
 The SDK asks ``generate_object_name`` for a name, ``generate_presigned_url`` for where to send the
 bytes (answering ``client_type: minio`` makes it POST a multipart form there, without its token),
-and later names the object in an IMAGE log or an artifact. Files over 25 MiB first try
-``init_multipart_upload``; its ``{}`` answer makes the SDK fall back to one upload.
+and later names the object in an IMAGE log or an artifact. Files over 25 MiB go up in parts
+instead (``multipart.py``), into the same blob store and ``uploads`` row.
 
 Bytes land in the content-addressed blob store; the ``uploads`` table maps the name to the digest.
 Object names are made here from a UUID and a cleaned file name; no request ever names a path.
@@ -18,7 +18,7 @@ import os
 import re
 import tempfile
 import uuid
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -120,26 +120,25 @@ def generate_object_name(
     return {"object_name": object_name}
 
 
-@router.post("/api/object-storage/{connector_id}/generate_presigned_url", response_model=PresignedUpload,
-             responses=responses(404))
-def generate_presigned_url(connector_id: uuid.UUID, body: ObjectRef, request: Request, store: StoreDep) -> dict:
-    check_connector(connector_id)
-    row = queries.get_upload(store, body.object_name)
+def pending_upload(request: Request, store: Store, object_name: str) -> dict:
+    """The upload row of an object name this server made, visible to the token, not uploaded yet
+    (404, or 409 once its bytes came)."""
+    row = queries.get_upload(store, object_name)
     if row["experiment_id"] is not None:
         check_experiment(request, store, row["experiment_id"])
     if row["sha256"] is not None:
         raise AlreadyExistsError("this object is already uploaded; ask generate_object_name for a new one")
+    return row
+
+
+@router.post("/api/object-storage/{connector_id}/generate_presigned_url", response_model=PresignedUpload,
+             responses=responses(404, 409))
+def generate_presigned_url(connector_id: uuid.UUID, body: ObjectRef, request: Request, store: StoreDep) -> dict:
+    check_connector(connector_id)
+    row = pending_upload(request, store, body.object_name)
     url = signed_url(request, store, UPLOAD_PATH, "upload", UPLOAD_TTL_S,
                      object_name=row["object_name"], max_bytes=object_cap(row["kind"]))
     return {"client_type": "minio", "presigned_url_data": {"url": url, "fields": {"key": row["object_name"]}}}
-
-
-@router.post("/api/object-storage/{connector_id}/init_multipart_upload", response_model=dict[str, Any],
-             responses=responses(404),
-             description="Always `{}`: this server takes a file in one upload (the SDK then falls back to that).")
-def init_multipart_upload(connector_id: uuid.UUID, body: ObjectRef) -> dict:
-    check_connector(connector_id)
-    return {}
 
 
 @router.post("/api/object-storage/{connector_id}/retrieve_presigned_url", response_model=PresignedDownload,
@@ -161,8 +160,8 @@ _FORM_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary"}},
     "additionalProperties": {"type": "string"}}}}}
-_RAW_BODY = {"required": True,
-             "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+RAW_BODY = {"required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
 ObjectName = Annotated[str, Query(max_length=512)]
 Seconds = Annotated[int, Query(ge=0, le=2**62)]
 Signature = Annotated[str, Query(max_length=128)]
@@ -181,7 +180,7 @@ async def upload_object_form(request: Request, object_name: ObjectName, expires:
 
 @public.put(
     UPLOAD_PATH, response_model=UploadOut, responses=responses(400, 403, 404, 409, 413),
-    openapi_extra={MAX_BODY: MAX_UPLOAD_BYTES, "requestBody": _RAW_BODY},
+    openapi_extra={MAX_BODY: MAX_UPLOAD_BYTES, "requestBody": RAW_BODY},
     summary="Upload an object's bytes as the request body (signed URL)",
 )
 async def upload_object_raw(request: Request, object_name: ObjectName, expires: Seconds, max_bytes: Seconds,
@@ -201,7 +200,7 @@ async def _upload(request: Request, object_name: str, expires: int, max_bytes: i
     if row["sha256"] is not None:
         raise AlreadyExistsError("this upload URL was already used; ask for a new object name to upload again")
     if request.method == "PUT":
-        stream = await _body_file(request, max_bytes)
+        stream = await spool_body(request, max_bytes)
     else:
         form = await request.form(max_files=1, max_fields=32)
         upload = form.get("file")
@@ -217,7 +216,7 @@ async def _upload(request: Request, object_name: str, expires: int, max_bytes: i
     return {"object_name": object_name, "sha256": sha256, "size": size}
 
 
-async def _body_file(request: Request, limit: int) -> BinaryIO:
+async def spool_body(request: Request, limit: int) -> BinaryIO:
     # Spool the body to a temporary file (not memory), counting against the object's cap.
     spooled = tempfile.SpooledTemporaryFile(max_size=MiB)
     seen = 0

@@ -15,7 +15,7 @@ import requests
 
 from trackboard import wire
 
-SIGNED = {"/api/object-storage/objects", "/api/object-storage/download"}
+SIGNED = {"/api/object-storage/objects", "/api/object-storage/parts", "/api/object-storage/download"}
 
 
 def org(api) -> str:

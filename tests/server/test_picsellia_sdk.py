@@ -6,7 +6,10 @@ upload (multipart POST to a signed URL without the token) and download (GET with
 
 from __future__ import annotations
 
+import hashlib
 import os
+import socket
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -15,7 +18,9 @@ import requests
 picsellia = pytest.importorskip("picsellia")
 from picsellia.exceptions import BadRequestError, ResourceConflictError, ResourceNotFoundError  # noqa: E402
 from picsellia.types.enums import LogType  # noqa: E402
+from sdk_uploads import check_multipart_answers, file_sha256, observe_multipart, write_random_file  # noqa: E402
 
+MiB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -178,16 +183,105 @@ def test_store_and_download_artifact(sdk_experiment, tmp_path):
         sdk_experiment.get_artifact("model")
 
 
-def test_large_artifact_falls_back_from_multipart(sdk_experiment, tmp_path):
+def test_large_artifact_goes_up_in_parts(sdk_experiment, tmp_path, monkeypatch):
+    answers = observe_multipart(monkeypatch)
     source = tmp_path / "big.bin"
-    with open(source, "wb") as out:  # over the SDK's 25 MiB: it asks for a multipart upload first
-        out.write(os.urandom(1 << 20) * 26)
+    sha256 = write_random_file(source, 26)  # over the SDK's 25 MiB: its multipart flow
     artifact = sdk_experiment.store("big", str(source))
     assert artifact.large
+    check_multipart_answers(answers, 26 * MiB, sha256)
     target = tmp_path / "out"
     target.mkdir()
     artifact.download(str(target), force_replace=True)
-    assert (target / "big.bin").stat().st_size == source.stat().st_size
+    assert file_sha256(target / "big.bin") == sha256
+
+
+def put_with_declared_length(url: str, length: int) -> str:
+    """The status line answering a PUT that declares ``length`` bytes and sends none of them."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(f"PUT {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                     f"Content-Length: {length}\r\n\r\n".encode())
+        return sock.recv(4096).split(b"\r\n", 1)[0].decode()
+
+
+@pytest.fixture
+def multipart_api(api, sdk_experiment):
+    """(api, new_object(kind), call(route, **payload)) for an experiment of the SDK."""
+    from trackboard.server.api.deps import CONNECTOR_ID, ORGANIZATION_ID
+
+    def new_object(kind: str = "ARTIFACT") -> str:
+        route = f"{api.url}/api/organization/{ORGANIZATION_ID}/connector/{CONNECTOR_ID}/generate_object_name"
+        answer = api.post(route, json={"filename": "x.bin", "type": kind,
+                                       "context": {"experiment_id": str(sdk_experiment.id)}})
+        return answer.json()["object_name"]
+
+    def call(route: str, **payload) -> requests.Response:
+        return api.post(f"{api.url}/api/object-storage/{CONNECTOR_ID}/{route}", json=payload, timeout=30)
+
+    return api, new_object, call
+
+
+def test_multipart_bad_input_is_4xx_and_loses_nothing(multipart_api, sdk_experiment):
+    api, new_object, call = multipart_api
+    name, other = new_object(), new_object()
+    assert call("init_multipart_upload", object_name="shared/artifact/0/x.bin").status_code == 404
+    image = call("init_multipart_upload", object_name=new_object("LOG_IMAGE"))
+    assert image.status_code == 400 and "one upload" in image.json()["message"]  # the SDK falls back
+    upload_id = call("init_multipart_upload", object_name=name).json()["upload_id"]
+
+    def part_url(number: int) -> str:
+        return call("generate_part_presigned_url", object_name=name, upload_id=upload_id, part_no=number).json()["url"]
+
+    foreign = call("generate_part_presigned_url", object_name=other, upload_id=upload_id, part_no=1)
+    forged = call("generate_part_presigned_url", object_name=name, upload_id=upload_id[:-4] + "0000", part_no=1)
+    assert foreign.status_code == forged.status_code == 404 and "upload_id" in forged.json()["message"]
+    assert call("generate_part_presigned_url", object_name=name, upload_id=upload_id, part_no=0).status_code == 422
+    url = part_url(1)
+    assert requests.put(url.replace("signature=", "signature=0"), data=b"x", timeout=30).status_code == 403
+    assert " 413 " in put_with_declared_length(url, 25 * MiB + 1)  # over a part's cap: refused before the body
+    etags = {}
+    for number, content in ((1, b"a" * 10), (2, b"b" * 10), (3, b"")):
+        answer = requests.put(part_url(number), data=content, timeout=30)
+        assert answer.status_code == 200
+        etags[number] = answer.headers["ETag"]
+
+    def complete(*parts, object_name=name) -> requests.Response:
+        return call("complete_part_upload", object_name=object_name, upload_id=upload_id,
+                    parts=[{"ETag": etag, "PartNumber": number} for number, etag in parts])
+
+    refusals = {
+        "part 4 was never uploaded": complete((1, etags[1]), (4, etags[2])),
+        "not the one its upload answered": complete((1, etags[2])),
+        "ascending PartNumber order": complete((2, etags[2]), (1, etags[1])),
+        "needs at least": complete((1, etags[1]), (2, etags[2])),  # S3's 5 MiB rule, on every store
+    }
+    for message, answer in refusals.items():
+        assert answer.status_code == 400 and message in answer.json()["message"], answer.text
+    assert complete((1, etags[1]), object_name=other).status_code == 404
+    assert call("complete_part_upload", object_name=name, upload_id=upload_id, parts=[]).status_code == 422
+    done = complete((1, etags[1]), (3, etags[3]))  # still whole after every refusal; an empty last part adds nothing
+    assert done.status_code == 200 and done.json()["sha256"] == hashlib.sha256(b"a" * 10).hexdigest()
+    assert complete((1, etags[1])).status_code == 409  # completed once
+    assert requests.put(url, data=b"a", timeout=30).status_code == 409
+    artifact = api.post(f"{api.url}/api/experiment/{sdk_experiment.id}/artifacts",
+                        json={"name": "parts", "filename": "x.bin", "object_name": name})
+    assert artifact.status_code == 201
+    assert requests.get(artifact.json()["presigned_url"], timeout=30).content == b"a" * 10
+
+
+def test_an_abandoned_multipart_upload_is_removed_by_gc(multipart_api, server, cli):
+    api, new_object, call = multipart_api
+    name = new_object()
+    upload_id = call("init_multipart_upload", object_name=name).json()["upload_id"]
+    url = call("generate_part_presigned_url", object_name=name, upload_id=upload_id, part_no=1).json()["url"]
+    assert requests.put(url, data=b"half an upload", timeout=30).status_code == 200
+    cli("gc", "--db", server.db, "--blobs", str(server.blobs))
+    assert len(list((server.blobs / ".parts").iterdir())) >= 1  # young: may be an upload still going
+    cli("gc", "--db", server.db, "--blobs", str(server.blobs), "--grace", "0")
+    assert list((server.blobs / ".parts").iterdir()) == []
+    answer = requests.put(url, data=b"the rest", timeout=30)
+    assert answer.status_code == 404 and "init_multipart_upload" in answer.json()["message"]
 
 
 def test_sdk_and_trackboard_client_see_the_same_data(sdk, remote):

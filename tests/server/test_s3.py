@@ -14,6 +14,7 @@ import requests
 from PIL import Image
 
 from trackboard import LogType
+from trackboard.errors import NotFoundError
 from trackboard.store.blobs import open_blob_store
 from trackboard.store.s3 import S3BlobStore
 from trackboard.store.sql import Store
@@ -97,11 +98,16 @@ def test_small_blobs_bad_digests_and_stale_partials(s3_server, bucket):
     client = s3_server.client()
     client.put_object(Bucket=bucket, Key=".partial/left-by-a-crash", Body=b"x")
     client.create_multipart_upload(Bucket=bucket, Key=".partial/interrupted")
+    abandoned = blobs.start_parts()  # a write in parts (an SDK multipart upload) nobody finished
+    blobs.put_part(abandoned, 1, io.BytesIO(b"half"))
     blobs.remove_stale_partials(older_than_s=3600)
     assert ".partial/left-by-a-crash" in keys(s3_server, bucket)  # young: may be a write in progress
+    assert list(blobs.parts(abandoned)) == [1]
     blobs.remove_stale_partials(older_than_s=-60)
     assert keys(s3_server, bucket) == [f"{sha256[:2]}/{sha256}"]
     assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    with pytest.raises(NotFoundError):
+        blobs.parts(abandoned)
 
 
 def test_the_store_and_gc_on_s3(s3_server, bucket, tmp_path):
@@ -161,9 +167,10 @@ def test_a_server_keeps_blobs_in_s3_and_redirects_downloads(s3_server, bucket, m
     assert missing.status_code == 404
 
 
-def test_the_picsellia_sdk_on_an_s3_server(s3_server, bucket, make_server, tmp_path):
+def test_the_picsellia_sdk_on_an_s3_server(s3_server, bucket, make_server, tmp_path, monkeypatch):
     picsellia = pytest.importorskip("picsellia")
     from picsellia.types.enums import LogType as SdkLogType
+    from sdk_uploads import check_multipart_answers, file_sha256, observe_multipart, write_random_file
 
     server = make_server(blobs=f"s3://{bucket}", **s3_server.env)
     token = server.create_token()
@@ -171,14 +178,17 @@ def test_the_picsellia_sdk_on_an_s3_server(s3_server, bucket, make_server, tmp_p
     image = tmp_path / "sample.png"
     image.write_bytes(png(42))
     source = tmp_path / "model.bin"
-    source.write_bytes(os.urandom(3 * MiB))
+    sha256 = write_random_file(source, 26)  # over the SDK's 25 MiB: its multipart flow, parts into the bucket
+    answers = observe_multipart(monkeypatch)
     with picsellia.Client(api_token=token, host=server.url) as sdk:
         experiment = sdk.create_project("sdk-s3").create_experiment("run")
         log = experiment.log("sample", str(image), SdkLogType.IMAGE)
         assert log.data["sha256"] == hashlib.sha256(png(42)).hexdigest()
         experiment.store("model", str(source))
+        check_multipart_answers(answers, 26 * MiB, sha256)
         target = tmp_path / "downloaded"
         target.mkdir()
         experiment.get_artifact("model").download(str(target), force_replace=True)  # via the bucket's presigned URL
-    assert (target / "model.bin").read_bytes() == source.read_bytes()
-    assert len(keys(s3_server, bucket)) == 2
+    assert file_sha256(target / "model.bin") == sha256
+    assert keys(s3_server, bucket) == sorted(f"{digest[:2]}/{digest}" for digest in (sha256, log.data["sha256"]))
+    assert s3_server.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []  # no part left

@@ -82,6 +82,8 @@ def close_remote(client: Client) -> None:
 @pytest.mark.parametrize("path, size_mib, expected", [
     ("/api/trackboard/batches", 95, "401"),           # under the 100 MiB cap, no token: 401 before the body
     ("/api/object-storage/objects?object_name=x&expires=9999999999&max_bytes=999999999&signature=bad", 25, "403"),
+    ("/api/object-storage/parts?object_name=x&upload_id=y&part_no=1&expires=9999999999&max_bytes=99999999"
+     "&signature=bad", 25, "403"),                    # a multipart upload's part, at its 25 MiB cap
     ("/ui/signin", 95, "413"),                        # the sign-in form is capped at a few KiB
 ])
 def test_unauthenticated_large_bodies_never_reach_memory(target, path, size_mib, expected):
