@@ -65,6 +65,15 @@ def check_experiment(request: Request, store: Store, experiment_id: str) -> None
         raise NotFoundError(f"no experiment with id {experiment_id[:64]!r}")
 
 
+def visible_experiment(request: Request, store: Store, experiment_id: str) -> bool:
+    """Whether the experiment exists in a project the token may see."""
+    try:
+        check_experiment(request, store, experiment_id)
+    except NotFoundError:
+        return False
+    return True
+
+
 def check_blob(request: Request, store: Store, sha256: str) -> None:
     """NotFoundError unless a token limited to projects may see the blob ``sha256`` (held by an
     artifact or image of one of its experiments); an unscoped token sees every blob."""

@@ -6,9 +6,7 @@ import uuid
 
 from fastapi import Request, Response
 
-from trackboard.errors import NotFoundError
-
-from ..scope import check_experiment
+from ..scope import visible_experiment
 from .deps import StoreDep, api_router
 from .errors import responses
 from .schemas import HeartbeatIn, RewindIn, RewindOut
@@ -21,16 +19,8 @@ def heartbeat(body: HeartbeatIn, request: Request, store: StoreDep) -> Response:
     """Record that process ``pid`` on ``hostname`` still runs the experiments ``ids``; ids of
     experiments the token may not see are ignored, as unknown ids are."""
     ids = [str(uuid.UUID(i)) for i in body.ids if _is_uuid(i)]
-    store.beat([i for i in ids if _visible(request, store, i)], body.pid, body.hostname, body.interval)
+    store.beat([i for i in ids if visible_experiment(request, store, i)], body.pid, body.hostname, body.interval)
     return Response(status_code=204)
-
-
-def _visible(request: Request, store: StoreDep, experiment_id: str) -> bool:
-    try:
-        check_experiment(request, store, experiment_id)
-    except NotFoundError:
-        return False
-    return True
 
 
 @router.post("/api/trackboard/experiments/{experiment_id}/rewind", response_model=RewindOut,

@@ -13,15 +13,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Query, Request
 from pydantic import BaseModel, Field, StringConstraints
 
 from trackboard import analysis
 from trackboard.jsonable import json_safe
 from trackboard.wire import dumps_data
 
+from ..scope import visible_experiment
 from .deps import StoreDep, api_router, checked_text, experiment_out
-from .errors import ApiError, responses
+from .errors import ROLE, ApiError, responses
 from .schemas import ExperimentOut
 
 router = api_router(tags=["trackboard"])
@@ -72,9 +73,13 @@ def search_experiments(
     return {"items": [experiment_out(row) for row in rows], "count": len(rows)}
 
 
-@router.post("/api/trackboard/summaries", response_model=SummariesOut, responses=responses(400))
-def experiment_summaries(body: SummariesIn, store: StoreDep) -> dict:
-    summaries = store.experiment_summaries([str(experiment_id) for experiment_id in body.ids])
+# POST only to carry a body: these read, so a read token may use them.
+@router.post("/api/trackboard/summaries", response_model=SummariesOut, responses=responses(400),
+             openapi_extra={ROLE: "read"})
+def experiment_summaries(body: SummariesIn, request: Request, store: StoreDep) -> dict:
+    """Each experiment's summary; experiments the token may not see are left out, as unknown ones are."""
+    ids = [str(experiment_id) for experiment_id in body.ids]
+    summaries = store.experiment_summaries([i for i in ids if visible_experiment(request, store, i)])
     return {"summaries_json": dumps_data(summaries)}
 
 
@@ -153,7 +158,8 @@ def _runs(store, project_id: uuid.UUID, filter: str | None, texts: list[str]) ->
     return analysis.runs_of(rows, store.experiment_summaries([row["id"] for row in rows]))
 
 
-@router.post("/api/trackboard/projects/{project_id}/groups", response_model=GroupsOut, responses=responses(400, 404))
+@router.post("/api/trackboard/projects/{project_id}/groups", response_model=GroupsOut, responses=responses(400, 404),
+             openapi_extra={ROLE: "read"})
 def group_runs(project_id: uuid.UUID, body: GroupsIn, store: StoreDep) -> dict:
     """The matching runs grouped by the ``by`` fields (e.g. every parameter but the seed), with mean, std,
     min, max and count of each metric, largest group first."""
@@ -162,7 +168,8 @@ def group_runs(project_id: uuid.UUID, body: GroupsIn, store: StoreDep) -> dict:
 
 
 @router.post("/api/trackboard/projects/{project_id}/importance", response_model=ImportanceOut,
-             responses={**responses(400, 404), 501: {"description": "scikit-learn is not installed on the server"}})
+             responses={**responses(400, 404), 501: {"description": "scikit-learn is not installed on the server"}},
+             openapi_extra={ROLE: "read"})
 def parameter_importance(project_id: uuid.UUID, body: ImportanceIn, store: StoreDep) -> dict:
     """How much each parameter drives ``metric`` over the matching runs: random-forest importance and
     Pearson correlation (scikit-learn, as W&B's parameter importance)."""

@@ -34,7 +34,7 @@ from trackboard.wire import safe_filename
 from ..blobs import blob_response as send_blob
 from . import queries
 from .deps import StoreDep, api_router, check_connector, check_organization, get_store
-from .errors import MAX_BODY, MiB, ApiError, ApiRoute, responses
+from .errors import MAX_BODY, ROLE, MiB, ApiError, ApiRoute, responses
 from .schemas import ObjectNameIn, ObjectNameOut, ObjectRef, PresignedDownload, PresignedUpload, UploadOut
 from .signing import DOWNLOAD_TTL_S, UPLOAD_TTL_S, signed_url, verify
 
@@ -142,7 +142,7 @@ def generate_presigned_url(connector_id: uuid.UUID, body: ObjectRef, request: Re
 
 
 @router.post("/api/object-storage/{connector_id}/retrieve_presigned_url", response_model=PresignedDownload,
-             responses=responses(400, 404))
+             responses=responses(400, 404), openapi_extra={ROLE: "read"})  # a POST that reads
 def retrieve_presigned_url(connector_id: uuid.UUID, body: ObjectRef, request: Request, store: StoreDep) -> dict:
     check_connector(connector_id)
     if not BLOB_OBJECT.fullmatch(body.object_name):

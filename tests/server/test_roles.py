@@ -56,6 +56,10 @@ def test_roles_on_every_operation_of_the_schema(server, tokens):
     assert needs[("DELETE", "/api/project/{project_id}")] == "admin"
     assert needs[("DELETE", "/api/experiment/{experiment_id}")] == "admin"
     assert needs[("DELETE", "/api/project/{project_id}/experiments")] == "admin"
+    # POST routes that only read (a body carries their question) need read.
+    for path in ("/api/trackboard/summaries", "/api/object-storage/{connector_id}/retrieve_presigned_url",
+                 "/api/trackboard/projects/{project_id}/groups", "/api/trackboard/projects/{project_id}/importance"):
+        assert needs[("POST", path)] == "read", path
     assert len(needs) > 30
 
 
@@ -113,6 +117,12 @@ def test_a_project_scoped_token_sees_only_its_projects(server, tokens):
                                                 "time": time.time(), "data_json": "1"}]}
     result = requests.post(f"{server.url}/api/trackboard/batches", json=batch, headers=bearer(scoped)).json()
     assert result["applied"] == 0 and result["refused"][0]["status"] == 404
+    summaries = requests.post(f"{server.url}/api/trackboard/summaries", json={"ids": [other_experiment["id"]]},
+                              headers=bearer(scoped))
+    assert summaries.status_code == 200 and other_experiment["id"] not in summaries.json()["summaries_json"]
+    seen = requests.post(f"{server.url}/api/trackboard/summaries", json={"ids": [other_experiment["id"]]},
+                         headers=bearer(tokens["admin"]))
+    assert other_experiment["id"] in seen.json()["summaries_json"]  # the same question from a token that sees it
     # Nor can it beat for another project's run: a beat that stopped (a tiny interval) would make it CRASHED.
     beat = {"ids": [other_experiment["id"]], "pid": 4242, "hostname": "elsewhere", "interval": 0.01}
     run_status = f"{server.url}/api/experiment/{other_experiment['id']}"
