@@ -27,8 +27,6 @@ BLOCK = 64  # points per block; CHUNK_POINTS is a multiple, so full chunks start
 _FORMAT = b"S" + bytes([BLOCK.bit_length() - 1])  # format tag and log2(BLOCK): a change reads as "no summary"
 _FLOATS = ("first_step", "first_value", "last_step", "last_value", "low_step", "low_value", "high_step", "high_value")
 _INTS = ("count", "nan", "inf", "low_at", "high_at")  # stored as uint16, positions within the chunk
-
-
 _FIELDS = ("start", "end", "low_at", "high_at", "count", "nan", "inf")  # Blocks' arrays after ``floats``
 
 
@@ -134,8 +132,10 @@ def encode_summary(steps: np.ndarray, values: np.ndarray) -> bytes:
 
 
 def encode_chunk(points: Points) -> dict:
-    """Column values of one chunk row, its summary included (``points.encode`` and ``encode_summary``)."""
-    return {**encode(points), "summary": encode_summary(points.steps, points.values)}
+    """Column values of one chunk row, its summary included (``points.encode`` and ``encode_summary``;
+    none past 65,535 points, which its uint16 positions cannot hold: such a chunk is decoded)."""
+    summary = encode_summary(points.steps, points.values) if len(points) <= 0xFFFF else None
+    return {**encode(points), "summary": summary}
 
 
 def usable_summary(summary: bytes | memoryview | None, offset: int) -> bool:
