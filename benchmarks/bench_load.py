@@ -38,11 +38,13 @@ TESTS = Path(__file__).resolve().parents[1] / "tests"
 sys.path[:0] = [str(TESTS)]  # the tests' PostgreSQL cluster and port helpers
 
 TARGET_P99_MS, TARGET_RATE = 150.0, 200_000
+ENDPOINTS = ("project table", "experiment page", "series")  # what each reader polls, in this order
 
 
 def client_job(url: str, token: str, project: str, index: int, series: int, duration: float, barrier,
-               spool: str, out) -> None:
+               spool: str, nice: int, out) -> None:
     os.environ["TRACKBOARD_DIR"] = spool
+    os.nice(nice)  # training machines are elsewhere in a real team; here they share the server's cores
     from trackboard import Client, LogType
 
     client = Client(token, host=url)
@@ -62,7 +64,7 @@ def client_job(url: str, token: str, project: str, index: int, series: int, dura
 def reader_job(url: str, token: str, project_id: str, duration: float, barrier, out) -> None:
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
-    latencies, errors, i = [], 0, 0
+    latencies, errors, i = {kind: [] for kind in ENDPOINTS}, 0, 0
     barrier.wait()
     stop_at = time.time() + duration
     while time.time() < stop_at:
@@ -70,13 +72,14 @@ def reader_job(url: str, token: str, project_id: str, duration: float, barrier, 
         ids = [row["id"] for row in experiments] or [None]
         target = ids[i % len(ids)]
         i += 1
-        paths = [f"/ui/data/projects/{project_id}"]
+        paths = [("project table", f"/ui/data/projects/{project_id}")]
         if target is not None:
-            paths += [f"/ui/data/experiments/{target}", f"/ui/data/experiments/{target}/series?name=train"]
-        for path in paths:
+            paths += [("experiment page", f"/ui/data/experiments/{target}"),
+                      ("series", f"/ui/data/experiments/{target}/series?name=train")]
+        for kind, path in paths:
             started = time.perf_counter()
             answer = session.get(url + path, timeout=60)
-            latencies.append(time.perf_counter() - started)
+            latencies[kind].append(time.perf_counter() - started)
             if answer.status_code not in (200, 404):  # 404: the series before its first point arrived
                 errors += 1
     out.put((latencies, errors))
@@ -111,7 +114,8 @@ def run_load(label: str, db: str, root: Path, args) -> tuple:
         results, reads = ctx.Queue(), ctx.Queue()
         barrier = ctx.Barrier(args.clients + args.readers)
         clients = [ctx.Process(target=client_job, args=(url, token, project.name, i, args.series, args.duration, barrier,
-                                                         str(root / f"spool-{i}"), results)) for i in range(args.clients)]
+                                                         str(root / f"spool-{i}"), args.client_nice, results))
+                   for i in range(args.clients)]
         readers = [ctx.Process(target=reader_job, args=(url, token, project.id, args.duration, barrier, reads))
                    for _ in range(args.readers)]
         for process in clients + readers:
@@ -131,14 +135,21 @@ def run_load(label: str, db: str, root: Path, args) -> tuple:
                 unique = len(set(steps))
                 duplicated += len(steps) - unique
                 lost += steps_logged - len(set(steps) & set(range(steps_logged)))
-        latencies = np.array([x for lat, _ in read_results for x in lat]) * 1000
+        by_kind = {kind: np.array([x for lat, _ in read_results for x in lat[kind]]) * 1000 for kind in ENDPOINTS}
+        latencies = np.concatenate(list(by_kind.values()))
         errors = sum(e for _, e in read_results)
         return (label, logged, stored, stored / (last - first), lost, duplicated, len(latencies), errors,
-                float(np.percentile(latencies, 50)), float(np.percentile(latencies, 99)), float(latencies.max()))
+                *_percentiles(latencies), {kind: (len(x), *_percentiles(x)) for kind, x in by_kind.items()})
     finally:
         server.terminate()
         server.wait(30)
         log.close()
+
+
+def _percentiles(latencies_ms: np.ndarray) -> tuple[float, float, float]:
+    if not len(latencies_ms):
+        return (float("nan"),) * 3
+    return float(np.percentile(latencies_ms, 50)), float(np.percentile(latencies_ms, 99)), float(latencies_ms.max())
 
 
 def main() -> None:
@@ -147,6 +158,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--readers", type=int, default=5)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--client-nice", type=int, default=0,
+                        help="nice value of the client processes (same for both databases; default 0)")
     parser.add_argument("--series", type=int, default=10, help="LINE series logged per step (points per call)")
     parser.add_argument("--only", choices=("sqlite", "postgres"), action="append", help="one database (repeatable)")
     args = parser.parse_args()
@@ -169,14 +182,18 @@ def main() -> None:
             finally:
                 cluster.stop()
     print(f"\n{args.clients} clients x {args.series} series for {args.duration:.0f} s, {args.readers} readers, "
-          f"--workers {args.workers}; cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
+          f"--workers {args.workers}, clients at nice {args.client_nice}; cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
     table = []
-    for label, logged, stored, per_s, lost, dup, reads, errors, p50, p99, worst in rows:
+    for label, logged, stored, per_s, lost, dup, reads, errors, p50, p99, worst, _ in rows:
         ok = p99 <= TARGET_P99_MS and per_s >= TARGET_RATE
         table.append((label, f"{logged:,}", f"{stored:,}", f"{per_s:,.0f}", str(lost), str(dup), f"{reads:,}",
                       str(errors), f"{p50:.0f}", f"{p99:.0f}", f"{worst:.0f}", "yes" if ok else "NO"))
     print_grid(("database", "points logged", "stored", "stored/s", "lost", "duplicated", "reads", "read errors",
                 "p50 ms", "p99 ms", "max ms", f"target (p99<={TARGET_P99_MS:.0f} ms, >={TARGET_RATE:,}/s)"), table)
+    print("\nreads per endpoint (ms):")
+    print_grid(("database", "endpoint", "reads", "p50 ms", "p99 ms", "max ms"),
+               [(row[0], kind, f"{n:,}", f"{p50:.0f}", f"{p99:.0f}", f"{worst:.0f}")
+                for row in rows for kind, (n, p50, p99, worst) in row[-1].items()])
 
 
 if __name__ == "__main__":

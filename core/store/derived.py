@@ -136,6 +136,9 @@ def recompute_extremes(conn: sa.Connection, series_ids) -> None:
 
     for series_id in series_ids:
         low = high = None
-        for chunk in conn.execute(t.chunks.select().where(t.chunks.c.series_id == series_id)):
+        # The point columns only: migrations call this on older schemas than schema.py's.
+        c = t.chunks.c
+        points = sa.select(c.step_data, c.value_data, c.time_data, c.epoch_data).where(c.series_id == series_id)
+        for chunk in conn.execute(points):
             low, high = extremes(decode(chunk).values, low, high)
         conn.execute(t.series.update().where(t.series.c.id == series_id).values(min_value=low, max_value=high))

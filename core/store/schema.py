@@ -114,6 +114,9 @@ chunks = sa.Table(
     sa.Column("count", sa.Integer, nullable=False),
     sa.Column("step_min", sa.Float, nullable=False),
     sa.Column("step_max", sa.Float, nullable=False),
+    # Block summaries for charts (store/summaries.py), NULL in chunks from before 0004: decoded then.
+    # Before the point buffers, so SQLite reads them without walking the buffers' overflow pages.
+    sa.Column("summary", sa.LargeBinary, nullable=True),
     sa.Column("step_data", sa.LargeBinary, nullable=False),
     sa.Column("value_data", sa.LargeBinary, nullable=False),
     sa.Column("time_data", sa.LargeBinary, nullable=False),

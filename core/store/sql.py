@@ -29,7 +29,8 @@ from . import schema as t
 from .blobs import BlobStore, open_blob_store
 from .engine import backup_before_upgrade, create_engine, read_transaction, write_transaction
 from .migrations import ensure_schema
-from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, decode_many, downsample_index, encode, times_at
+from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, decode_many, downsample_index, times_at
+from .summaries import encode_chunk
 
 DATABASE_FILE = "trackboard.db"  # the embedded store's database, in its directory
 SINGLE = ""  # the series name of a LINE log with one unnamed series
@@ -462,7 +463,7 @@ def _rewind_series(conn: sa.Connection, row: dict, step: float) -> int:
     kept = tail.take(np.flatnonzero(tail.steps <= step))
     conn.execute(t.chunks.delete().where(t.chunks.c.series_id == row["id"], t.chunks.c.seq >= first))
     new_chunks = [
-        {"series_id": row["id"], "seq": first + i, **encode(kept.slice(start, start + CHUNK_POINTS))}
+        {"series_id": row["id"], "seq": first + i, **encode_chunk(kept.slice(start, start + CHUNK_POINTS))}
         for i, start in enumerate(range(0, len(kept), CHUNK_POINTS))
     ]
     if new_chunks:
@@ -730,7 +731,7 @@ class _Batch:
                 points = Points.concat([decode(tail), points])
                 seq -= 1
             starts = range(0, len(points), CHUNK_POINTS)
-            new_chunks.extend({"series_id": row["id"], "seq": seq + i, **encode(points.slice(start, start + CHUNK_POINTS))}
+            new_chunks.extend({"series_id": row["id"], "seq": seq + i, **encode_chunk(points.slice(start, start + CHUNK_POINTS))}
                               for i, start in enumerate(starts))
             row.update(count=row["count"] + added, chunk_count=seq + len(starts), last_step=last_step,
                        last_value=last_value, min_value=low, max_value=high)

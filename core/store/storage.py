@@ -11,6 +11,7 @@ been written for a log or upload whose row is not committed yet (a write refresh
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from typing import NamedTuple
@@ -52,10 +53,34 @@ def sizes(engine: sa.Engine, project_id: str | None = None, experiment_id: str |
     One query whatever the number of experiments: per experiment, its points and the distinct
     blobs it refers to; the sums are made here. Experiments and projects holding nothing are absent.
     """
+    statement = _sizes_query(project_id is not None, experiment_id is not None)
+    chosen = {"project_id": project_id, "experiment_id": experiment_id}
+    by_experiment: dict[str, list[int]] = {}
+    by_project: dict[str, list[int]] = {}
+    project_blobs: dict[str, dict[str, int]] = {}
+    with read_transaction(engine) as conn:
+        for project, experiment, sha256, amount in conn.execute(statement, {k: v for k, v in chosen.items() if v is not None}):
+            totals = by_experiment.setdefault(experiment, [0, 0])
+            by_project.setdefault(project, [0, 0])
+            if sha256 is None:
+                totals[0] += int(amount or 0)
+                by_project[project][0] += int(amount or 0)
+            else:
+                totals[1] += int(amount)
+                project_blobs.setdefault(project, {})[sha256] = int(amount)
+    for project, distinct in project_blobs.items():
+        by_project[project][1] = sum(distinct.values())
+    return Sizes({key: Size(*value) for key, value in by_project.items()},
+                 {key: Size(*value) for key, value in by_experiment.items()})
+
+
+@functools.cache
+def _sizes_query(by_project: bool, by_experiment: bool) -> sa.CompoundSelect:
+    """The statement of ``sizes``, built once per filter (it is polled by every dashboard page)."""
     e = t.experiments
-    where = [] if project_id is None else [e.c.project_id == project_id]
-    if experiment_id is not None:
-        where.append(e.c.id == experiment_id)
+    where = [e.c.project_id == sa.bindparam("project_id")] if by_project else []
+    if by_experiment:
+        where.append(e.c.id == sa.bindparam("experiment_id"))
     images = sa.select(t.logs.c.experiment_id, t.logs.c.blob_sha256.label("sha256"), t.logs.c.blob_size.label("size")) \
         .where(t.logs.c.blob_sha256.is_not(None))
     h = t.image_history
@@ -70,23 +95,7 @@ def sizes(engine: sa.Engine, project_id: str | None = None, experiment_id: str |
     )
     blobs = sa.select(e.c.project_id, e.c.id, refs.c.sha256, refs.c.size) \
         .select_from(refs.join(e, e.c.id == refs.c.experiment_id)).where(*where)
-    by_experiment: dict[str, list[int]] = {}
-    by_project: dict[str, list[int]] = {}
-    project_blobs: dict[str, dict[str, int]] = {}
-    with read_transaction(engine) as conn:
-        for project, experiment, sha256, amount in conn.execute(sa.union_all(points, blobs)):
-            totals = by_experiment.setdefault(experiment, [0, 0])
-            by_project.setdefault(project, [0, 0])
-            if sha256 is None:
-                totals[0] += int(amount or 0)
-                by_project[project][0] += int(amount or 0)
-            else:
-                totals[1] += int(amount)
-                project_blobs.setdefault(project, {})[sha256] = int(amount)
-    for project, distinct in project_blobs.items():
-        by_project[project][1] = sum(distinct.values())
-    return Sizes({key: Size(*value) for key, value in by_project.items()},
-                 {key: Size(*value) for key, value in by_experiment.items()})
+    return sa.union_all(points, blobs)
 
 
 def referenced_blobs(conn: sa.Connection, uploads_since: float, among: list[str] | None = None) -> set[str]:

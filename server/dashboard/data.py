@@ -26,7 +26,7 @@ from ..auth import require_token
 from ..blobs import blob_response
 from ..scope import principal, visible
 from . import queries, sweep
-from .series import clamp_buckets, clamp_smoothing, series_json, smooth
+from .series import chart_json, clamp_buckets, clamp_smoothing, series_json, smooth
 
 router = APIRouter(prefix="/ui/data", dependencies=[Depends(require_token)], include_in_schema=False)
 
@@ -181,8 +181,8 @@ def _series_payload(store: Store, log_id: str, name: str, buckets: int | None,
         for series_name, xs, values, total in sweep.x_series(store.engine, log_id, step_min, step_max, x):
             out.append(series_json(series_name, xs, values, total, size, smooth(values, weight) if weight else None))
     elif not weight:
-        for series_name, steps, values, total in queries.read_series(store.engine, log_id, step_min, step_max):
-            out.append(series_json(series_name, steps, values, total, size))
+        for series_name, total, shown in queries.read_chart_series(store.engine, log_id, step_min, step_max, size):
+            out.append(chart_json(series_name, total, shown, size))
     else:
         # The average at a step depends on every point before it: smooth the whole series, then cut.
         for series_name, steps, values, total in queries.read_series(store.engine, log_id, None, None):

@@ -18,6 +18,7 @@ import numpy as np
 
 from trackboard.store.points import downsample_index
 from trackboard.store.sql import steps_list
+from trackboard.store.summaries import Blocks, bucket_points, bucket_size
 
 DEFAULT_BUCKETS = 1000
 MAX_BUCKETS = 5000
@@ -79,22 +80,39 @@ def series_json(name: str, steps: np.ndarray, values: np.ndarray, total: int, bu
     same points as the raw ones, under ``smoothed``.
     """
     index = downsample_index(values, buckets)
-    shown_steps, shown_values = steps[index], values[index]
     finite = np.isfinite(values)
+    nan = int(np.isnan(values).sum())
     extra = {} if smoothed is None else {"smoothed": values_json(smoothed[index])}
+    return {**extra, **_chart(name, steps[index], values[index], len(values), total, bool(len(index) < len(values)),
+                              nan, int((~finite).sum()) - nan, steps[-1] if len(steps) else None,
+                              values[-1] if len(values) else None)}
+
+
+def chart_json(name: str, total: int, shown: tuple[np.ndarray, np.ndarray] | Blocks, buckets: int) -> dict[str, Any]:
+    """``series_json`` of what ``queries.read_chart_series`` read: the points in range, or their
+    block summaries for a long series (then buckets are a power of two times ``summaries.BLOCK``
+    points, aligned on the series' positions, and there are at most ``buckets`` of them)."""
+    if not isinstance(shown, Blocks):
+        return series_json(name, *shown, total, buckets)
+    kept = bucket_points(shown, bucket_size(int(shown.count.sum()), buckets))
+    return _chart(name, kept.steps, kept.values, kept.in_range, total, True, kept.nan, kept.inf,
+                  kept.last_step, kept.last_value)
+
+
+def _chart(name: str, steps: np.ndarray, values: np.ndarray, in_range: int, total: int, downsampled: bool,
+           nan: int, inf: int, last_step: float | None, last_value: float | None) -> dict[str, Any]:
     return {
-        **extra,
         "name": name,
-        "steps": steps_list(shown_steps),  # stored steps are finite, within +-2**53
-        "values": values_json(shown_values),
-        "in_range": int(len(values)),  # points between step_min and step_max (all when no range)
+        "steps": steps_list(steps),  # stored steps are finite, within +-2**53
+        "values": values_json(values),
+        "in_range": int(in_range),  # points between step_min and step_max (all when no range)
         "total": total,  # points in the whole series
-        "downsampled": bool(len(index) < len(values)),
+        "downsampled": downsampled,
         # Non-finite points cannot be drawn; the panel says how many there are instead.
-        "nan": int(np.isnan(values).sum()),
-        "inf": int((~finite).sum() - np.isnan(values).sum()),
-        "last": None if not len(values) else _scalar(values[-1]),
-        "last_step": None if not len(steps) else _scalar(steps[-1]),
+        "nan": nan,
+        "inf": inf,
+        "last": None if last_value is None else _scalar(last_value),
+        "last_step": None if last_step is None else _scalar(last_step),
     }
 
 
