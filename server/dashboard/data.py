@@ -68,12 +68,18 @@ def _log(store: Store, experiment_id: str, name: str) -> dict:
 
 @router.get("/projects")
 def projects(request: Request) -> Response:
-    """Every project with its experiment counts."""
-    engine = _store(request).engine
-    summaries, held = visible(request, queries.project_summaries(engine)), sizes(engine).projects
-    for summary in summaries:
-        summary["size"] = held.get(summary["id"], NOTHING).as_dict()
+    """Every project with its experiment counts (their sizes: ``/storage``, which takes longer)."""
+    summaries = visible(request, queries.project_summaries(_store(request).engine))
     return json_response({"projects": summaries, "now": time.time()})
+
+
+@router.get("/storage")
+def storage(request: Request) -> Response:
+    """Each visible project's size (points, blob bytes): the projects page fills its cards with it."""
+    engine = _store(request).engine
+    held = sizes(engine).projects
+    return json_response({"projects": {row["id"]: held.get(row["id"], NOTHING).as_dict()
+                                       for row in visible(request, _store(request).list_projects())}})
 
 
 @router.get("/projects/{project_id}")
@@ -97,10 +103,10 @@ def project(
     chosen = None if fields is None else {f for f in fields.split(",") if f}
     rows = queries.project_experiments(store.engine, project_id, offset=offset, limit=limit, fields=chosen)
     total = len(rows) if not offset and limit is None else queries.count_experiments(store.engine, project_id)
-    held = sizes(store.engine, project_id)
-    for experiment_row in rows:
-        experiment_row["size"] = held.experiments.get(experiment_row["id"], NOTHING).as_dict()
-    row = {**row, "size": held.projects.get(project_id, NOTHING).as_dict()}
+    if offset + len(rows) >= total:
+        # Summing a large project's storage takes a while: the first page of its rows is painted
+        # without it, the answer that completes the rows brings it. (Each run's size: /api/.../storage.)
+        row = {**row, "size": sizes(store.engine, project_id).projects.get(project_id, NOTHING).as_dict()}
     return json_response({"project": row, "experiments": rows, "total": total, "offset": offset, "now": time.time()})
 
 

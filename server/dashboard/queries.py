@@ -110,8 +110,13 @@ def experiments_by_id(engine: sa.Engine, experiment_ids: list[str]) -> list[dict
     return rows
 
 
+_STATUS_ONLY = ("heartbeat_at", "heartbeat_interval", "pid", "hostname")  # read by read_status, not shown
+
+
 def _row(experiment: Any, values: dict, lines: dict, params: dict, fields: set[str] | None = None) -> dict:
     row = with_read_status(dict(experiment))  # CRASHED derived, as on every surface
+    for key in _STATUS_ONLY:
+        row.pop(key, None)
     row["values"] = _only(values.get(row["id"], {}), "v:", fields)
     row["lines"] = _only(lines.get(row["id"], {}), "l:", fields)
     row["params"] = _only(params.get(row["id"], {}), "p:", fields)

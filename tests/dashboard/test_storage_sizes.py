@@ -22,6 +22,7 @@ def test_projects_project_and_experiment_pages_show_sizes(page, tmp_path):
     try:
         with live_ui(tmp_path) as url:
             open_ready(page, f"{url}/ui/")
+            page.wait_for_selector("body[data-sizes='1']")  # the cards are drawn first, their sizes follow
             assert page.inner_text(".project-card .storage") == f"1,236 points · {size}"
             open_ready(page, f"{url}/ui/projects/{project.id}")
             assert page.inner_text(".page-head .storage") == f"1,236 points · {size}"

@@ -133,6 +133,7 @@ def test_a_project_scoped_token_sees_only_its_projects(server, tokens):
     time.sleep(0.2)
     assert requests.get(run_status, headers=bearer(tokens["admin"])).json()["run_status"] == "CRASHED"  # a token that sees it
     assert [p["name"] for p in requests.get(f"{server.url}/ui/data/projects", headers=bearer(scoped)).json()["projects"]] == [mine]
+    assert list(requests.get(f"{server.url}/ui/data/storage", headers=bearer(scoped)).json()["projects"]) == [own.json()["id"]]
 
 
 def test_token_list_shows_roles_scopes_and_expiry(server, cli):

@@ -58,6 +58,7 @@ function rangeQuery(range) {
 /** URLs of the JSON endpoints and of the pages. */
 export const urls = {
   projects: () => "/ui/data/projects",
+  storage: () => "/ui/data/storage",
   project: (id, { offset = 0, limit = null, fields = null } = {}) => `/ui/data/projects/${enc(id)}?offset=${offset}`
     + `${limit ? `&limit=${limit}` : ""}${fields ? `&fields=${fields.map(enc).join(",")}` : ""}`,
   experiment: (id) => `/ui/data/experiments/${enc(id)}`,

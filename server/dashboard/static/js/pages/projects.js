@@ -15,7 +15,7 @@ function card(project, now) {
       el("span", { text: `${n.toLocaleString("en-US")} experiment${n === 1 ? "" : "s"}` }),
       project.running ? el("span", { className: "status status-running", text: `${project.running} running` }) : null,
       el("span", { text: project.last_update ? `updated ${formatAgo(project.last_update, now)}` : "no runs yet" }),
-      el("span", { className: "storage", title: "LINE points and image/artifact bytes stored", text: formatStorage(project.size) })));
+      el("span", { className: "storage", title: "LINE points and image/artifact bytes stored", dataset: { storageOf: project.id } })));
 }
 
 function emptyState() {
@@ -28,12 +28,16 @@ function emptyState() {
 async function main() {
   setCrumbs([{ text: "Projects" }]);
   try {
+    const sizes = getJSON(urls.storage()); // summing every project's storage takes longer: the cards come first
     const { projects, now } = await getJSON(urls.projects());
     app.replaceChildren(
       el("div", { className: "page-head" }, el("div", { className: "page-title" }, el("h1", { text: "Projects" })),
         el("div", { className: "meta" }, el("span", { text: `${projects.length} project${projects.length === 1 ? "" : "s"}` }))),
       projects.length ? el("div", { className: "project-grid" }, projects.map((p) => card(p, now))) : emptyState());
     document.body.dataset.ready = "1";
+    const held = (await sizes).projects;
+    for (const span of app.querySelectorAll("[data-storage-of]")) span.textContent = formatStorage(held[span.dataset.storageOf]);
+    document.body.dataset.sizes = "1";
   } catch (error) {
     app.replaceChildren(errorBox(error));
     document.body.dataset.ready = "error";
