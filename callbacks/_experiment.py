@@ -110,6 +110,11 @@ class ExperimentChoice:
         return self._project
 
     @property
+    def native(self) -> bool:
+        """Whether the experiment is (or will be created as) a trackboard Experiment."""
+        return self.given is None or isinstance(self.given, Experiment)
+
+    @property
     def label(self) -> str:
         """The experiment's name when known, else its id (Lightning's ``version``)."""
         return self.name or self.experiment_id or "unknown"

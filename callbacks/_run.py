@@ -29,7 +29,7 @@ from trackboard import Client, LogType, lifecycle
 
 from ._experiment import ExperimentChoice
 from ._guards import FailureReporter
-from ._lines import LineBuffer
+from ._lines import LineBuffer, max_age_for
 from ._params import sanitize
 from ._target import ExperimentTarget
 
@@ -64,7 +64,7 @@ class TrackedRun:
 
     def _setup(self) -> None:
         self._target: ExperimentTarget | None = None
-        self._lines = LineBuffer(in_step_order=self._in_step_order)
+        self._lines = LineBuffer(max_age=max_age_for(self.choice.native), in_step_order=self._in_step_order)
         self._broken = False
         self._lock = threading.Lock()
         self._running = False  # between start() and finish(): ours to close if the program dies

@@ -19,7 +19,8 @@ import warnings
 from typing import Callable, Iterable
 
 from .errors import FlushTimeoutError, TrackboardError, TrackingWarning, WriteError
-from .records import Queued, Record, from_queue, weight
+from .logtype import LogType
+from .records import Queued, Record, from_queue, points_of, weight
 
 logger = logging.getLogger("trackboard")
 
@@ -30,6 +31,7 @@ INTERVAL_S = 0.1  # how often the writer looks for new records when nobody flush
 MAX_BATCH = 200_000  # points per commit; bounds a transaction's memory
 MAX_QUEUED_POINTS = 1_000_000  # points waiting for the writer before put() waits for room (~200 MB)
 RETRY_DELAYS_S = (0.05, 0.5, 2.0)
+_LINE = LogType.LINE
 
 
 class BackgroundWriter:
@@ -53,8 +55,8 @@ class BackgroundWriter:
         if item.__class__ is tuple:  # a compact LINE item (records.to_queue): a Point or StepValues
             names = item[3]
             extra = 0 if names is None else len(names) - 1
-        else:
-            extra = weight(item) - 1
+        else:  # a Record: weight() inline, as this runs for every call
+            extra = points_of(item[3]) - 1 if item[2] is _LINE else 0
         if extra:
             with self._extra_lock:
                 self._extra += extra

@@ -147,3 +147,32 @@ def test_a_database_from_a_newer_trackboard_is_refused(tmp_path):
     engine.dispose()
     with pytest.raises(SchemaVersionError, match="9999, newer than this trackboard"):
         Store(url, tmp_path / "blobs", upgrade=True)
+
+
+def test_opening_a_store_reads_the_revisions_as_alembic_does(tmp_path, old_store):
+    """The open path reads the version table and the versions' files without importing Alembic;
+    it must give Alembic's answers: the head, and the revision of an empty, a 0.1.0, an old and a
+    current database."""
+    from alembic.script import ScriptDirectory
+
+    assert migrations.head() == ScriptDirectory.from_config(migrations.alembic_config()).get_current_head()
+    empty, older, current = (f"sqlite:///{tmp_path / name}.db" for name in ("empty", "older", "current"))
+    command.upgrade(migrations.alembic_config(url=older), "0002")
+    Store(current, tmp_path / "blobs").close()
+    expected = {empty: None, older: "0002", current: migrations.head(), f"sqlite:///{old_store / 'trackboard.db'}": "0.1.0"}
+    for url, revision in expected.items():
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                assert migrations.current_revision(conn) == revision
+                if revision != "0.1.0":
+                    assert MigrationContext.configure(conn).get_current_revision() == revision
+        finally:
+            engine.dispose()
+
+
+def test_opening_a_store_at_head_does_not_import_alembic(tmp_path):
+    Store(f"sqlite:///{tmp_path / 'a.db'}", tmp_path / "blobs").close()  # created: Alembic stamps it
+    script = (f"import sys; from trackboard.store.sql import Store; Store({f'sqlite:///{tmp_path}/a.db'!r}, {str(tmp_path / 'blobs')!r}).close(); "
+              "print('alembic' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True).stdout.strip() == "False"

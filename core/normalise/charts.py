@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from ..errors import InvalidLogError, LogDataTypeError
 from .numbers import as_number, as_number_matrix, as_scalar, describe, plain_numbers, unwrap
-from .text import ascii_strings, check_text
+from .text import ascii_names, ascii_strings, check_text
 
 
 def _keys(data: Any, required: tuple[str, ...], kind: str) -> Mapping:
@@ -24,7 +24,7 @@ def _keys(data: Any, required: tuple[str, ...], kind: str) -> Mapping:
 
 
 # Types of plain data the fast paths pass through as they are (bool is not a number here).
-_STR, _LIST = {str}, {list}
+_LIST = {list}
 _NUMBERS = frozenset((int, float))
 _LABELS = frozenset((str, int, float))
 
@@ -33,8 +33,8 @@ def normalise_bar(data: Any) -> dict[str, list]:
     """``{'x': [labels], 'y': [numbers]}`` of equal, non-zero length."""
     data = _keys(data, ("x", "y"), "BAR")
     x, y = data["x"], data["y"]
-    if (type(x) is list and type(y) is list and x and len(x) == len(y)
-            and set(map(type, x)) <= _LABELS and set(map(type, y)) <= _NUMBERS and ascii_strings(x)):
+    if (type(x) is list and type(y) is list and x and len(x) == len(y) and set(map(type, y)) <= _NUMBERS
+            and (ascii_names(x) or set(map(type, x)) <= _LABELS and ascii_strings(x))):
         return {"x": list(x), "y": list(y)}  # plain labels and numbers: nothing to convert
     x, y = unwrap(x), unwrap(y)
     for key, items in (("x", x), ("y", y)):
@@ -58,7 +58,7 @@ def normalise_heatmap(data: Any) -> dict[str, list]:
     data = _keys(data, ("categories", "values"), "HEATMAP")
     categories, rows = data["categories"], data["values"]
     if (type(categories) is list and type(rows) is list and categories and len(rows) - len(categories) in (0, 1)
-            and set(map(type, categories)) == _STR and "".join(categories).isascii() and set(map(type, rows)) == _LIST
+            and ascii_names(categories) and set(map(type, rows)) == _LIST
             and set(map(len, rows)) == {len(rows)} and plain_numbers(chain.from_iterable(rows))):
         return {"categories": list(categories), "values": list(map(list, rows))}  # nothing to convert
     categories = unwrap(categories)

@@ -6,10 +6,9 @@ from typing import Any, Mapping
 
 from ..errors import InvalidLogError, LogDataTypeError
 from .numbers import as_number, as_scalar, describe, unwrap
-from .text import check_text
+from .text import ascii_names, check_text
 
 KEYS = ("metrics", "per_class", "samples", "split")
-_STR = {str}
 _NUMBERS = frozenset((int, float))  # bool is not a metric
 
 
@@ -19,6 +18,8 @@ def normalise_evaluation(data: Any) -> dict[str, Any]:
     Each sample is a mapping with ``ground_truth`` and ``prediction`` (and optionally ``score``,
     ``id`` and any other scalar fields).
     """
+    if type(data) is dict and len(data) == 1 and "metrics" in data:  # metrics only: the common call
+        return {"metrics": _metrics(data["metrics"], "metrics")}
     if not isinstance(data, Mapping):
         raise LogDataTypeError(f"an EVALUATION must be a mapping with 'metrics', got {describe(data)}")
     unknown = sorted(str(key) for key in data if key not in KEYS)
@@ -42,8 +43,7 @@ def normalise_evaluation(data: Any) -> dict[str, Any]:
 
 
 def _metrics(metrics: Any, what: str) -> dict[str, int | float]:
-    if (type(metrics) is dict and set(map(type, metrics)) <= _STR and set(map(type, metrics.values())) <= _NUMBERS
-            and "".join(metrics).isascii()):
+    if type(metrics) is dict and set(map(type, metrics.values())) <= _NUMBERS and ascii_names(metrics):
         return dict(metrics)  # plain names and numbers: nothing to convert
     if not isinstance(metrics, Mapping):
         raise LogDataTypeError(f"{what} must be a mapping name -> number, got {describe(metrics)}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from operator import itemgetter
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -40,11 +39,11 @@ def normalise_line(data: Any) -> tuple[Series, ...] | Point | StepValues:
     series) or StepValues (named ones)."""
     kind = type(data)
     if kind is float or kind is int:  # the hot path: one number per step
-        return Point(None, float(data))
+        return _new_tuple(Point, (None, float(data), None))
     if kind is list and len(data) == 1:
         value = _one_number(data)
         if value is not None:
-            return Point(None, value)
+            return _new_tuple(Point, (None, value, None))
     if kind is dict:
         fast = _per_step_dict(data)
         if fast is not None:
@@ -69,35 +68,45 @@ def _per_step_dict(data: dict) -> Point | StepValues | None:
         value, step, epoch = _one_number(data["values"]), _one_step(data.get("steps")), _one_step(data.get("epochs"))
         if value is None or step is False or epoch is False:
             return None
-        return Point(step, value, epoch)
+        return _new_tuple(Point, (step, value, epoch))
     if "times" in data:
-        return None
-    shared_step, shared_epoch = _one_step(data.get("steps")), _one_step(data.get("epochs"))
-    if shared_step is False or shared_epoch is False:
         return None
     # Names and values checked a column at a time, in C: this runs for every step of a training loop.
     names, values = list(data), list(data.values())
-    for key in ("steps", "epochs"):
-        if key in data:
-            index = names.index(key)
-            del names[index], values[index]
-    if (not names or len(names) > MAX_SERIES_PER_CALL or set(map(type, names)) != _STR or "" in data
-            or not "".join(names).isprintable()):
+    shared_step = shared_epoch = None
+    if "steps" in data:
+        shared_step = _one_step(data["steps"])
+        index = names.index("steps")
+        del names[index], values[index]
+    if "epochs" in data:
+        shared_epoch = _one_step(data["epochs"])
+        index = names.index("epochs")
+        del names[index], values[index]
+    if shared_step is False or shared_epoch is False or not names or len(names) > MAX_SERIES_PER_CALL or "" in data:
+        return None
+    try:  # one pass over every name: a non-string fails the join, NUL and lone surrogates isprintable
+        printable = "".join(names).isprintable()
+    except TypeError:
+        return None
+    if not printable:
         return None  # (too many series, NUL and lone surrogates: the general path words the error)
     types = set(map(type, values))
-    if types == _LIST and set(map(len, values)) == _ONE:  # {'loss': [v], ...}
-        values = list(map(_first, values))
+    if types == _LIST:  # {'loss': [v], ...}
+        try:
+            values = [value for value, in values]
+        except ValueError:  # a list of another length
+            return None
         types = set(map(type, values))
     if types <= _NUMBERS:
         if int in types:
             values = map(float, values)  # an OverflowError here is the general path's error too
-        return StepValues(tuple(names), tuple(values), shared_step, shared_epoch)
+        return _new_tuple(StepValues, (tuple(names), tuple(values), shared_step, shared_epoch))
     return _nested_points(data, shared_step, shared_epoch)
 
 
-_STR, _LIST, _ONE = {str}, {list}, {1}
+_LIST = {list}
+_new_tuple = tuple.__new__  # a NamedTuple without its Python __new__
 _NUMBERS = frozenset((float, int))
-_first = itemgetter(0)
 
 
 def _nested_points(data: dict, shared_step: int | None, shared_epoch: int | None) -> StepValues | None:
@@ -105,11 +114,9 @@ def _nested_points(data: dict, shared_step: int | None, shared_epoch: int | None
     values) when every series has one point at the same step and epoch."""
     names, values = [], []
     step = epoch = ...  # every series must have the same step and epoch: those of the first one
-    for name, value in data.items():
+    for name, value in data.items():  # (the names are checked: non-empty strings)
         if name in SHARED_KEYS:
             continue
-        if type(name) is not str or not name:
-            return None
         # The common cases inline: this loop runs for every metric of every step.
         number, kind, own_step, own_epoch = value, type(value), shared_step, shared_epoch
         if kind is list and len(value) == 1:
@@ -141,7 +148,7 @@ def _nested_points(data: dict, shared_step: int | None, shared_epoch: int | None
         values.append(number)
     if not names:
         return None
-    return StepValues(tuple(names), tuple(values), step, epoch)
+    return _new_tuple(StepValues, (tuple(names), tuple(values), step, epoch))
 
 
 _NESTED_KEYS = frozenset(("steps", "values", "epochs"))

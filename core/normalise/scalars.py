@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from ..errors import InvalidLogError, LogDataTypeError
 from .numbers import as_array, as_scalar, describe, unwrap
-from .text import ascii_strings, check_text
+from .text import ascii_names, ascii_strings, check_text
 
 MATRIX_KEYS = frozenset(("data", "rows", "columns"))
 MAX_TABLE_DEPTH = 32  # nested mappings and lists in a TABLE; deeper data is refused
@@ -21,20 +21,20 @@ def normalise_value(data: Any) -> int | float | bool | str:
 
 def normalise_table(data: Any) -> dict[str, Any]:
     """A mapping name -> scalar / list / nested mapping, or ``{'data', 'rows', 'columns'}``."""
+    if type(data) is dict and data and "data" not in data and ascii_names(data):
+        leaves = set(map(type, data.values()))
+        if leaves <= _LEAVES and (str not in leaves or ascii_strings(data.values())):
+            return dict(data)  # plain keys and leaves (a table of metrics or parameters): nothing to convert
     if not isinstance(data, Mapping):
         raise LogDataTypeError(f"a TABLE must be a mapping, got {describe(data)}")
     if not data:
         raise InvalidLogError("the table is empty")
     if _is_matrix(data):
         return _matrix(data)
-    if type(data) is dict and set(map(type, data)) == _STR and "".join(data).isascii():
-        leaves = set(map(type, data.values()))
-        if leaves <= _LEAVES and (str not in leaves or ascii_strings(data.values())):
-            return dict(data)  # plain keys and leaves (a table of metrics or parameters): nothing to convert
     return _mapping(data, "")
 
 
-_STR = {str}
+_IDS = [str(i) for i in range(1024)]  # a LABELMAP list's ids, made once
 _LEAVES = frozenset((str, int, float, bool, type(None)))
 
 
@@ -93,8 +93,8 @@ def _cell(value: Any, what: str, depth: int) -> Any:
 
 def normalise_labelmap(data: Any) -> dict[str, str]:
     """``{id: name}`` or a list of names -> ``{'0': 'cat', ...}``."""
-    if type(data) is list and data and set(map(type, data)) == _STR and "".join(data).isascii():  # a list of names
-        return dict(zip(map(str, range(len(data))), data))
+    if type(data) is list and data and ascii_names(data):  # a list of names
+        return dict(zip(_IDS if len(data) <= len(_IDS) else map(str, range(len(data))), data))
     if isinstance(data, (list, tuple)):
         data = dict(enumerate(data))
     if not isinstance(data, Mapping):

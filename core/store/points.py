@@ -126,32 +126,44 @@ def decode_many(rows: list, with_times: bool = True) -> Points:
     return Points(steps, values, times, epochs)
 
 
-def times_at(rows: list, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(times, epochs) of the points at sorted positions ``index`` of ``decode_many(rows)``.
+def values_of(rows: list) -> np.ndarray:
+    """The values of consecutive chunk rows ``(count, step_data, value_data, time_data, epoch_data)``
+    of one series, as one read-only array: all a downsampling needs of every point."""
+    return np.frombuffer(b"".join([row[2] for row in rows]), dtype=np.float64)
 
-    A delta-encoded value is a prefix sum: one ``add.reduceat`` per chunk sums the deltas up to
-    each chosen point, without the running sum of every point.
+
+def points_at(rows: list, index: np.ndarray, values: np.ndarray) -> Points:
+    """The points at sorted positions ``index`` of consecutive chunk rows (as in ``values_of``),
+    ``values`` being all their values.
+
+    A delta-encoded column is a prefix sum: each chunk's deltas are summed up to its last chosen
+    point, one chunk at a time (small arrays that stay in cache: no column of every point is made).
     """
-    times = np.empty(len(index))
+    steps, times = np.empty(len(index)), np.empty(len(index))
     epochs = np.full(len(index), NO_EPOCH, dtype=np.int64)
+    stops = np.searchsorted(index, np.cumsum(np.fromiter((row[0] for row in rows), np.int64, len(rows))))
     start, done = 0, 0
-    for row in rows:
-        stop = start + row.count
-        taken = int(np.searchsorted(index, stop)) - done
-        if taken:
-            local = index[done:done + taken] - start
-            times[done:done + taken] = _prefix_sums(zlib.decompress(row.time_data), local) / 1e6
-            if row.epoch_data is not None:
-                epochs[done:done + taken] = _prefix_sums(zlib.decompress(row.epoch_data), local)
-            done += taken
-        start = stop
-    return times, epochs
+    for row, stop in zip(rows, stops.tolist()):
+        if stop > done:
+            chosen = slice(done, stop)
+            local = index[chosen] - start
+            step_data = memoryview(row[1])
+            if step_data[:1] == b"i":
+                steps[chosen] = _prefix_sums(zlib.decompress(step_data[1:]), local)
+            else:
+                steps[chosen] = np.frombuffer(step_data[1:], dtype=np.float64)[local]
+            times[chosen] = _prefix_sums(zlib.decompress(row[3]), local)
+            if row[4] is not None:
+                epochs[chosen] = _prefix_sums(zlib.decompress(row[4]), local)
+            done = stop
+        start += row[0]
+    times /= 1e6
+    return Points(steps, values[index], times, epochs)
 
 
 def _prefix_sums(raw: bytes, local: np.ndarray) -> np.ndarray:
-    """The running sums of the int64 deltas in ``raw`` at the sorted, distinct positions ``local``."""
-    deltas = np.frombuffer(raw, dtype=np.int64)[: local[-1] + 1]
-    return np.cumsum(np.add.reduceat(deltas, np.concatenate([[0], local[:-1] + 1])))
+    """The running sums of the int64 deltas in ``raw`` at the sorted positions ``local``."""
+    return np.cumsum(np.frombuffer(raw, dtype=np.int64)[: local[-1] + 1])[local]
 
 
 def downsample_index(values: np.ndarray, buckets: int) -> np.ndarray:

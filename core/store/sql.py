@@ -29,7 +29,7 @@ from . import schema as t
 from .blobs import BlobStore, open_blob_store
 from .engine import backup_before_upgrade, create_engine, read_transaction, write_transaction
 from .migrations import ensure_schema
-from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, decode_many, downsample_index, times_at
+from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, decode_many, downsample_index, points_at, values_of
 from .summaries import encode_chunk
 
 DATABASE_FILE = "trackboard.db"  # the embedded store's database, in its directory
@@ -387,23 +387,28 @@ class Store:
             sa.select(t.series.c.id, t.series.c.name).where(t.series.c.log_id == log_id).order_by(t.series.c.position)
         ).all()
         out = {}
+        c = t.chunks.c
         for series_row in series_rows:
-            query = t.chunks.select().where(t.chunks.c.series_id == series_row.id)
+            query = sa.select(c.count, c.step_data, c.value_data, c.time_data, c.epoch_data).where(c.series_id == series_row.id)
             if step_min is not None:
-                query = query.where(t.chunks.c.step_max >= step_min)
+                query = query.where(c.step_max >= step_min)
             if step_max is not None:
-                query = query.where(t.chunks.c.step_min <= step_max)
-            chunks = conn.execute(query.order_by(t.chunks.c.seq)).all()
+                query = query.where(c.step_min <= step_max)
+            chunks = conn.execute(query.order_by(c.seq)).all()
+            ranged = step_min is not None or step_max is not None
+            if buckets is not None and not ranged:  # every point's value, and the kept points' steps and times
+                values = values_of(chunks)
+                out[series_row.name] = points_at(chunks, downsample_index(values, buckets), values)
+                continue
             points = decode_many(chunks, with_times=buckets is None)
             index = None
-            if step_min is not None or step_max is not None:
+            if ranged:
                 low = -math.inf if step_min is None else step_min
                 high = math.inf if step_max is None else step_max
                 index = np.flatnonzero((points.steps >= low) & (points.steps <= high))
             if buckets is not None:
-                kept = downsample_index(points.values if index is None else points.values[index], buckets)
-                index = kept if index is None else index[kept]
-                points = Points(points.steps[index], points.values[index], *times_at(chunks, index))
+                index = index[downsample_index(points.values[index], buckets)]
+                points = points_at(chunks, index, points.values)
             elif index is not None:
                 points = points.take(index)
             out[series_row.name] = points

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import enum
 import pickle
+import threading
+import time
 import warnings
 from argparse import Namespace
 from pathlib import Path
 
 import lightning.pytorch as L
+import numpy as np
 import pytest
 import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from torch.utils.data import DataLoader, TensorDataset
 
-from trackboard import Client
+from trackboard import Client, NotFoundError
 from trackboard.callbacks.lightning import ConfusionMatrixCallback, TrackboardLogger
 
 from cbhelpers import RecordingExperiment, all_experiments, only_experiment, tracking_warnings
@@ -386,3 +389,53 @@ def test_ddp_spawn_counts_each_validation_sample_once_by_dataset_index(client, t
     assert experiment.status == "SUCCESS"
     assert logger.experiment.name == experiment.name  # the parent reads the finished experiment...
     assert experiment.status == "SUCCESS"  # ...and reading changes nothing
+
+
+class SlowSteps(Classifier):
+    def training_step(self, batch, batch_idx):
+        time.sleep(0.08)  # a step of real work: the fit lasts a few seconds
+        return super().training_step(batch, batch_idx)
+
+
+def test_a_trackboard_experiments_points_are_visible_within_a_quarter_second_during_fit(client, store_dir, tmp_path):
+    """The adapters' buffer waits NATIVE_MAX_AGE_S (0.25 s) for a trackboard experiment: a reader
+    sees each training point a fraction of a second after its step, while the fit still runs
+    (a foreign experiment keeps the 2-second buffer: one request a metric every 2 s)."""
+    from trackboard.callbacks._lines import FOREIGN_MAX_AGE_S, NATIVE_MAX_AGE_S
+    from trackboard.callbacks._run import TrackedRun
+    from trackboard.store.sql import Store
+
+    assert TrackedRun("p", RecordingExperiment(), None, framework="test")._lines.max_age == FOREIGN_MAX_AGE_S == 2.0
+    assert TrackedRun("p", None, client, framework="test")._lines.max_age == NATIVE_MAX_AGE_S == 0.25
+
+    lags, done = [], threading.Event()
+
+    def watch():  # a second reader of the store, as the dashboard is
+        store, seen, experiment_id = Store.at_directory(store_dir), 0, None
+        try:
+            while not done.is_set():
+                time.sleep(0.02)
+                try:
+                    experiment_id = experiment_id or only_experiment(Client(directory=store_dir)).id
+                    points = store.get_points(experiment_id, "train_loss")[""]
+                except (AssertionError, NotFoundError):
+                    continue
+                now = time.time()
+                lags.extend(now - points.times[seen:])
+                seen = len(points)
+        finally:
+            store.close()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        trainer = L.Trainer(max_epochs=1, logger=TrackboardLogger(project="p", client=client), limit_val_batches=0,
+                            enable_progress_bar=False, enable_model_summary=False, log_every_n_steps=1,
+                            default_root_dir=tmp_path, enable_checkpointing=False)
+        trainer.fit(SlowSteps(), datamodule=Data(batch_size=1))
+    finally:
+        done.set()
+        watcher.join()
+    # 32 steps of >= 80 ms; all but the points flushed at the end of the epoch were seen mid-fit.
+    assert len(lags) >= 24, lags
+    assert float(np.median(lags)) <= 0.6, sorted(lags)  # with a 2 s buffer: about 1 s

@@ -11,6 +11,7 @@ A schema change = an edit of ``schema.py`` plus a new file in ``versions/``:
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -24,12 +25,16 @@ from ..engine import read_transaction, write_transaction
 BASELINE = "0001"  # trackboard 0.1.0's schema
 UNVERSIONED = "0.1.0"  # what current_revision calls a store of 0.1.0, which had no version table
 SCRIPT_LOCATION = Path(__file__).resolve().parent
+VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 _SCHEMA_LOCK = 0x7472_6B62  # a PostgreSQL advisory lock: one process creates or upgrades at a time
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-# Alembic is imported when a store is opened, not by ``import trackboard`` (it costs ~0.2 s).
+# Alembic is imported only to create or upgrade a database, not to open one at head (importing it
+# costs ~0.2 s of every run's start): the revision check below reads the version table and the
+# versions' files directly; tests/test_migrations.py checks both against Alembic's own answers.
+_REVISION = re.compile(r"""^(down_revision|revision)\s*=\s*['"]?([^'"\s]+)['"]?\s*$""", re.M)
 
 
 def alembic_config(connection: sa.Connection | None = None, url: str | None = None) -> Config:
@@ -46,8 +51,16 @@ def alembic_config(connection: sa.Connection | None = None, url: str | None = No
 
 @lru_cache(maxsize=1)
 def head() -> str:
-    """The revision this trackboard's code expects."""
-    return _scripts().get_current_head()
+    """The revision this trackboard's code expects: the one no other revision revises."""
+    revisions, revised = set(), set()
+    for path in (SCRIPT_LOCATION / "versions").glob("v*.py"):
+        fields = dict(_REVISION.findall(path.read_text(encoding="utf-8")))
+        revisions.add(fields["revision"])
+        revised.add(fields.get("down_revision", "None"))
+    heads = revisions - revised
+    if len(heads) != 1:  # a branched history: let Alembic say what is wrong
+        return _scripts().get_current_head()
+    return heads.pop()
 
 
 def _scripts():
@@ -58,12 +71,18 @@ def _scripts():
 
 def current_revision(connection: sa.Connection) -> str | None:
     """The database's revision: None when it is empty, "0.1.0" for a store without a version table."""
-    from alembic.runtime.migration import MigrationContext
+    inspector = sa.inspect(connection)
+    if inspector.has_table(VERSION_TABLE):
+        revisions = connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+        if len(revisions) > 1:  # several heads: Alembic's own check raises the error it would give
+            from alembic.runtime.migration import MigrationContext
 
-    revision = MigrationContext.configure(connection).get_current_revision()
-    if revision is None and sa.inspect(connection).has_table(schema.projects.name):
+            return MigrationContext.configure(connection).get_current_revision()
+        if revisions:
+            return revisions[0]
+    if inspector.has_table(schema.projects.name):
         return UNVERSIONED
-    return revision
+    return None
 
 
 def ensure_schema(
@@ -87,20 +106,30 @@ def ensure_schema(
             )
         if before_upgrade is not None:
             before_upgrade(revision)
-    from alembic import command
-
     with write_transaction(engine) as conn:  # SQLite: the write lock; PostgreSQL: an advisory lock
         if engine.dialect.name == "postgresql":
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
         revision = current_revision(conn)  # another process may have got here first
         if revision is None:
             schema.metadata.create_all(conn)
-            command.stamp(alembic_config(conn), "head")
+            _stamp(conn, target)
         elif revision != target:
+            from alembic import command
+
             config = alembic_config(conn)
             if revision == UNVERSIONED:
                 command.stamp(config, BASELINE)  # a 0.1.0 store: give it its version table
             command.upgrade(config, "head")
+
+
+def _stamp(connection: sa.Connection, revision: str) -> None:
+    """``alembic stamp`` of a database just created: the version table as Alembic makes it."""
+    table = sa.Table(
+        VERSION_TABLE, sa.MetaData(), sa.Column("version_num", sa.String(32), nullable=False),
+        sa.PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"),
+    )
+    table.create(connection)
+    connection.execute(table.insert().values(version_num=revision))
 
 
 def upgrade(engine: sa.Engine, before_upgrade: Callable[[str], None] | None = None) -> tuple[str | None, str]:
