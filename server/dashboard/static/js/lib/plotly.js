@@ -21,6 +21,30 @@ export function loadPlotly() {
   return loading;
 }
 
+let afterFirstScreen = null;
+
+/**
+ * The Plotly global, loaded once the page marks its first screen drawn (``body[data-ready]``), or
+ * at once where something else loaded it already. Line charts sketch themselves meanwhile
+ * (charts/sketch.js): compiling plotly.js then never delays the first screen's data answers.
+ */
+export function plotlyAfterFirstScreen() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!afterFirstScreen) {
+    afterFirstScreen = new Promise((resolve) => {
+      const observer = new MutationObserver(() => check());
+      const check = () => {
+        if (!document.body.dataset.ready && !loading) return;
+        observer.disconnect();
+        resolve();
+      };
+      observer.observe(document.body, { attributes: true, attributeFilter: ["data-ready"] });
+      check();
+    }).then(loadPlotly);
+  }
+  return afterFirstScreen;
+}
+
 /** Ten well-separated colours first (readable on white and on the dark theme)... */
 export const PALETTE = [
   "#4f46e5", "#e11d48", "#059669", "#d97706", "#0891b2", "#7c3aed", "#db2777", "#65a30d", "#2563eb", "#ea580c",
