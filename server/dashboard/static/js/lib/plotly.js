@@ -1,6 +1,7 @@
-// plotly.js is loaded on demand (it is large): pages draw everything else first. Chart pages
-// preload it from <head>, so only its compilation waits; running it earlier, in parallel with the
-// page's own work, measured slower on a small machine (both compete for the same cores).
+// plotly.js is loaded on demand (it is large): pages draw everything else first. Line charts are
+// sketched until it is loaded (charts/sketch.js), which starts once the first screen is drawn:
+// compiling it (a second or more on a cold load, on a small machine) then delays nothing the
+// first screen shows. Pages that need it at once (the sweep page) preload it from <head>.
 //
 // Charts take their colours from the page's CSS variables, so they follow the light or dark theme.
 
