@@ -21,7 +21,8 @@ export function niceTicks(low, high, count) {
   if (!(span > 0) || !Number.isFinite(span)) return [low];
   const raw = span / Math.max(1, count);
   const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  // The round step nearest the wanted one (as plotly's axes choose).
+  const step = [1, 2, 5, 10].map((m) => m * power).reduce((a, b) => (Math.abs(Math.log(b / raw)) < Math.abs(Math.log(a / raw)) ? b : a));
   const ticks = [];
   for (let t = Math.ceil(low / step) * step; t <= high + step * 1e-9; t += step) ticks.push(Math.abs(t) < step * 1e-9 ? 0 : t);
   return ticks;
@@ -30,8 +31,9 @@ export function niceTicks(low, high, count) {
 function tickText(value, { logY = false, time = false } = {}) {
   if (time) return new Date(value).toLocaleTimeString("en-US", { hour: "2-digit", minute: "2-digit" });
   const v = logY ? 10 ** value : value;
-  if (Math.abs(v) >= 1e6 || (v !== 0 && Math.abs(v) < 1e-3)) return v.toExponential(1).replace("e+", "e");
-  return Number(v.toPrecision(6)).toLocaleString("en-US", { maximumFractionDigits: 6 });
+  const text = Math.abs(v) >= 1e6 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(1).replace("e+", "e")
+    : Number(v.toPrecision(6)).toLocaleString("en-US", { maximumFractionDigits: 6 });
+  return text.replace(/^-/, "\u2212"); // plotly's minus sign
 }
 
 /**
@@ -70,11 +72,11 @@ export function drawSketch(container, { traces, height, margin, yRange = null, x
   const svg = node("svg", { class: SKETCH_CLASS, width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "Chart (loading interaction)" });
   svg.style.display = "block";
   const font = { "font-size": 12, fill: c.text, "font-family": "system-ui, sans-serif" };
-  for (const y of niceTicks(y0, y1, 5)) {
-    svg.append(node("line", { x1: plot.x, x2: plot.x + plot.w, y1: py(y), y2: py(y), stroke: c.grid }));
+  for (const y of niceTicks(y0, y1, Math.max(2, Math.round(plot.h / 50)))) {
+    svg.append(node("line", { x1: plot.x, x2: plot.x + plot.w, y1: py(y), y2: py(y), stroke: y === 0 && !logY ? c.line : c.grid }));
     svg.append(node("text", { ...font, x: plot.x - 6, y: py(y) + 4, "text-anchor": "end" }, tickText(y, { logY })));
   }
-  for (const x of niceTicks(x0, x1, Math.max(2, Math.round(plot.w / 90)))) {
+  for (const x of niceTicks(x0, x1, Math.max(2, Math.round(plot.w / 130)))) {
     svg.append(node("line", { x1: px(x), x2: px(x), y1: plot.y, y2: plot.y + plot.h, stroke: c.grid }));
     svg.append(node("text", { ...font, x: px(x), y: plot.y + plot.h + 18, "text-anchor": "middle" }, tickText(x, { time })));
   }
