@@ -29,16 +29,13 @@ export function field(key, { initial, parse = (text) => text, format = (value) =
   return entry;
 }
 
-// Fields set together (a sort sets sort and best) make one history update, just after the next
-// frame: replaceState takes ~10 ms on a busy machine, and the click's new rows show first. (A
-// hidden page draws no frames: the timer writes it then.)
+// Fields set together (a sort sets sort and best) make one history update, at the end of the
+// task: replaceState takes ~10 ms on a busy machine.
 let writing = false;
 function scheduleWrite() {
   if (writing) return;
   writing = true;
-  const flush = () => { if (!writing) return; writing = false; write(); };
-  requestAnimationFrame(() => setTimeout(flush, 0));
-  setTimeout(flush, 200);
+  queueMicrotask(() => { writing = false; write(); });
 }
 
 function write() {
