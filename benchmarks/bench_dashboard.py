@@ -2,7 +2,7 @@
 
     python benchmarks/bench_dashboard.py                     # builds the data in a temporary store
     python benchmarks/bench_dashboard.py --dir DIR           # builds it in DIR once, reuses it afterwards
-    python benchmarks/bench_dashboard.py --baseline 219f45c  # also measures that commit's dashboard
+    python benchmarks/bench_dashboard.py --baseline 8d98a5d  # also measures that commit's dashboard
 
 Measures, against ``trackboard ui`` in a subprocess and headless Chromium (Playwright), median of
 ``--repeat`` (5) loads:
@@ -10,7 +10,11 @@ Measures, against ``trackboard ui`` in a subprocess and headless Chromium (Playw
 * every page's first useful paint (the page's ``data-ready``: the projects list, a 200-log
   experiment page with its first screen of panels drawn, a 1,000-run and a 10,000-run project
   table with their first rows, a compare view of 10 runs), cold (a fresh browser context: no HTTP
-  cache) and warm (the same page opened again from a link in the same context);
+  cache) and warm (the same page opened again from a link in the same context). On the chart
+  pages (experiment, compare) three moments: "content painted" (summary, tables, panel frames),
+  "first screen with charts" (``data-ready``: every LINE chart of the first screen drawn, as the
+  SVG sketch of charts/sketch.js until plotly.js is loaded, then by plotly) and, without a
+  target, "charts interactive" (no sketch left: every chart is plotly's, hover and zoom work);
 * sorting the 1,000-run table by a column (click to the next frame);
 * the ``/series`` endpoint for a 1,000,000-point LINE log (downsampled to ~1,000 buckets), zoomed,
   and smoothed; the 1,000-run table's JSON (time and bytes on the wire, gzip accepted).
@@ -63,6 +67,7 @@ new MutationObserver((_, observer) => {
   if (body.dataset.painted === "1" && window.__paintedAt === undefined) window.__paintedAt = performance.now();
   if (body.dataset.ready === "1") {
     window.__readyAt = performance.now();
+    window.__sketchedAtReady = Boolean(document.querySelector("svg.chart-sketch"));
     if (window.__paintedAt === undefined) window.__paintedAt = window.__readyAt;
     observer.disconnect();
   }
@@ -166,16 +171,27 @@ def time_get(url: str, repeat: int) -> tuple[list[float], int]:
     return times, size
 
 
-def page_load(browser, url: str) -> tuple[tuple[float, float], tuple[float, float]]:
-    """((painted, ready) cold in a fresh context, (painted, ready) warm: the same page again), ms from navigation."""
+# When every chart is plotly's (no sketch left, charts/sketch.js): hover and zoom work from then on.
+# A version without sketches is interactive when it is ready.
+INTERACTIVE = """() => (document.querySelector("svg.chart-sketch") || !window.Plotly) ? false
+  : Math.max(performance.now(), window.__readyAt)"""
+
+
+def page_load(browser, url: str, charts: bool = False) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """((painted, ready[, interactive]) cold in a fresh context, the same warm: the same page again), ms from navigation."""
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     context.add_init_script(READY_SCRIPT)
     page = context.new_page()
     out = []
     for _ in range(2):
         page.goto(url)
-        page.wait_for_function("window.__readyAt !== undefined", timeout=120_000)
-        out.append(tuple(page.evaluate("[window.__paintedAt, window.__readyAt]")))
+        page.wait_for_function("() => window.__readyAt !== undefined", timeout=120_000)
+        times = page.evaluate("[window.__paintedAt, window.__readyAt]")
+        if charts:
+            sketched = page.evaluate("() => window.__sketchedAtReady")
+            interactive = page.wait_for_function(INTERACTIVE, timeout=120_000).json_value()
+            times.append(interactive if sketched else times[1])
+        out.append(tuple(times))
         page.goto("about:blank")
     context.close()
     return out[0], out[1]
@@ -187,7 +203,7 @@ def sort_times(browser, url: str, repeat: int) -> list[float]:
     context.add_init_script(READY_SCRIPT)
     page = context.new_page()
     page.goto(url)
-    page.wait_for_function("window.__readyAt !== undefined", timeout=120_000)
+    page.wait_for_function("() => window.__readyAt !== undefined", timeout=120_000)
     page.wait_for_timeout(1500)  # the rest of the rows, where they come in a second answer
     times = []
     for i in range(repeat):
@@ -233,17 +249,20 @@ def measure(browser, bases: dict[str, str], ids: dict[str, str], repeat: int) ->
         ("compare, 10 runs", f"/ui/compare?ids={compare}", TARGET_COLD_MS, TARGET_WARM_MS),
     ]
     for name, path, cold_target, warm_target in pages:
-        loads: dict[str, list[tuple[float, float]]] = {label: [] for label in bases}
+        charts = name.startswith(("experiment", "compare"))
+        loads: dict[str, list[tuple[float, ...]]] = {label: [] for label in bases}
         for _ in range(repeat):
             for label, base in bases.items():
-                loads[label].append(page_load(browser, base + path))
-        charts = name.startswith(("experiment", "compare"))
+                loads[label].append(page_load(browser, base + path, charts))
         for label in bases:
             for when, index, target in (("cold", 0, cold_target), ("warm", 1, warm_target)):
-                if charts:  # content first, then the first screen's charts (plotly.js compiled)
+                if charts:
+                    # Content first (summary, tables, panel frames), then the first screen's charts
+                    # drawn (sketched, or by plotly), then every chart plotly's (hover, zoom).
                     if label != "baseline":  # it marks no such moment: nothing to compare
                         out[label][f"{name}: content painted, {when}"] = ([load[index][0] for load in loads[label]], target)
-                    out[label][f"{name}: first screen with charts, {when}"] = ([load[index][1] for load in loads[label]], 0)
+                    out[label][f"{name}: first screen with charts, {when}"] = ([load[index][1] for load in loads[label]], target)
+                    out[label][f"{name}: charts interactive (plotly), {when}"] = ([load[index][2] for load in loads[label]], 0)
                 else:
                     out[label][f"{name}: first paint, {when}"] = ([load[index][1] for load in loads[label]], target)
     each("sort the 1,000-run table", TARGET_SORT_MS, lambda b: sort_times(browser, f"{b}/ui/projects/{ids['project']}", 2), repeat)
@@ -303,6 +322,7 @@ def main() -> None:
         results = measure(browser, bases, ids, args.repeat)
         browser.close()
 
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
     ours = results["trackboard"]
     theirs = results.get("baseline", {})
     header = ("measure (median ms)", "trackboard", f"baseline {args.baseline}" if args.baseline else "baseline", "target", "met")

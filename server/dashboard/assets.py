@@ -14,10 +14,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import mimetypes
+import posixpath
+import re
 import threading
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
@@ -106,6 +108,32 @@ def _plotly_version() -> str:
     from importlib.metadata import version as package_version
 
     return package_version("plotly")
+
+
+_IMPORT = re.compile(r"""^\s*(?:import|export)\b[^;'"]*?\bfrom\s*["'](\.{1,2}/[^"']+)["']|^\s*import\s*["'](\.{1,2}/[^"']+)["']""", re.M)
+
+
+def module_graph(entry: str) -> list[str]:
+    """Every module ``entry`` (``js/pages/x.js``) imports, directly or not, itself first, as paths
+    under static/: a page links them all as ``modulepreload``, so the browser fetches them at once
+    instead of one level of imports after another."""
+    return list(_module_graph(entry, version()))
+
+
+@lru_cache(maxsize=64)
+def _module_graph(entry: str, _version: str) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    todo = [entry]
+    while todo:
+        relative = todo.pop(0)
+        path = STATIC / relative
+        if relative in seen or not path.is_file():
+            continue
+        seen[relative] = None
+        for match in _IMPORT.finditer(path.read_text(encoding="utf-8")):
+            target = (PurePosixPath(relative).parent / (match.group(1) or match.group(2))).as_posix()
+            todo.append(posixpath.normpath(target))
+    return tuple(seen)
 
 
 IMMUTABLE = "public, max-age=31536000, immutable"

@@ -26,7 +26,7 @@ from trackboard.errors import NotFoundError
 
 from ..auth import COOKIE, LOCAL, SESSION_TTL_S, Principal, authenticate, create_session, end_session, identify
 from . import queries
-from .assets import PLOTLY, version
+from .assets import PLOTLY, module_graph, version
 from .data import MAX_COMPARED
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -70,7 +70,7 @@ def _to_signin(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/ui/signin?next={quote(target, safe='')}", status_code=303)
 
 
-def _page(request: Request, page: str, title: str, *, id: str = "", charts: bool = False,
+def _page(request: Request, page: str, title: str, *, id: str = "", plotly_first: bool = False,
           message: str = "Loading…", status_code: int = 200) -> HTMLResponse:
     """A page shell that runs ``static/js/pages/<page>.js`` (no script for the 404 page)."""
     esc = html.escape
@@ -82,8 +82,13 @@ def _page(request: Request, page: str, title: str, *, id: str = "", charts: bool
         if auth == "token" else ""
     )
     script = f'<script type="module" src="/ui/static/{v}/js/pages/{esc(page)}.js"></script>' if page != "notfound" else ""
-    # Charts need plotly.js (4.8 MB): start its download with the page, run it only when needed.
-    preload = f'<link rel="preload" as="script" href="/ui/static/{v}/{PLOTLY}">' if charts else ""
+    # Every module of the page at once, not one level of imports after another. plotly.js (4.8 MB)
+    # is preloaded only where the first screen needs it: line charts are sketched until it loads,
+    # once the first screen is drawn (lib/plotly.js), and its download and background parse would
+    # compete with the page's own.
+    modules = module_graph(f"js/pages/{page}.js") if page != "notfound" else []
+    preload = "\n".join([f'<link rel="modulepreload" href="/ui/static/{v}/{esc(path)}">' for path in modules]
+                         + ([f'<link rel="preload" as="script" href="/ui/static/{v}/{PLOTLY}">'] if plotly_first else []))
     body = _template("page.html").substitute(
         title=esc(title), version=v, preload=preload, page=esc(page), id=esc(id), auth=auth, role=role, signout=signout,
         content=_error_content(title, message) if page == "notfound" else f'<p class="loading">{esc(message)}</p>',
@@ -136,7 +141,7 @@ def sweep_page(request: Request, project_id: str) -> Response:
     project = _project(request, project_id)
     if project is None:
         return _not_found(request, "There is no such project.")
-    return _page(request, "sweep", f"Sweep · {project['name']}", id=project_id, charts=True)
+    return _page(request, "sweep", f"Sweep · {project['name']}", id=project_id, plotly_first=True)
 
 
 def _project(request: Request, project_id: str) -> dict | None:
@@ -159,7 +164,7 @@ def experiment_page(request: Request, experiment_id: str) -> Response:
         return _not_found(request, "There is no such experiment.")
     if not _visible(request, request.app.state.store.get_project_by_id(experiment["project_id"])):
         return _not_found(request, "There is no such experiment.")
-    return _page(request, "experiment", experiment["name"], id=experiment_id, charts=True)
+    return _page(request, "experiment", experiment["name"], id=experiment_id)
 
 
 @router.get("/ui/compare")
@@ -173,7 +178,7 @@ def compare_page(request: Request, ids: str = "") -> Response:
                           status_code=400)
     if chosen and not queries.existing_experiments(request.app.state.store.engine, chosen):
         return _not_found(request, "None of these experiments exists (deleted, or a wrong link).")
-    return _page(request, "compare", "Compare", id=",".join(chosen), charts=True)
+    return _page(request, "compare", "Compare", id=",".join(chosen))
 
 
 def not_found_page(request: Request, rest: str) -> Response:

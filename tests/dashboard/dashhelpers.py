@@ -28,10 +28,10 @@ def css_string(text: str) -> str:
 
 
 def panel(page, name: str):
-    """The panel of log ``name``, scrolled into view and rendered."""
+    """The panel of log ``name``, scrolled into view and rendered (a chart by plotly, not its sketch)."""
     selector = f"section.panel[data-log={css_string(name)}]"
     page.locator(selector).scroll_into_view_if_needed()
-    page.locator(f"{selector}[data-rendered='1']").wait_for()
+    page.locator(f"{selector}[data-rendered='1']:not(:has(svg.chart-sketch))").wait_for()
     return page.locator(selector)
 
 

@@ -170,3 +170,36 @@ def contrast(a: str, b: str) -> float:
         return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
     high, low = sorted([luminance(a), luminance(b)], reverse=True)
     return (high + 0.05) / (low + 0.05)
+
+
+def test_a_line_chart_is_sketched_before_plotly_loads_and_plotly_takes_over(page, site):
+    """Speed: the first screen's curves are drawn (an SVG sketch of the same points and colours)
+    while plotly.js is still loading; once it is, plotly replaces the sketch and hover and zoom work."""
+    held = []
+    page.route("**/vendor/plotly.min.js", lambda route: held.append(route))  # plotly.js waits for the test
+    open_ready(page, site.url)  # the first screen is ready without plotly
+    chart = page.locator("section.panel[data-log='positive']")
+    sketch = chart.locator("svg.chart-sketch")
+    expect(sketch).to_have_count(1)
+    assert page.evaluate("() => window.Plotly === undefined")
+    line = sketch.locator("path.sketch-line")
+    expect(line).to_have_count(1)
+    assert line.get_attribute("stroke") == "#4f46e5"  # the chart's colour (colorAt(0))
+    assert len(re.findall(r"[ML]", line.get_attribute("d"))) == 100  # every point of the series
+    box = sketch.bounding_box()
+    assert box["height"] == pytest.approx(270, abs=1) and box["width"] > 200
+    assert held, "plotly.js was requested"
+
+    for route in held:
+        route.continue_()
+    page.unroute("**/vendor/plotly.min.js")
+    expect(plot(chart)).to_have_count(1)
+    expect(sketch).to_have_count(0)
+    drawn = plot(chart).evaluate("el => el.data.map(t => [t.line.color, t.y.length])")
+    assert drawn == [["#4f46e5", 100]]
+    # Hover and zoom are plotly's now.
+    drag = chart.locator(".nsewdrag").first.bounding_box()
+    page.mouse.move(drag["x"] + drag["width"] / 2, drag["y"] + drag["height"] / 2)
+    expect(chart.locator(".hoverlayer .hovertext, .hoverlayer .legend")).not_to_have_count(0)
+    relayout(chart, {"xaxis.range[0]": 10, "xaxis.range[1]": 20})
+    expect(chart).to_have_attribute("data-range", "10,20")

@@ -260,3 +260,23 @@ def test_dark_mode_follows_the_system(browser, site):
         assert text == "rgb(230, 232, 238)"
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("which", ["panels", "project"])
+def test_every_module_is_preloaded_and_plotly_waits_for_the_first_screen(page, site, which):
+    """Speed: a page links its whole module graph as modulepreload (fetched at once, not level by
+    level), and the experiment page asks for plotly.js only once its first screen is drawn."""
+    page.add_init_script("""new MutationObserver((_, observer) => {
+      if (document.body && document.body.dataset.ready) { window.__readyAt = performance.now(); observer.disconnect(); }
+    }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-ready"] });""")
+    open_ready(page, getattr(site, which))
+    preloaded = set(page.evaluate("() => [...document.querySelectorAll('link[rel=modulepreload]')].map(l => l.href)"))
+    loaded = set(page.evaluate("() => performance.getEntriesByType('resource').map(r => r.name).filter(u => /\\/js\\/.*\\.js$/.test(u))"))
+    assert loaded and loaded <= preloaded  # no module found only when its importer ran
+    plotly = "() => performance.getEntriesByType('resource').filter(r => r.name.includes('plotly.min.js')).map(r => r.startTime)"
+    if which == "panels":
+        page.wait_for_function("() => window.Plotly !== undefined")
+        started = page.evaluate(plotly)
+        assert started and min(started) >= page.evaluate("() => window.__readyAt")
+    else:
+        assert page.evaluate(plotly) == []  # the project table draws no chart

@@ -3,7 +3,8 @@
 // page's one smoothing weight (computed by the server on the full-resolution series).
 
 import { plotlyText } from "../lib/dom.js";
-import { baseLayout, chartConfig, loadPlotly } from "../lib/plotly.js";
+import { baseLayout, chartConfig, plotlyAfterFirstScreen } from "../lib/plotly.js";
+import { removeSketch, sketchPlotly } from "./sketch.js";
 import { xAxis } from "./xaxis.js";
 
 /**
@@ -79,7 +80,7 @@ export class LineChart {
   async refresh() {
     const sequence = ++this.sequence;
     const range = { smoothing: smoothing.weight, x: this.xMode, ...(this.xRange ? { stepMin: this.xRange[0], stepMax: this.xRange[1] } : {}) };
-    const [result] = await Promise.all([this.load(range), loadPlotly()]);
+    const result = await this.load(range);
     if (sequence !== this.sequence) return;
     this.traces = result.traces;
     this.meta = result.meta;
@@ -180,8 +181,21 @@ export class LineChart {
     };
   }
 
+  /**
+   * Draw with plotly, or, until plotly.js is loaded, as a sketch (charts/sketch.js) that plotly
+   * replaces once it is ready: the first screen's curves do not wait for plotly's compilation.
+   */
   async draw() {
-    const Plotly = await loadPlotly();
+    const Plotly = window.Plotly;
+    if (!Plotly) {
+      sketchPlotly(this.container, this.plotTraces(), this.layout());
+      if (!this.awaitingPlotly) {
+        this.awaitingPlotly = true;
+        plotlyAfterFirstScreen().then(() => { if (this.container.isConnected) this.draw(); }).catch((e) => console.error(e));
+      }
+      return;
+    }
+    removeSketch(this.container);
     await Plotly.react(this.container, this.plotTraces(), this.layout(), this.config);
     if (!this.bound) {
       this.bound = true;
@@ -224,6 +238,7 @@ export class LineChart {
   destroy() {
     smoothing.charts.delete(this);
     xAxis.charts.delete(this);
+    removeSketch(this.container);
     if (window.Plotly) window.Plotly.purge(this.container);
   }
 }

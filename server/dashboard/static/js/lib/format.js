@@ -11,12 +11,16 @@ export function asNumber(value) {
   return null;
 }
 
+// One formatter for every integer: toLocaleString("en-US") builds a new one on each call (slow
+// over the thousand cells of a project table).
+const INTEGER = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+
 /** A compact, readable number: 1,234 / 0.9731 / 1.235e-5. */
 export function formatNumber(n) {
   if (n === null || n === undefined) return "—";
   if (Number.isNaN(n)) return "NaN";
   if (!Number.isFinite(n)) return n > 0 ? "∞" : "−∞";
-  if (Number.isInteger(n) && Math.abs(n) < 1e15) return n.toLocaleString("en-US");
+  if (Number.isInteger(n) && Math.abs(n) < 1e15) return INTEGER.format(n);
   const abs = Math.abs(n);
   if (abs !== 0 && (abs >= 1e6 || abs < 1e-3)) return n.toExponential(3).replace(/\.?0+e/, "e");
   return String(Number(n.toPrecision(4)));

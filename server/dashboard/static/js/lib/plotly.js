@@ -1,6 +1,7 @@
-// plotly.js is loaded on demand (it is large): pages draw everything else first. Chart pages
-// preload it from <head>, so only its compilation waits; running it earlier, in parallel with the
-// page's own work, measured slower on a small machine (both compete for the same cores).
+// plotly.js is loaded on demand (it is large): pages draw everything else first. Line charts are
+// sketched until it is loaded (charts/sketch.js), which starts once the first screen is drawn:
+// compiling it (a second or more on a cold load, on a small machine) then delays nothing the
+// first screen shows. Pages that need it at once (the sweep page) preload it from <head>.
 //
 // Charts take their colours from the page's CSS variables, so they follow the light or dark theme.
 
@@ -19,6 +20,30 @@ export function loadPlotly() {
     });
   }
   return loading;
+}
+
+let afterFirstScreen = null;
+
+/**
+ * The Plotly global, loaded once the page marks its first screen drawn (``body[data-ready]``), or
+ * at once where something else loaded it already. Line charts sketch themselves meanwhile
+ * (charts/sketch.js): compiling plotly.js then never delays the first screen's data answers.
+ */
+export function plotlyAfterFirstScreen() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!afterFirstScreen) {
+    afterFirstScreen = new Promise((resolve) => {
+      const observer = new MutationObserver(() => check());
+      const check = () => {
+        if (!document.body.dataset.ready && !loading) return;
+        observer.disconnect();
+        resolve();
+      };
+      observer.observe(document.body, { attributes: true, attributeFilter: ["data-ready"] });
+      check();
+    }).then(loadPlotly);
+  }
+  return afterFirstScreen;
 }
 
 /** Ten well-separated colours first (readable on white and on the dark theme)... */

@@ -24,9 +24,18 @@ export function field(key, { initial, parse = (text) => text, format = (value) =
     } catch { /* a hand-edited link: keep the default */ }
   }
   entry.get = () => entry.value;
-  entry.set = (value) => { entry.value = value; write(); };
+  entry.set = (value) => { entry.value = value; scheduleWrite(); };
   fields.set(key, entry);
   return entry;
+}
+
+// Fields set together (a sort sets sort and best) make one history update, at the end of the
+// task: replaceState takes ~10 ms on a busy machine.
+let writing = false;
+function scheduleWrite() {
+  if (writing) return;
+  writing = true;
+  queueMicrotask(() => { writing = false; write(); });
 }
 
 function write() {

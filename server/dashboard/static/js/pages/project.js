@@ -295,8 +295,18 @@ function tableCSV() {
 function sortBy(key) {
   state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : (key === "name" || key === "status" ? 1 : -1) };
   saveSettings();
-  rebuildHead();
+  markSorted();
   render();
+}
+
+/** The headers' sort marks brought up to date in place: rebuilding the header would lay the table out twice. */
+function markSorted() {
+  for (const th of view.table.querySelectorAll("thead th.sortable")) {
+    const sorted = th.dataset.key === state.sort.key;
+    th.classList.toggle("sorted", sorted);
+    th.setAttribute("aria-sort", sorted ? (state.sort.dir > 0 ? "ascending" : "descending") : "none");
+    th.querySelector(".sort-mark").textContent = sorted ? (state.sort.dir > 0 ? "▲" : "▼") : "";
+  }
 }
 
 function updateSelection() {
@@ -396,7 +406,7 @@ function skeleton(project) {
     tableCard,
     tools.groupHost,
   );
-  const rows = new VirtualRows({ scroller, body, renderRow: (e) => rowOf(e).tr });
+  const rows = new VirtualRows({ scroller, body, renderRow: (e) => rowOf(e).tr, overscan: 6 });
   view = { tableCard, table, body, empty, count, compare, clear, limit, bestCard, meta, status, rows, fillBest: best.fill };
 }
 
