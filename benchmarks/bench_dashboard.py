@@ -287,6 +287,27 @@ def baseline_package(ref: str) -> Iterator[Path]:
 
 
 @contextmanager
+def baseline_store(directory: Path, package: Path) -> Iterator[Path]:
+    """A copy of the store that the baseline's code will open: the same rows and blobs, its schema
+    revision set back to the baseline's newest (later revisions only add columns it does not read)."""
+    import re
+    import sqlite3
+
+    versions = package / "trackboard" / "store" / "migrations" / "versions"
+    known = sorted(m.group(1) for f in versions.glob("v*.py") if (m := re.match(r"v(\d+)_", f.name)))
+    root = Path(tempfile.mkdtemp(prefix="trackboard-baseline-store-"))
+    try:
+        with sqlite3.connect(directory / "trackboard.db") as source, sqlite3.connect(root / "trackboard.db") as copy:
+            source.backup(copy)
+            if known:
+                copy.execute("UPDATE alembic_version SET version_num = ?", (known[-1],))
+        (root / "blobs").symlink_to((directory / "blobs").resolve())
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
 def dashboard(directory: Path, pythonpath: Path | None) -> Iterator[str]:
     env = without_trackboard_env()
     if pythonpath is not None:
@@ -318,7 +339,7 @@ def main() -> None:
         bases = {"trackboard": stack.enter_context(dashboard(directory, None))}
         if args.baseline:
             package = stack.enter_context(baseline_package(args.baseline))
-            bases["baseline"] = stack.enter_context(dashboard(directory, package))
+            bases["baseline"] = stack.enter_context(dashboard(stack.enter_context(baseline_store(directory, package)), package))
         results = measure(browser, bases, ids, args.repeat)
         browser.close()
 

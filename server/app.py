@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from trackboard.store.sql import Store
 
-from .appends import AppendLimit
+from .appends import AppendLimit, host_slots_from_env
 from .guard import RequestGuard
 
 
@@ -30,7 +30,8 @@ def create_app(store: Store, *, require_token: bool = True, allowed_hosts: froze
     app.include_router(dashboard_router)
     app.add_middleware(RequestGuard, allowed_hosts=allowed_hosts)
     app.add_middleware(DashboardGZip)  # the dashboard's JSON answers, gzipped
-    app.add_middleware(AppendLimit)  # outermost: an append waits here before anything reads its body
+    # Outermost: an append waits here before anything reads its body.
+    app.add_middleware(AppendLimit, host=host_slots_from_env())
     return app
 
 

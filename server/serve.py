@@ -9,8 +9,10 @@ from __future__ import annotations
 import copy
 import errno
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -55,6 +57,8 @@ def run_server(db: str, blobs: str, host: str = "127.0.0.1", port: int = 8080, w
         store.close()
     os.environ.update(TRACKBOARD_SERVER_DB=db, TRACKBOARD_SERVER_BLOBS=blobs,
                       TRACKBOARD_SERVER_GC_INTERVAL=str(gc_interval_s), TRACKBOARD_SERVER_GC_GRACE=str(gc_grace_s))
+    if workers > 1:  # the workers share the host's append slots (server/appends.py) through lock files here
+        os.environ["TRACKBOARD_SERVER_APPEND_LOCKS"] = tempfile.mkdtemp(prefix="trackboard-server-")
     announce_when_ready(host, port, [
         f"trackboard server on {url(host, port)}",
         f"  database:   {sa.engine.make_url(db).render_as_string(hide_password=True)}",
@@ -65,10 +69,14 @@ def run_server(db: str, blobs: str, host: str = "127.0.0.1", port: int = 8080, w
     ])
     config = uvicorn.Config("trackboard.server.app:app_from_env", factory=True, host=host, port=port,
                             workers=workers, access_log=access_log, log_config=log_config(access_log))
-    if workers > 1:
-        OneWorkerAtATime(config, sockets=[config.bind_socket()]).run()
-    else:
-        _serve(config)
+    try:
+        if workers > 1:
+            OneWorkerAtATime(config, sockets=[config.bind_socket()]).run()
+        else:
+            _serve(config)
+    finally:
+        if workers > 1:
+            shutil.rmtree(os.environ.pop("TRACKBOARD_SERVER_APPEND_LOCKS"), ignore_errors=True)
 
 
 def run_ui(directory: str, host: str = "127.0.0.1", port: int = 8080) -> None:

@@ -153,6 +153,16 @@ class BlobStore(ABC):
             shutil.copyfileobj(source, out, BLOCK)
 
 
+def copy_hashing(stream: BinaryIO, out: BinaryIO, digest) -> int:
+    """Copy ``stream`` to ``out`` a block at a time, feeding ``digest``; the bytes copied."""
+    size = 0
+    while block := stream.read(BLOCK):
+        digest.update(block)
+        size += len(block)
+        out.write(block)
+    return size
+
+
 class LocalBlobStore(BlobStore):
     """Blobs in ``root/ab/abcdef...``, written to a temporary file then renamed.
 
@@ -185,14 +195,11 @@ class LocalBlobStore(BlobStore):
 
     def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
         self.root.mkdir(parents=True, exist_ok=True)
-        digest, size = hashlib.sha256(), 0
+        digest = hashlib.sha256()
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".upload-")
         try:
             with os.fdopen(fd, "wb") as out:
-                while block := stream.read(BLOCK):
-                    digest.update(block)
-                    size += len(block)
-                    out.write(block)
+                size = copy_hashing(stream, out, digest)
             sha256 = digest.hexdigest()
             target = self.path(sha256)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -272,17 +279,14 @@ class LocalBlobStore(BlobStore):
     def put_part(self, write_id: str, number: int, stream: BinaryIO) -> PartInfo:
         check_part_number(number)
         directory = self._write_dir(write_id)
-        digest, size = hashlib.md5(usedforsecurity=False), 0
+        digest = hashlib.md5(usedforsecurity=False)
         try:
             fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
         except FileNotFoundError:  # finished or removed meanwhile
             raise NotFoundError(f"no write in parts {write_id!r} (finished, aborted or removed as stale)") from None
         try:
             with os.fdopen(fd, "wb") as out:
-                while block := stream.read(BLOCK):
-                    digest.update(block)
-                    size += len(block)
-                    out.write(block)
+                size = copy_hashing(stream, out, digest)
             etag = digest.hexdigest()
             os.replace(tmp, directory / f"{number}.{etag}")
         except BaseException:

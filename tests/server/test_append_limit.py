@@ -49,3 +49,39 @@ def test_appends_wait_their_turn_and_reads_pass_them():
 
     reads = asyncio.run(scenario())
     assert running["most"] == 1 and order.count("append") == 6 and reads == [1] * 6
+
+
+def test_the_workers_of_a_server_share_the_hosts_append_slots(tmp_path):
+    """Two workers (each its own lock files, as two processes open them) with one host slot: the
+    second worker's append starts only when the first one's ends, and a read passes both."""
+    from trackboard.server.appends import HostSlots
+
+    events = []
+    release = asyncio.Event()
+
+    async def app(scope, receive, send):
+        events.append(("start", scope["worker"], scope["path"]))
+        if scope["path"].endswith("batches") and scope["worker"] == "a":
+            await release.wait()
+        events.append(("end", scope["worker"], scope["path"]))
+
+    workers = {name: AppendLimit(app, host=HostSlots(str(tmp_path), 1)) for name in ("a", "b")}
+
+    async def request(worker: str, method: str, path: str):
+        await workers[worker]({"type": "http", "method": method, "path": path, "worker": worker}, None, None)
+
+    async def scenario():
+        first = asyncio.create_task(request("a", "POST", "/api/trackboard/batches"))
+        await asyncio.sleep(0.05)
+        second = asyncio.create_task(request("b", "POST", "/api/trackboard/batches"))
+        await asyncio.sleep(0.05)
+        assert ("start", "b", "/api/trackboard/batches") not in events  # the host's one slot is taken
+        await request("b", "GET", "/ui/data/projects")  # reads never wait for a slot
+        release.set()
+        await asyncio.gather(first, second)
+
+    asyncio.run(scenario())
+    appends = [e for e in events if e[2].endswith("batches")]
+    assert appends == [("start", "a", "/api/trackboard/batches"), ("end", "a", "/api/trackboard/batches"),
+                       ("start", "b", "/api/trackboard/batches"), ("end", "b", "/api/trackboard/batches")]
+    assert ("end", "b", "/ui/data/projects") in events
