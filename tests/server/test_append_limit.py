@@ -4,8 +4,28 @@ read, and reads pass them by."""
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from trackboard.server.appends import AppendLimit
+
+
+def run(coroutine_function):
+    """``asyncio.run`` on a thread of its own: the browser tests' Playwright keeps an event loop
+    running on the main thread for the whole session."""
+    result = {}
+
+    def target():
+        try:
+            result["value"] = asyncio.run(coroutine_function())
+        except BaseException as error:  # raised again on the test's thread, assertion messages included
+            result["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
 
 
 def test_appends_wait_their_turn_and_reads_pass_them():
@@ -47,7 +67,7 @@ def test_appends_wait_their_turn_and_reads_pass_them():
         release.set()
         return await asyncio.gather(*appends)
 
-    reads = asyncio.run(scenario())
+    reads = run(scenario)
     assert running["most"] == 1 and order.count("append") == 6 and reads == [1] * 6
 
 
@@ -80,7 +100,7 @@ def test_the_workers_of_a_server_share_the_hosts_append_slots(tmp_path):
         release.set()
         await asyncio.gather(first, second)
 
-    asyncio.run(scenario())
+    run(scenario)
     appends = [e for e in events if e[2].endswith("batches")]
     assert appends == [("start", "a", "/api/trackboard/batches"), ("end", "a", "/api/trackboard/batches"),
                        ("start", "b", "/api/trackboard/batches"), ("end", "b", "/api/trackboard/batches")]
