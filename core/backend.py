@@ -204,6 +204,7 @@ def _flush_all_at_exit() -> None:
         if store is not None:
             with contextlib.suppress(Exception):
                 store.close()  # the last connection checkpoints a SQLite store: no -wal/-shm files left
+    lifecycle.still_die_by_sigint()  # our writers are done: an uncaught Ctrl-C still ends the program by SIGINT
 
 
 def _restart_after_fork() -> None:

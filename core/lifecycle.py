@@ -46,6 +46,7 @@ _hooks_installed = False
 _sigterm_installed = False
 _previous_excepthook = sys.excepthook
 _previous_sigterm: Any = signal.SIG_DFL
+_interrupted = False  # an uncaught KeyboardInterrupt is ending the program
 
 
 def started(experiment: "Experiment") -> None:
@@ -130,10 +131,30 @@ def _install_sigterm() -> None:
 
 
 def _excepthook(exc_type, exc, tb) -> None:
+    global _interrupted
     try:
         fail_open_runs()
     finally:
         _previous_excepthook(exc_type, exc, tb)
+        if isinstance(exc_type, type) and issubclass(exc_type, KeyboardInterrupt):
+            _interrupted = True
+            still_die_by_sigint()
+
+
+def still_die_by_sigint() -> None:
+    """Keep CPython's ending after an uncaught Ctrl-C: death by SIGINT (a shell sees "interrupted").
+
+    CPython forgets that it must end so whenever an ``exec`` of a string runs after the interrupt
+    (its flag is reset by every such run), and SQLAlchemy generates code that way on our writer
+    thread while the last points are written. An ``exec`` ending in KeyboardInterrupt sets the flag
+    again: called once our closing work is done (here, and at the end of the exit flush).
+    """
+    if not _interrupted:
+        return
+    try:
+        exec("raise KeyboardInterrupt")  # noqa: S102 - a constant: only its ending matters
+    except KeyboardInterrupt:
+        pass
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
