@@ -57,11 +57,9 @@ def keras_fit(client: Client, name: str, fail_at: int | None = None, slow: bool 
               callbacks=[TrackboardCallback(project="p", experiment=name, client=client, log_every_n_steps=1), Steps()])
 
 
-def lightning_fit(client: Client, name: str, fail_at: int | None = None, slow: bool = False, epochs: int = 3) -> None:
+def tiny_lightning_module(on_step=None):
+    """A linear 4 -> 3 classifier; ``on_step(global_step)`` runs at the start of each training step."""
     import lightning.pytorch as L
-    from torch.utils.data import DataLoader, TensorDataset
-
-    from trackboard.callbacks.lightning import TrackboardLogger
 
     class Module(L.LightningModule):
         def __init__(self):
@@ -69,7 +67,8 @@ def lightning_fit(client: Client, name: str, fail_at: int | None = None, slow: b
             self.net = torch.nn.Linear(4, 3)
 
         def training_step(self, batch, _):
-            _on_step(self.global_step, fail_at, slow)
+            if on_step is not None:
+                on_step(self.global_step)
             loss = torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1])
             self.log("train_loss", loss)
             return loss
@@ -77,12 +76,26 @@ def lightning_fit(client: Client, name: str, fail_at: int | None = None, slow: b
         def configure_optimizers(self):
             return torch.optim.SGD(self.parameters(), lr=0.1)
 
+    return Module()
+
+
+def tiny_loader():
+    """Batches of 8 of ``data()``."""
+    from torch.utils.data import DataLoader, TensorDataset
+
     x, y = data()
-    loader = DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=8)
+    return DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=8)
+
+
+def lightning_fit(client: Client, name: str, fail_at: int | None = None, slow: bool = False, epochs: int = 3) -> None:
+    import lightning.pytorch as L
+
+    from trackboard.callbacks.lightning import TrackboardLogger
+
     logger = TrackboardLogger(project="p", experiment=name, client=client, save_dir=os.environ.get("TMPDIR", "/tmp"))
     trainer = L.Trainer(max_epochs=1000 if slow else epochs, logger=logger, log_every_n_steps=1,
                         enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)
-    trainer.fit(Module(), loader)
+    trainer.fit(tiny_lightning_module(lambda step: _on_step(step, fail_at, slow)), tiny_loader())
 
 
 def token_dataset(n: int, seed: int = 0):

@@ -22,7 +22,7 @@ import pytest
 
 from trackboard import Client
 
-from lifecycle_fits import FAIL_AT, FITS, READY_AT, Boom
+from lifecycle_fits import FAIL_AT, FITS, READY_AT, Boom, tiny_lightning_module, tiny_loader
 
 HERE = Path(__file__).parent
 FRAMEWORKS = sorted(FITS)
@@ -137,27 +137,10 @@ def test_keras_callback_reused_for_a_second_fit_is_running_while_it_runs(client)
 
 def test_lightning_failing_checkpoint_copy_still_ends_success(client, tmp_path):
     import lightning.pytorch as L
-    import torch
     from lightning.pytorch.callbacks import ModelCheckpoint
-    from torch.utils.data import DataLoader, TensorDataset
 
-    from lifecycle_fits import data
     from trackboard.callbacks.lightning import TrackboardLogger
 
-    class Module(L.LightningModule):
-        def __init__(self):
-            super().__init__()
-            self.net = torch.nn.Linear(4, 3)
-
-        def training_step(self, batch, _):
-            loss = torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1])
-            self.log("train_loss", loss)
-            return loss
-
-        def configure_optimizers(self):
-            return torch.optim.SGD(self.parameters(), lr=0.1)
-
-    x, y = data()
     logger = TrackboardLogger(project="p", experiment="ckpt", client=client, log_model=True, save_dir=tmp_path)
 
     def broken_store(name, path):
@@ -167,7 +150,7 @@ def test_lightning_failing_checkpoint_copy_still_ends_success(client, tmp_path):
     trainer = L.Trainer(max_epochs=1, logger=logger, callbacks=[ModelCheckpoint()], log_every_n_steps=1,
                         enable_progress_bar=False, enable_model_summary=False)
     with pytest.warns(Warning, match="store checkpoints"):
-        trainer.fit(Module(), DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=8))
+        trainer.fit(tiny_lightning_module(), tiny_loader())
     experiment = client.get_project("p").get_experiment("ckpt")
     assert experiment.status == "SUCCESS"
     assert trainer.log_dir == str(tmp_path)
@@ -175,35 +158,11 @@ def test_lightning_failing_checkpoint_copy_still_ends_success(client, tmp_path):
 
 
 def _lightning_module(fail_at=None):
-    import lightning.pytorch as L
-    import torch
+    def node_lost(step):
+        if fail_at is not None and step >= fail_at:
+            raise Boom("node lost")
 
-    class Module(L.LightningModule):
-        def __init__(self):
-            super().__init__()
-            self.net = torch.nn.Linear(4, 3)
-
-        def training_step(self, batch, _):
-            if fail_at is not None and self.global_step >= fail_at:
-                raise Boom("node lost")
-            loss = torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1])
-            self.log("train_loss", loss)
-            return loss
-
-        def configure_optimizers(self):
-            return torch.optim.SGD(self.parameters(), lr=0.1)
-
-    return Module()
-
-
-def _loader():
-    import torch
-    from torch.utils.data import DataLoader, TensorDataset
-
-    from lifecycle_fits import data
-
-    x, y = data()
-    return DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=8)
+    return tiny_lightning_module(node_lost)
 
 
 def test_lightning_crash_then_resume_keeps_one_value_per_step(client, tmp_path):
@@ -219,7 +178,7 @@ def test_lightning_crash_then_resume_keeps_one_value_per_step(client, tmp_path):
 
     first = TrackboardLogger(project="p", client=client, save_dir=tmp_path)
     with pytest.raises(Boom):
-        trainer(first).fit(_lightning_module(fail_at=10), _loader())
+        trainer(first).fit(_lightning_module(fail_at=10), tiny_loader())
     experiment = client.get_project("p").get_experiment(first.version)
     assert experiment.status == "FAILED" and max(experiment.get_log("train_loss").data["steps"]) == 9
     folder = tmp_path / "p" / first.version / "checkpoints"
@@ -227,7 +186,7 @@ def test_lightning_crash_then_resume_keeps_one_value_per_step(client, tmp_path):
 
     second = TrackboardLogger(project="p", client=client, save_dir=tmp_path)  # a new process would draw a new name
     resumed = trainer(second)
-    resumed.fit(_lightning_module(), _loader(), ckpt_path=checkpoint)
+    resumed.fit(_lightning_module(), tiny_loader(), ckpt_path=checkpoint)
     assert second.version == first.version  # the checkpoint's experiment goes on...
     assert list(folder.glob("*step=16.ckpt"))  # ...and its checkpoints stay beside the first ones
     steps = experiment.get_log("train_loss").data["steps"]
@@ -245,7 +204,7 @@ def test_lightning_cli_with_only_the_trackboard_logger(store_env, tmp_path, monk
         args=["--trainer.logger=trackboard.callbacks.lightning.TrackboardLogger", "--trainer.logger.project=cli",
               "--trainer.max_epochs=1", "--trainer.enable_progress_bar=false", "--trainer.log_every_n_steps=1"],
     )
-    cli.trainer.fit(cli.model, _loader())
+    cli.trainer.fit(cli.model, tiny_loader())
     experiment = Client().get_project("cli").list_experiments()[0]
     assert experiment.status == "SUCCESS" and len(experiment.get_log("train_loss").data["steps"]) == 6
     assert (tmp_path / "lightning_logs" / "config.yaml").is_file()  # SaveConfigCallback wrote to trainer.log_dir
