@@ -22,11 +22,26 @@ def start_capture(experiment: Any, capture: bool | None = None) -> Sampler | Non
 
     if not capture_enabled(capture) or isinstance(experiment._backend, DisabledBackend):
         return None
+    _import_what_the_thread_needs()
     try:
         return Sampler(experiment, system_interval()).start()
     except Exception as error:  # noqa: BLE001 - e.g. no thread can be started
         _warn_once("start", f"could not start capturing the context: {type(error).__name__}: {error}")
         return None
+
+
+def _import_what_the_thread_needs() -> None:
+    """Import the capture thread's libraries here, on the caller's thread (once per process).
+
+    A Ctrl-C can come at any moment, also while the new thread is still importing; and a module
+    first loaded after an uncaught KeyboardInterrupt makes CPython exit with status 1 instead of
+    dying from SIGINT (a shell sees 1, not 130: "interrupted" is lost).
+    """
+    for module in ("psutil", "pynvml", "email.parser"):  # email.parser: importlib.metadata's
+        try:
+            __import__(module)
+        except Exception:  # noqa: BLE001 - absent or broken: that monitor stays quiet (monitors/)
+            pass
 
 
 __all__ = ["start_capture", "Sampler", "capture_enabled", "system_interval", "ENVIRONMENT_LOG",
