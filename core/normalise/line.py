@@ -16,7 +16,7 @@ from .numbers import (
     as_number,
     check_step,
     describe,
-    plain_numbers,
+    plain_kind,
     unwrap,
 )
 from .text import check_text
@@ -226,7 +226,7 @@ def _attribute(raw: Any, n: int, what: str, convert: Callable[[Any, str], Any]) 
     if array is not None and array.ndim == 1 and array.dtype.kind in "iuf":
         if len(array) != n:
             raise InvalidLogError(f"{len(array)} {what} for {n} values; expected {n}")
-        column = _checked(array, convert)
+        column = _checked(array, convert, array.dtype.kind != "f")
         if column is not None:
             return column
     items = unwrap(raw)
@@ -234,26 +234,37 @@ def _attribute(raw: Any, n: int, what: str, convert: Callable[[Any, str], Any]) 
         items = [items]
     if len(items) != n:
         raise InvalidLogError(f"{len(items)} {what} for {n} values; expected {n}")
-    if plain_numbers(items):
-        column = _checked(items, convert)
+    kind = plain_kind(items)
+    if kind is not None:
+        column = _checked(items, convert, kind is int)
         if column is not None:
             return column
     return np.array([convert(item, f"{what}[{i}]") for i, item in enumerate(items)], dtype=np.float64)
 
 
-def _checked(items: np.ndarray | list | tuple, convert: Callable[[Any, str], Any]) -> np.ndarray | None:
-    """The float64 column of plain numbers when all of them pass ``convert``'s check, else None."""
-    if convert is _epoch:  # whole numbers within +-2**53, compared exactly for ints
-        if isinstance(items, np.ndarray) and items.dtype.kind in "iu" or not isinstance(items, np.ndarray) \
-                and list(map(type, items)).count(int) == len(items):
-            if -MAX_EXACT_STEP <= min(items) and max(items) <= MAX_EXACT_STEP:
-                return _float64(items)
+def _checked(items: np.ndarray | list | tuple, convert: Callable[[Any, str], Any], whole: bool) -> np.ndarray | None:
+    """The float64 column of plain numbers (``whole``: all of them ints) when all of them pass
+    ``convert``'s check, else None."""
+    limit = MAX_TIME_S if convert is _time else MAX_EXACT_STEP
+    if whole:  # compared exactly, as int64: steps and epochs are whole numbers
+        ints = items if isinstance(items, np.ndarray) else _int64(items)
+        if ints is None or len(ints) and not (-limit <= ints.min() and ints.max() <= limit):
             return None
-        column = _float64(items)
-        return column if bool(np.all((np.abs(column) <= MAX_EXACT_STEP) & (column == np.floor(column)))) else None
+        return ints.astype(np.float64)  # a copy: the caller may change theirs
     column = _float64(items)
-    limit = MAX_EXACT_STEP if convert is _step else MAX_TIME_S
-    return column if bool(np.all(np.abs(column) <= limit)) else None  # NaN fails it too
+    within = np.abs(column) <= limit  # NaN fails it too
+    if convert is _epoch:
+        within &= column == np.floor(column)
+    return column if bool(np.all(within)) else None
+
+
+def _int64(items: list | tuple) -> np.ndarray | None:
+    """Plain ints as an int64 column (converted in C, about half the cost of float64), None when one
+    is too large for it."""
+    try:
+        return np.fromiter(items, np.int64, len(items))
+    except OverflowError:
+        return None
 
 
 def _float64(items: np.ndarray | list | tuple) -> np.ndarray:

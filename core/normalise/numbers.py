@@ -86,17 +86,25 @@ def as_array(value: Any) -> np.ndarray | None:
     return None
 
 
-def plain_numbers(items: Iterable) -> bool:
-    """Whether every item is a plain int or float (no bool, str or numpy scalar), checked in C."""
+def plain_kind(items: Iterable) -> type | None:
+    """``int`` when every item is a plain int, ``float`` when every item is a plain int or float and
+    some are floats, None when any is something else (a bool, str, numpy scalar...); checked in C."""
     types = list(map(type, items))
     if not types:
-        return True
+        return int
     # list.count is fast when the items are the very object counted: count the first item's type first.
     first = types[0]
     if first is not float and first is not int:
-        return False
+        return None
     same = types.count(first)
-    return same == len(types) or same + types.count(int if first is float else float) == len(types)
+    if same == len(types):
+        return first
+    return float if same + types.count(int if first is float else float) == len(types) else None
+
+
+def plain_numbers(items: Iterable) -> bool:
+    """Whether every item is a plain int or float (no bool, str or numpy scalar), checked in C."""
+    return plain_kind(items) is not None
 
 
 def as_float_array(values: Any, what: str) -> np.ndarray:
