@@ -33,9 +33,11 @@ def start_capture(experiment: Any, capture: bool | None = None) -> Sampler | Non
 def _import_what_the_thread_needs() -> None:
     """Import the capture thread's libraries here, on the caller's thread (once per process).
 
-    A Ctrl-C can come at any moment, also while the new thread is still importing; and a module
-    first loaded after an uncaught KeyboardInterrupt makes CPython exit with status 1 instead of
-    dying from SIGINT (a shell sees 1, not 130: "interrupted" is lost).
+    Two reasons. The first system sample comes at once: imported on the new thread, these
+    libraries would take the GIL from the training loop for a while, and a short fit could end
+    before any sample. And a Ctrl-C can come at any moment, also while the thread is still
+    importing: a module first loaded after an uncaught KeyboardInterrupt makes CPython exit with
+    status 1 instead of dying from SIGINT (a shell sees 1, not 130: "interrupted" is lost).
     """
     for module in ("psutil", "pynvml", "email.parser"):  # email.parser: importlib.metadata's
         try:

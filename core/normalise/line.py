@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from operator import itemgetter
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -69,41 +70,65 @@ def _per_step_dict(data: dict) -> Point | StepValues | None:
         if value is None or step is False or epoch is False:
             return None
         return _new_tuple(Point, (step, value, epoch))
-    if "times" in data:
+    keys = tuple(data)
+    shape = _SHAPES.get(keys)
+    if shape is None:
+        shape = _shape_of(keys)
+        if len(_SHAPES) < MAX_SHAPES:
+            _SHAPES[keys] = shape
+    if shape is _NOT_SIMPLE:
         return None
-    # Names and values checked a column at a time, in C: this runs for every step of a training loop.
-    names, values = list(data), list(data.values())
-    shared_step = shared_epoch = None
-    if "steps" in data:
-        shared_step = _one_step(data["steps"])
-        index = names.index("steps")
-        del names[index], values[index]
-    if "epochs" in data:
-        shared_epoch = _one_step(data["epochs"])
-        index = names.index("epochs")
-        del names[index], values[index]
-    if shared_step is False or shared_epoch is False or not names or len(names) > MAX_SERIES_PER_CALL or "" in data:
+    names, series_at, step_at, epoch_at = shape
+    everything = tuple(data.values())
+    step = None if step_at is None else _one_step(everything[step_at])
+    epoch = None if epoch_at is None else _one_step(everything[epoch_at])
+    if step is False or epoch is False:
         return None
-    try:  # one pass over every name: a non-string fails the join, NUL and lone surrogates isprintable
-        printable = "".join(names).isprintable()
-    except TypeError:
-        return None
-    if not printable:
-        return None  # (too many series, NUL and lone surrogates: the general path words the error)
+    # The values checked a column at a time, in C: this runs for every step of a training loop.
+    values = everything[series_at] if series_at.__class__ is slice else series_at(everything)
     types = set(map(type, values))
     if types == _LIST:  # {'loss': [v], ...}
-        try:
-            values = [value for value, in values]
-        except ValueError:  # a list of another length
+        if set(map(len, values)) != _ONE:
             return None
+        values = tuple(map(_first, values))
         types = set(map(type, values))
     if types <= _NUMBERS:
         if int in types:
-            values = map(float, values)  # an OverflowError here is the general path's error too
-        return _new_tuple(StepValues, (tuple(names), tuple(values), shared_step, shared_epoch))
-    return _nested_points(data, shared_step, shared_epoch)
+            values = tuple(map(float, values))  # an OverflowError here is the general path's error too
+        return _new_tuple(StepValues, (names, values, step, epoch))
+    return _nested_points(data, step, epoch)
 
 
+# The per-step dicts of a loop have the same keys at every step: what the keys decide (which are
+# series, where the step and epoch are, whether the names are simple) is worked out once per key
+# tuple. Bounded: a loop logging new names at every step only stops being cached.
+MAX_SHAPES = 4096
+_SHAPES: dict[tuple, tuple | object] = {}
+_NOT_SIMPLE = object()  # keys the general path handles: "times", names to word an error about...
+
+
+def _shape_of(keys: tuple) -> tuple | object:
+    """(series names, where their values are, the position of 'steps', of 'epochs') for a per-step
+    dict's keys, or _NOT_SIMPLE."""
+    series = [i for i, key in enumerate(keys) if key != "steps" and key != "epochs"]
+    if "times" in keys or not series or len(series) > MAX_SERIES_PER_CALL:
+        return _NOT_SIMPLE
+    names = tuple(keys[i] for i in series)
+    try:  # one pass over every name: a non-string fails the join, NUL and lone surrogates isprintable
+        printable = "".join(names).isprintable()
+    except TypeError:
+        return _NOT_SIMPLE
+    if not printable or "" in names:
+        return _NOT_SIMPLE
+    contiguous = series[-1] - series[0] == len(series) - 1
+    series_at = slice(series[0], series[-1] + 1) if contiguous else itemgetter(*series)
+    step_at = keys.index("steps") if "steps" in keys else None
+    epoch_at = keys.index("epochs") if "epochs" in keys else None
+    return names, series_at, step_at, epoch_at
+
+
+_first = itemgetter(0)
+_ONE = {1}
 _LIST = {list}
 _new_tuple = tuple.__new__  # a NamedTuple without its Python __new__
 _NUMBERS = frozenset((float, int))
