@@ -131,3 +131,31 @@ def test_more_series_than_one_call_may_log_are_refused_by_the_fast_form_too():
     data = {f"m{k}": 0.5 for k in range(501)}
     assert outcome(LogType.LINE, data)[1].endswith("501 series in one call; at most 500 are accepted "
                                                    "(log them as several LINE logs)")
+
+
+def test_per_step_dicts_of_known_keys_are_checked_again_at_every_call():
+    """The keys' shape is remembered, the values never: the same keys with other values are
+    checked again, wherever 'steps' and 'epochs' are among them."""
+    from trackboard.normalise import line
+    from trackboard.records import StepValues
+
+    for keys in (("steps", "loss", "acc"), ("loss", "steps", "acc", "epochs"), ("loss", "acc", "epochs")):
+        good = {key: [3] if key in ("steps", "epochs") else [0.5] for key in keys}
+        assert line._per_step_dict(good) == StepValues(("loss", "acc"), (0.5, 0.5), good.get("steps", [None])[0],
+                                                         good.get("epochs", [None])[0])
+        assert line._per_step_dict({**good, "acc": 2}).values == (0.5, 2.0)
+        for bad in ({**good, "acc": True}, {**good, "acc": "0.5"}, {**good, "loss": [0.5, 0.6]}):
+            assert line._per_step_dict(bad) is None
+            assert outcome(LogType.LINE, bad)[0] != "ok"
+        if "steps" in keys:
+            assert line._per_step_dict({**good, "steps": 0.5}) is None
+
+
+def test_the_shape_cache_is_bounded_and_a_full_cache_changes_no_result():
+    from trackboard.normalise import line
+
+    for i in range(line.MAX_SHAPES + 10):
+        data = {"steps": i, f"metric_{i}": float(i)}
+        assert line._per_step_dict(data).values == (float(i),)
+    assert len(line._SHAPES) <= line.MAX_SHAPES
+    assert outcome(LogType.LINE, {"steps": 1, "bad\x00name": 1.0})[0] != "ok"
