@@ -34,7 +34,7 @@ from .logtype import LogType
 from .normalise import check_name, normalise
 from .normalise.image import image_payload
 from .normalise.numbers import MAX_EXACT_STEP
-from .records import Columns, ImagePayload, Record, Series, add_to_columns, has_named_series
+from .records import ImagePayload, PendingPoints, Record, Series, has_named_series
 from .store.points import NO_EPOCH, Points
 
 _F8 = np.dtype("<f8")
@@ -125,14 +125,14 @@ class _Line:
         self.experiment_id, self.name = record.experiment_id, record.name
         self.replace, self.named = record.replace, named
         self.time = record.time
-        self.series: dict[str | None, Columns] = {}  # series name -> its points
+        self.series = PendingPoints()  # series name -> its points
         self.records: list[Record] = []
 
     def add(self, record: Record) -> int:
         """Append the record's points; returns how many."""
         self.records.append(record)
         self.time = when = record.time
-        return add_to_columns(self.series, record.data, when)
+        return self.series.add(record.data, when)
 
     def entry(self) -> dict:
         series = []

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from ..errors import AlreadyExistsError, InvalidLogError, LogTypeConflictError, NotFoundError
 from ..logtype import LogType
 from ..status import with_read_status
-from ..records import Columns, Record, add_to_columns, has_named_series
+from ..records import Columns, PendingPoints, Record, has_named_series
 from . import derived, search
 from . import schema as t
 from .blobs import BlobStore, open_blob_store
@@ -534,7 +534,7 @@ class _Log:
         self.restart_images = False  # the stored image history is deleted first (the IMAGE log was replaced)
         self.named: bool | None = ... if stored_type == LogType.LINE.value else None  # ...: not yet read
         self.series: dict[str, dict] | None = None if stored_type == LogType.LINE.value else {}
-        self.pending: dict[str | None, Columns] = {}  # series name -> points to append
+        self.pending = PendingPoints()  # series name -> points to append
 
 
 class _Batch:
@@ -623,7 +623,7 @@ class _Batch:
         if record.type is LogType.IMAGE:
             log.images.append((meta, record.time))
         log.type, log.data, log.updated_at, log.dirty = log_type, data, record.time, True
-        log.series, log.pending, log.named = {}, {}, None
+        log.series, log.pending, log.named = {}, PendingPoints(), None
         if record.name == derived.PARAMETERS:  # run queries read parameters from their own rows
             self.parameters.replace(experiment_id, record.type, record.data)
         if record.type is LogType.LINE:
@@ -642,7 +642,7 @@ class _Batch:
             raise InvalidLogError(
                 f"LINE {record.name!r}: the log holds {shape}; log the same shape or pass replace=True"
             )
-        add_to_columns(log.pending, record.data, record.time)
+        log.pending.add(record.data, record.time)
 
     # -- writing the outcome ---------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from trackboard.jsonable import NON_FINITE
 from trackboard.logtype import LogType
 from trackboard.normalise import normalise
 from trackboard.normalise.image import image_payload
-from trackboard.records import ImagePayload, Record, add_to_columns
+from trackboard.records import ImagePayload, PendingPoints, Record
 from trackboard.server.scope import check_blob
 from trackboard.store.sql import Store
 from trackboard.wire import safe_filename
@@ -218,8 +218,8 @@ def _image(store: Store, experiment_id: str, name: str, data: Any, request: Requ
 
 def _appended(record: Record, last_steps: dict[str, float | None]) -> dict:
     """The canonical data of the points ``record`` added (steps as the store assigned them)."""
-    columns: dict = {}
-    add_to_columns(columns, record.data, record.time)
+    columns = PendingPoints()
+    columns.add(record.data, record.time)
     out = {}
     for name, series in columns.items():
         steps, values, times, epochs = series.arrays()  # NaN steps: assigned; NaN epochs: none

@@ -99,7 +99,7 @@ def test_line_per_step_dicts_fast_path_is_the_general_path(series, steps, epochs
     """Bad names (NUL, lone surrogates, empty, not strings) and values are refused with the general
     path's message; good ones hold the same points."""
     from trackboard.normalise import line
-    from trackboard.records import add_to_columns
+    from trackboard.records import PendingPoints
 
     data = dict(series)
     if steps is not None:
@@ -118,9 +118,10 @@ def test_line_per_step_dicts_fast_path_is_the_general_path(series, steps, epochs
     if fast is None:
         return
     assert fast != "overflow"
-    columns = [{}, {}]
-    for out, normalised in zip(columns, (fast, general)):
-        add_to_columns(out, normalised, 5.0)
+    pending = [PendingPoints(), PendingPoints()]
+    for out, normalised in zip(pending, (fast, general)):
+        out.add(normalised, 5.0)
+    columns = [dict(out.items()) for out in pending]
     assert list(columns[0]) == list(columns[1])
     for name in columns[0]:
         assert all(map(_equal, (a.tolist() for a in columns[0][name].arrays()),

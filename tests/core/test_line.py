@@ -507,16 +507,17 @@ def one_point_forms(draw):
 @settings(max_examples=200, deadline=None)
 def test_compact_forms_hold_the_general_paths_points(data):
     from trackboard.normalise import line
-    from trackboard.records import Point, StepValues, add_to_columns
+    from trackboard.records import PendingPoints, Point, StepValues
 
     fast = line._per_step_dict(data)
     general = (line._series(None, data, {}),) if "values" in data else line._several(data)
     if fast is None:
         return
     assert fast.__class__ is (Point if "values" in data else StepValues)
-    columns = [{}, {}]
-    for out, normalised in zip(columns, (fast, general)):
-        add_to_columns(out, normalised, 5.0)
+    pending = [PendingPoints(), PendingPoints()]
+    for out, normalised in zip(pending, (fast, general)):
+        out.add(normalised, 5.0)
+    columns = [dict(out.items()) for out in pending]
     assert list(columns[0]) == list(columns[1])
     for name in columns[0]:
         for a, b in zip(columns[0][name].arrays(), columns[1][name].arrays()):

@@ -111,3 +111,34 @@ def test_a_batch_is_a_handful_of_statements(tmp_path):
     assert store.get_log(experiment_id, "v3") == (LogType.VALUE, 99)
     assert store.get_log(experiment_id, "m")[1]["s9"]["values"][-1] == 99.0
     store.close()
+
+
+# Per-step dicts in long runs (a batch gathers consecutive ones of the same names as rows, see
+# records.PendingPoints), broken by other shapes of the same log: the order of every series' points
+# must be the order they were logged in.
+PER_STEP = st.one_of(
+    st.builds(lambda v, w: {"x": v, "y": w}, st.floats(-1, 1), st.floats(-1, 1)),
+    st.builds(lambda s, v, w: {"steps": s, "x": [v], "y": [w]}, st.integers(0, 50), st.floats(-1, 1), st.floats(-1, 1)),
+    st.builds(lambda v: {"y": v, "x": v}, st.floats(-1, 1)),
+    st.builds(lambda v, e: {"x": v, "epochs": e}, st.floats(-1, 1), st.integers(0, 3)),
+    st.builds(lambda n: {"x": list(map(float, range(n))), "y": [0.5] * n}, st.integers(1, 20)),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+          derandomize=True)
+@given(runs=st.lists(st.tuples(PER_STEP, st.integers(1, 30)), min_size=1, max_size=6))
+def test_long_runs_of_per_step_dicts_keep_every_series_in_order(stores, runs):
+    batched, single = stores
+    datas = [normalise("m", LogType.LINE, data) for data, repeat in runs for _ in range(repeat)]
+    states = []
+    for store in (batched, single):
+        experiment_id = _experiment(store)
+        batch = [Record(experiment_id, "m", LogType.LINE, data, False, 2.0 + i) for i, data in enumerate(datas)]
+        if store is batched:
+            assert store.apply(batch) == []
+        else:
+            for record in batch:
+                assert store.apply([record]) == []
+        states.append(_state(store, experiment_id))
+    assert states[0] == states[1]

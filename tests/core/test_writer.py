@@ -220,7 +220,7 @@ def test_batches_are_bounded(make_writer, monkeypatch):
 
 
 def test_writer_thread_is_a_daemon(make_writer):
-    writer = make_writer(ListSink(), name="trackboard-writer-test")
+    _writer = make_writer(ListSink(), name="trackboard-writer-test")
     thread = next(t for t in threading.enumerate() if t.name == "trackboard-writer-test")
     assert thread.daemon
 
