@@ -203,3 +203,20 @@ def test_a_line_chart_is_sketched_before_plotly_loads_and_plotly_takes_over(page
     expect(chart.locator(".hoverlayer .hovertext, .hoverlayer .legend")).not_to_have_count(0)
     relayout(chart, {"xaxis.range[0]": 10, "xaxis.range[1]": 20})
     expect(chart).to_have_attribute("data-range", "10,20")
+
+
+def test_a_sketch_drawn_before_plotly_follows_a_theme_switch(page, site):
+    """The sketch drawn while plotly.js loads takes the new theme's colours when the system
+    switches between light and dark, without waiting for plotly."""
+    held = []
+    page.route("**/vendor/plotly.min.js", lambda route: held.append(route))
+    page.emulate_media(color_scheme="light")
+    open_ready(page, site.url)
+    labels = page.locator("section.panel[data-log='positive'] svg.chart-sketch text")
+    expect(labels.first).to_have_attribute("fill", "#374151")
+    page.emulate_media(color_scheme="dark")
+    expect(labels.first).to_have_attribute("fill", "#c9cfdb")
+    assert page.evaluate("() => window.Plotly === undefined")
+    for route in held:
+        route.continue_()
+    page.unroute("**/vendor/plotly.min.js")

@@ -186,6 +186,11 @@ export class LineChart {
    * replaces once it is ready: the first screen's curves do not wait for plotly's compilation.
    */
   async draw() {
+    if (!this.themeBound) {
+      // Redrawn in the new theme's colours, the sketch before plotly too.
+      this.themeBound = true;
+      document.addEventListener("trackboard:theme", () => { if (this.container.isConnected) this.draw(); });
+    }
     const Plotly = window.Plotly;
     if (!Plotly) {
       sketchPlotly(this.container, this.plotTraces(), this.layout());
@@ -202,7 +207,6 @@ export class LineChart {
       this.container.on("plotly_relayout", (event) => this.onRelayout(event));
       // A legend click hides a trace in plotly's copy only: remember it, or the next draw shows it again.
       this.container.on("plotly_restyle", () => this.rememberHidden());
-      document.addEventListener("trackboard:theme", () => this.draw());
     }
   }
 
