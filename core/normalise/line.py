@@ -84,19 +84,25 @@ def _per_step_dict(data: dict) -> Point | StepValues | None:
     epoch = None if epoch_at is None else _one_step(everything[epoch_at])
     if step is False or epoch is False:
         return None
-    # The values checked a column at a time, in C: this runs for every step of a training loop.
     values = everything[series_at] if series_at.__class__ is slice else series_at(everything)
+    floats = _plain_floats(values)
+    if floats is not None:
+        return _new_tuple(StepValues, (names, floats, step, epoch))
+    return _nested_points(data, step, epoch)
+
+
+def _plain_floats(values: tuple) -> tuple[float, ...] | None:
+    """Per-step values (plain ints and floats, or lists of one) as floats, checked a column at a
+    time in C (this runs for every step of a training loop); None when any is something else."""
     types = set(map(type, values))
     if types == _LIST:  # {'loss': [v], ...}
         if set(map(len, values)) != _ONE:
             return None
         values = tuple(map(_first, values))
         types = set(map(type, values))
-    if types <= _NUMBERS:
-        if int in types:
-            values = tuple(map(float, values))  # an OverflowError here is the general path's error too
-        return _new_tuple(StepValues, (names, values, step, epoch))
-    return _nested_points(data, step, epoch)
+    if not types <= _NUMBERS:
+        return None
+    return tuple(map(float, values)) if int in types else values  # an OverflowError: the general path's too
 
 
 # The per-step dicts of a loop have the same keys at every step: what the keys decide (which are

@@ -98,14 +98,20 @@ def test_heatmap_fast_path_is_the_general_path(categories, extra, rows):
 def test_line_per_step_dicts_fast_path_is_the_general_path(series, steps, epochs):
     """Bad names (NUL, lone surrogates, empty, not strings) and values are refused with the general
     path's message; good ones hold the same points."""
-    from trackboard.normalise import line
-    from trackboard.records import PendingPoints
-
     data = dict(series)
     if steps is not None:
         data["steps"] = steps
     if epochs is not None:
         data["epochs"] = epochs
+    assert_fast_is_general(data)
+
+
+def assert_fast_is_general(data: dict) -> None:
+    """The per-step dicts' fast path refuses what the general path refuses (leaving it to word the
+    error) and holds the same points for what it accepts."""
+    from trackboard.normalise import line
+    from trackboard.records import PendingPoints
+
     try:
         fast = line._per_step_dict(data)
     except OverflowError:
@@ -160,3 +166,28 @@ def test_the_shape_cache_is_bounded_and_a_full_cache_changes_no_result():
         assert line._per_step_dict(data).values == (float(i),)
     assert len(line._SHAPES) <= line.MAX_SHAPES
     assert outcome(LogType.LINE, {"steps": 1, "bad\x00name": 1.0})[0] != "ok"
+
+
+_nested_step = st.sampled_from([None, 3, [3], [4], True, [True], 3.0, [1, 2], "3"])
+
+
+@given(st.lists(st.tuples(_nested_step, _nested_step, st.one_of(_numbers, st.lists(_numbers, max_size=2), st.booleans())),
+                min_size=1, max_size=4),
+       st.sampled_from([None, 3, [4]]), st.sampled_from([None, 1]))
+@settings(max_examples=400, deadline=None)
+def test_nested_per_step_series_fast_path_is_the_general_path(series, steps, epochs):
+    """{'loss': {'steps': s, 'values': v, 'epochs': e}, ...}: the same keys in every series or not,
+    equal steps or not, bools among them or not."""
+    data = {}
+    for i, (step, epoch, value) in enumerate(series):
+        nested = {"values": value}
+        if step is not None:
+            nested["steps"] = step
+        if epoch is not None:
+            nested["epochs"] = epoch
+        data[f"s{i}"] = nested
+    if steps is not None:
+        data["steps"] = steps
+    if epochs is not None:
+        data["epochs"] = epochs
+    assert_fast_is_general(data)
