@@ -107,7 +107,9 @@ def _plain_floats(values: tuple) -> tuple[float, ...] | None:
 
 # The per-step dicts of a loop have the same keys at every step: what the keys decide (which are
 # series, where the step and epoch are, whether the names are simple) is worked out once per key
-# tuple. Bounded: a loop logging new names at every step only stops being cached.
+# tuple. Bounded: a loop logging new names at every step only stops being cached. The names stored
+# are the remembered ones, which passed the checks: a key merely equal to one of them (a str
+# subclass with its own __eq__) cannot bring NUL or a lone surrogate in.
 MAX_SHAPES = 4096
 _SHAPES: dict[tuple, tuple | object] = {}
 _NOT_SIMPLE = object()  # keys the general path handles: "times", names to word an error about...
