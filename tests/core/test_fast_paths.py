@@ -191,3 +191,18 @@ def test_nested_per_step_series_fast_path_is_the_general_path(series, steps, epo
     if epochs is not None:
         data["epochs"] = epochs
     assert_fast_is_general(data)
+
+
+def test_a_key_only_equal_to_a_remembered_one_brings_no_unchecked_name_in():
+    from trackboard.normalise import line
+
+    class LooksLikeLoss(str):
+        def __eq__(self, other):
+            return True
+
+        def __hash__(self):
+            return hash("loss")
+
+    assert line._per_step_dict({"loss": 1.0}).names == ("loss",)
+    sneaky = line._per_step_dict({LooksLikeLoss("bad\x00name"): 2.0})
+    assert sneaky is None or all("\x00" not in name for name in sneaky.names)
