@@ -29,7 +29,8 @@ from . import schema as t
 from .blobs import BlobStore, open_blob_store
 from .engine import backup_before_upgrade, create_engine, read_transaction, write_transaction
 from .migrations import ensure_schema
-from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, decode_many, downsample_index, points_at, values_of
+from .charts import read_charts
+from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, decode_many
 from .summaries import encode_chunk
 
 DATABASE_FILE = "trackboard.db"  # the embedded store's database, in its directory
@@ -375,14 +376,20 @@ class Store:
         self, experiment_id: str, name: str, buckets: int = 1000,
         step_min: float | None = None, step_max: float | None = None,
     ) -> dict[str, Points]:
-        """Like ``get_points``, keeping first, last, min and max of ``buckets`` runs per series."""
+        """Like ``get_points``, keeping the points a chart of ``buckets`` columns shows: the first,
+        last, lowest and highest of each bucket (NaN never lowest or highest), in step range and series
+        order. Up to ``64 * buckets`` points in range, buckets are ``buckets`` runs of equal length;
+        past that, at most ``buckets`` runs of a power of two times 64 points read from the chunks'
+        summaries (``charts``). Only the kept points' times and epochs are decoded."""
+        if buckets < 1:
+            raise ValueError(f"buckets must be at least 1, not {buckets}")
         with read_transaction(self.engine) as conn:
-            return self._read_series(conn, _line_log_id(conn, experiment_id, name), step_min, step_max, buckets)
+            charts = read_charts(conn, _line_log_id(conn, experiment_id, name), step_min, step_max, buckets,
+                                 with_times=True)
+        return {chart.name: Points(chart.shown.steps, chart.shown.values, chart.times, chart.epochs) for chart in charts}
 
-    def _read_series(self, conn: sa.Connection, log_id: str, step_min, step_max,
-                     buckets: int | None = None) -> dict[str, Points]:
-        """Points per series within the step range; downsampled to ``buckets`` runs if given (then
-        only the kept points' times and epochs are decoded)."""
+    def _read_series(self, conn: sa.Connection, log_id: str, step_min, step_max) -> dict[str, Points]:
+        """Every point of each series within the step range."""
         series_rows = conn.execute(
             sa.select(t.series.c.id, t.series.c.name).where(t.series.c.log_id == log_id).order_by(t.series.c.position)
         ).all()
@@ -394,23 +401,11 @@ class Store:
                 query = query.where(c.step_max >= step_min)
             if step_max is not None:
                 query = query.where(c.step_min <= step_max)
-            chunks = conn.execute(query.order_by(c.seq)).all()
-            ranged = step_min is not None or step_max is not None
-            if buckets is not None and not ranged:  # every point's value, and the kept points' steps and times
-                values = values_of(chunks)
-                out[series_row.name] = points_at(chunks, downsample_index(values, buckets), values)
-                continue
-            points = decode_many(chunks, with_times=buckets is None)
-            index = None
-            if ranged:
+            points = decode_many(conn.execute(query.order_by(c.seq)).all())
+            if step_min is not None or step_max is not None:
                 low = -math.inf if step_min is None else step_min
                 high = math.inf if step_max is None else step_max
-                index = np.flatnonzero((points.steps >= low) & (points.steps <= high))
-            if buckets is not None:
-                index = index[downsample_index(points.values[index], buckets)]
-                points = points_at(chunks, index, points.values)
-            elif index is not None:
-                points = points.take(index)
+                points = points.take(np.flatnonzero((points.steps >= low) & (points.steps <= high)))
             out[series_row.name] = points
         return out
 
