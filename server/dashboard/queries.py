@@ -19,8 +19,8 @@ from trackboard.status import with_read_status
 from trackboard.store.search import read_status_sql
 from trackboard.store import schema as t
 from trackboard.store.engine import read_transaction
-from trackboard.store.points import NO_EPOCH, decode
-from trackboard.store.sql import steps_list
+from trackboard.store.points import decode
+from trackboard.store.sql import epochs_list, steps_list
 
 PARAMETERS = "parameters"  # the TABLE log that holds hyperparameters (see Project.create_experiment)
 ENVIRONMENT = "environment"  # the TABLE log of the run's context (see trackboard.capture)
@@ -295,7 +295,7 @@ def series_csv_rows(engine: sa.Engine, logs: dict[str, str]) -> Iterator[list]:
                 query = sa.select(t.chunks).where(t.chunks.c.series_id == series_id).order_by(t.chunks.c.seq)
                 for row in conn.execute(query):
                     points = decode(row)
-                    epochs = [None if e == NO_EPOCH else e for e in points.epochs.tolist()]
+                    epochs = epochs_list(points.epochs)
                     steps = steps_list(points.steps)
                     for step, value, when, epoch in zip(steps, points.values.tolist(), points.times.tolist(), epochs):
                         yield [experiment_name, series_name, step, _csv_number(value), when, "" if epoch is None else epoch]

@@ -13,7 +13,7 @@ from tbhelpers import bucket_extremes
 from trackboard.errors import InvalidLogError, NotFoundError
 from trackboard.store import schema as t
 from trackboard.store.points import CHUNK_POINTS, NO_EPOCH, Points, decode, downsample_index, encode
-from trackboard.store.sql import Store
+from trackboard.store.sql import Store, epochs_list, steps_list, times_list
 from trackboard.store.summaries import BLOCK, bucket_size
 
 
@@ -326,3 +326,43 @@ def test_downsampled_needs_a_bucket(experiment, store):
     experiment.flush()
     with pytest.raises(ValueError, match="buckets"):
         store.downsampled(experiment.id, "l", buckets=0)
+
+
+# -- the canonical lists of get_log -------------------------------------------------------------
+
+
+def test_steps_list_gives_whole_steps_as_ints_and_keeps_the_others():
+    assert steps_list(np.array([0.0, 1.0, 2.0 ** 53, -7.0])) == [0, 1, 2 ** 53, -7]
+    mixed = steps_list(np.array([0.5, 1.0, -0.0, 2.5]))
+    assert mixed == [0.5, 1, 0, 2.5] and [type(s) for s in mixed] == [float, int, int, float]
+    assert steps_list(np.array([1.0, np.inf])) == [1, np.inf]  # no int for inf: kept as a float
+    assert steps_list(np.empty(0)) == []
+
+
+def test_times_list_shares_one_float_per_run_and_keeps_every_bit():
+    times = np.array([1.7e9] * 40 + [0.0] * 20 + [-0.0] * 20 + [np.nan] * 20 + [1.7e9 + 0.25] * 30)
+    got = times_list(times)
+    assert len(got) == len(times) and all(type(t) is float for t in got)
+    assert np.array_equal(np.array(got).view(np.int64), times.view(np.int64))  # -0.0 and NaN bits too
+    assert len({id(t) for t in got}) == 5
+    distinct = 1.7e9 + np.arange(1000) * 0.5
+    assert times_list(distinct) == distinct.tolist()
+    assert times_list(np.empty(0)) == [] and times_list(np.array([3.5])) == [3.5]
+
+
+def test_epochs_list_has_none_where_a_point_has_no_epoch():
+    assert epochs_list(np.array([NO_EPOCH, 0, 3, NO_EPOCH], dtype=np.int64)) == [None, 0, 3, None]
+
+
+def test_get_log_of_points_logged_in_a_few_calls(experiment, store):
+    """Many points per call share their time: the data is the same as element by element."""
+    n = 3 * CHUNK_POINTS + 17
+    rng = np.random.default_rng(5)
+    values = rng.standard_normal(n)
+    steps = np.arange(n) * 2
+    log_in_chunks(experiment, "few", steps.tolist(), values.tolist(), per_call=5_000)
+    data = experiment.get_log("few").data
+    points = store.get_points(experiment.id, "few")[""]
+    assert data["steps"] == steps.tolist() and data["values"] == values.tolist()
+    assert data["times"] == points.times.tolist() and len(set(data["times"])) == 3
+    assert "epochs" not in data
