@@ -98,7 +98,8 @@ def _points_of(conn: sa.Connection, series_id: int, chosen: list, low: float, hi
     if high < math.inf:
         query = query.where(c.step_min <= high)
     offset_of = {chunk.seq: offset for chunk, offset in chosen}
-    parts = [(decode(row, with_times=False), offset_of[row.seq]) for row in conn.execute(query.order_by(c.seq))]
+    parts = [(decode(row, with_times=False), offset_of[row.seq])
+             for row in conn.execute(query.order_by(c.seq)) if row.seq in offset_of]
     steps = np.concatenate([p.steps for p, _ in parts])
     values = np.concatenate([p.values for p, _ in parts])
     positions = np.concatenate([offset + np.arange(len(p)) for p, offset in parts])
