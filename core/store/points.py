@@ -98,7 +98,7 @@ def decode_many(rows: list, with_times: bool = True) -> Points:
     its place in the result (a million points are some 250 chunks: no per-chunk arrays to join).
     Whole steps and times are summed from their deltas in float64, which is exact: every partial
     sum is a stored step or time, a whole number within +-2**53. Without times, the times and
-    epochs are left empty (``times_at`` reads them for chosen points).
+    epochs are left empty (the rows need no time or epoch columns): what a chart needs.
     """
     n = sum(row.count for row in rows)
     steps, values = np.empty(n), np.empty(n)

@@ -19,7 +19,7 @@ from trackboard.status import with_read_status
 from trackboard.store.search import read_status_sql
 from trackboard.store import schema as t
 from trackboard.store.engine import read_transaction
-from trackboard.store.points import decode
+from trackboard.store.points import decode, decode_many
 from trackboard.store.sql import epochs_list, steps_list
 
 PARAMETERS = "parameters"  # the TABLE log that holds hyperparameters (see Project.create_experiment)
@@ -253,7 +253,7 @@ def read_series(
             .where(t.series.c.log_id == log_id).order_by(t.series.c.position)
         ).all()
         for series_id, name, count in series_rows:
-            query = sa.select(t.chunks.c.step_data, t.chunks.c.value_data, sa.null().label("epoch_data")).where(
+            query = sa.select(t.chunks.c.count, t.chunks.c.step_data, t.chunks.c.value_data).where(
                 t.chunks.c.series_id == series_id
             )
             # Chunks carry their step bounds, so a zoomed read skips whole chunks in SQL.
@@ -261,9 +261,8 @@ def read_series(
                 query = query.where(t.chunks.c.step_max >= step_min)
             if step_max is not None:
                 query = query.where(t.chunks.c.step_min <= step_max)
-            chunks = [decode(row, with_times=False) for row in conn.execute(query.order_by(t.chunks.c.seq))]
-            steps = np.concatenate([c.steps for c in chunks]) if chunks else np.empty(0)
-            values = np.concatenate([c.values for c in chunks]) if chunks else np.empty(0)
+            points = decode_many(conn.execute(query.order_by(t.chunks.c.seq)).all(), with_times=False)
+            steps, values = points.steps, points.values
             keep = in_step_range(steps, step_min, step_max)
             if keep is not None:
                 steps, values = steps[keep], values[keep]
