@@ -506,7 +506,7 @@ def times_list(times: np.ndarray) -> list[float]:
     The points of one call share their time, so the times of a million points logged in a few
     calls become a few objects, made and freed at once, instead of a million.
     """
-    bits = times.view(np.int64)
+    bits = np.ascontiguousarray(times, dtype=np.float64).view(np.int64)
     differ = bits[1:] != bits[:-1]
     if np.count_nonzero(differ) * 16 >= len(times):  # runs of fewer than 16 on average: not worth it
         return times.tolist()
