@@ -131,27 +131,38 @@ def times_at(rows: list, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     ``(offset, time_data, epoch_data)`` that hold them (``offset``: the position of a chunk's
     first point), in position order.
 
-    A delta-encoded column is a prefix sum: each chunk's deltas are summed up to its last chosen
-    point, one chunk at a time (small arrays that stay in cache: no column of every point is made).
+    A delta-encoded column is a prefix sum: each chunk's deltas are summed, one chunk at a time
+    (small arrays that stay in cache: no column of every point is made).
     """
     times = np.empty(len(positions))
     epochs = np.full(len(positions), NO_EPOCH, dtype=np.int64)
     starts = np.searchsorted(positions, np.fromiter((row[0] for row in rows), np.int64, len(rows)))
     stops = np.append(starts[1:], len(positions))
+    time_sums, epoch_sums = _RunningSums(), _RunningSums()
     for (offset, time_data, epoch_data), start, stop in zip(rows, starts.tolist(), stops.tolist()):
         if stop > start:
             chosen = slice(start, stop)
             local = positions[chosen] - offset
-            times[chosen] = _prefix_sums(zlib.decompress(time_data), local)
+            times[chosen] = time_sums.of(time_data)[local]
             if epoch_data is not None:
-                epochs[chosen] = _prefix_sums(zlib.decompress(epoch_data), local)
+                epochs[chosen] = epoch_sums.of(epoch_data)[local]
     times /= 1e6
     return times, epochs
 
 
-def _prefix_sums(raw: bytes, local: np.ndarray) -> np.ndarray:
-    """The running sums of the int64 deltas in ``raw`` at the sorted positions ``local``."""
-    return np.cumsum(np.frombuffer(raw, dtype=np.int64)[: local[-1] + 1])[local]
+class _RunningSums:
+    """The running sums of a delta-encoded column, chunk after chunk. A chunk whose bytes are the
+    previous chunk's is not inflated again: the points of one call share their time, so a call of
+    a hundred thousand points writes some twenty chunks with the same time column."""
+
+    def __init__(self) -> None:
+        self.data: bytes | None = None
+        self.sums = np.empty(0, dtype=np.int64)
+
+    def of(self, data: bytes) -> np.ndarray:
+        if data != self.data:
+            self.data, self.sums = data, np.cumsum(np.frombuffer(zlib.decompress(data), dtype=np.int64))
+        return self.sums
 
 
 def downsample_index(values: np.ndarray, buckets: int) -> np.ndarray:

@@ -321,6 +321,24 @@ def test_downsampled_of_steps_not_in_order_and_of_chunks_without_a_summary(exper
             assert np.array_equal(getattr(got, field), getattr(expected, field), equal_nan=True), (step_range, field)
 
 
+def test_downsampled_times_of_chunks_logged_in_one_call(experiment, store):
+    """One call writes several chunks with the same time and epoch columns (decoded once), the
+    next call other ones: every kept point still has its own time and epoch."""
+    n = 5 * CHUNK_POINTS
+    values = np.random.default_rng(2).standard_normal(2 * n)
+    experiment.log("calls", {"steps": list(range(n)), "values": values[:n].tolist(), "epochs": [3] * n}, "line")
+    experiment.flush()
+    experiment.log("calls", {"values": values[n:].tolist(), "epochs": [4] * n}, "line")
+    experiment.flush()
+    full = store.get_points(experiment.id, "calls")[""]
+    assert len(set(full.times.tolist())) == 2
+    got = store.downsampled(experiment.id, "calls", 100)[""]
+    expected = chart_of(full, (None, None), 100)
+    for field in ("steps", "values", "times", "epochs"):
+        assert np.array_equal(getattr(got, field), getattr(expected, field)), field
+    assert set(got.epochs.tolist()) == {3, 4}
+
+
 def test_downsampled_needs_a_bucket(experiment, store):
     experiment.log("l", [1.0, 2.0], "line")
     experiment.flush()
