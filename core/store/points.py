@@ -98,7 +98,7 @@ def decode_many(rows: list, with_times: bool = True) -> Points:
     its place in the result (a million points are some 250 chunks: no per-chunk arrays to join).
     Whole steps and times are summed from their deltas in float64, which is exact: every partial
     sum is a stored step or time, a whole number within +-2**53. Without times, the times and
-    epochs are left empty (``times_at`` reads them for chosen points).
+    epochs are left empty (the rows need no time or epoch columns): what a chart needs.
     """
     n = sum(row.count for row in rows)
     steps, values = np.empty(n), np.empty(n)
@@ -126,44 +126,43 @@ def decode_many(rows: list, with_times: bool = True) -> Points:
     return Points(steps, values, times, epochs)
 
 
-def values_of(rows: list) -> np.ndarray:
-    """The values of consecutive chunk rows ``(count, step_data, value_data, time_data, epoch_data)``
-    of one series, as one read-only array: all a downsampling needs of every point."""
-    return np.frombuffer(b"".join([row[2] for row in rows]), dtype=np.float64)
+def times_at(rows: list, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The times and epochs of the points at sorted series ``positions``, from the chunk rows
+    ``(offset, time_data, epoch_data)`` that hold them (``offset``: the position of a chunk's
+    first point), in position order.
 
-
-def points_at(rows: list, index: np.ndarray, values: np.ndarray) -> Points:
-    """The points at sorted positions ``index`` of consecutive chunk rows (as in ``values_of``),
-    ``values`` being all their values.
-
-    A delta-encoded column is a prefix sum: each chunk's deltas are summed up to its last chosen
-    point, one chunk at a time (small arrays that stay in cache: no column of every point is made).
+    A delta-encoded column is a prefix sum: each chunk's deltas are summed, one chunk at a time
+    (small arrays that stay in cache: no column of every point is made).
     """
-    steps, times = np.empty(len(index)), np.empty(len(index))
-    epochs = np.full(len(index), NO_EPOCH, dtype=np.int64)
-    stops = np.searchsorted(index, np.cumsum(np.fromiter((row[0] for row in rows), np.int64, len(rows))))
-    start, done = 0, 0
-    for row, stop in zip(rows, stops.tolist()):
-        if stop > done:
-            chosen = slice(done, stop)
-            local = index[chosen] - start
-            step_data = memoryview(row[1])
-            if step_data[:1] == b"i":
-                steps[chosen] = _prefix_sums(zlib.decompress(step_data[1:]), local)
-            else:
-                steps[chosen] = np.frombuffer(step_data[1:], dtype=np.float64)[local]
-            times[chosen] = _prefix_sums(zlib.decompress(row[3]), local)
-            if row[4] is not None:
-                epochs[chosen] = _prefix_sums(zlib.decompress(row[4]), local)
-            done = stop
-        start += row[0]
+    times = np.empty(len(positions))
+    epochs = np.full(len(positions), NO_EPOCH, dtype=np.int64)
+    starts = np.searchsorted(positions, np.fromiter((row[0] for row in rows), np.int64, len(rows)))
+    stops = np.append(starts[1:], len(positions))
+    time_sums, epoch_sums = _RunningSums(), _RunningSums()
+    for (offset, time_data, epoch_data), start, stop in zip(rows, starts.tolist(), stops.tolist()):
+        if stop > start:
+            chosen = slice(start, stop)
+            local = positions[chosen] - offset
+            times[chosen] = time_sums.of(time_data)[local]
+            if epoch_data is not None:
+                epochs[chosen] = epoch_sums.of(epoch_data)[local]
     times /= 1e6
-    return Points(steps, values[index], times, epochs)
+    return times, epochs
 
 
-def _prefix_sums(raw: bytes, local: np.ndarray) -> np.ndarray:
-    """The running sums of the int64 deltas in ``raw`` at the sorted positions ``local``."""
-    return np.cumsum(np.frombuffer(raw, dtype=np.int64)[: local[-1] + 1])[local]
+class _RunningSums:
+    """The running sums of a delta-encoded column, chunk after chunk. A chunk whose bytes are the
+    previous chunk's is not inflated again: the points of one call share their time, so a call of
+    a hundred thousand points writes some twenty chunks with the same time column."""
+
+    def __init__(self) -> None:
+        self.data: bytes | None = None
+        self.sums = np.empty(0, dtype=np.int64)
+
+    def of(self, data: bytes) -> np.ndarray:
+        if data != self.data:
+            self.data, self.sums = data, np.cumsum(np.frombuffer(zlib.decompress(data), dtype=np.int64))
+        return self.sums
 
 
 def downsample_index(values: np.ndarray, buckets: int) -> np.ndarray:

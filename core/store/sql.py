@@ -29,7 +29,8 @@ from . import schema as t
 from .blobs import BlobStore, open_blob_store
 from .engine import backup_before_upgrade, create_engine, read_transaction, write_transaction
 from .migrations import ensure_schema
-from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, decode_many, downsample_index, points_at, values_of
+from .charts import read_charts
+from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, decode_many
 from .summaries import encode_chunk
 
 DATABASE_FILE = "trackboard.db"  # the embedded store's database, in its directory
@@ -375,14 +376,20 @@ class Store:
         self, experiment_id: str, name: str, buckets: int = 1000,
         step_min: float | None = None, step_max: float | None = None,
     ) -> dict[str, Points]:
-        """Like ``get_points``, keeping first, last, min and max of ``buckets`` runs per series."""
+        """Like ``get_points``, keeping the points a chart of ``buckets`` columns shows: the first,
+        last, lowest and highest of each bucket (NaN never lowest or highest), in step range and series
+        order. Up to ``64 * buckets`` points in range, buckets are ``buckets`` runs of equal length;
+        past that, at most ``buckets`` runs of a power of two times 64 points read from the chunks'
+        summaries (``charts``). Only the kept points' times and epochs are decoded."""
+        if buckets < 1:
+            raise ValueError(f"buckets must be at least 1, not {buckets}")
         with read_transaction(self.engine) as conn:
-            return self._read_series(conn, _line_log_id(conn, experiment_id, name), step_min, step_max, buckets)
+            charts = read_charts(conn, _line_log_id(conn, experiment_id, name), step_min, step_max, buckets,
+                                 with_times=True)
+        return {chart.name: Points(chart.shown.steps, chart.shown.values, chart.times, chart.epochs) for chart in charts}
 
-    def _read_series(self, conn: sa.Connection, log_id: str, step_min, step_max,
-                     buckets: int | None = None) -> dict[str, Points]:
-        """Points per series within the step range; downsampled to ``buckets`` runs if given (then
-        only the kept points' times and epochs are decoded)."""
+    def _read_series(self, conn: sa.Connection, log_id: str, step_min, step_max) -> dict[str, Points]:
+        """Every point of each series within the step range."""
         series_rows = conn.execute(
             sa.select(t.series.c.id, t.series.c.name).where(t.series.c.log_id == log_id).order_by(t.series.c.position)
         ).all()
@@ -394,23 +401,11 @@ class Store:
                 query = query.where(c.step_max >= step_min)
             if step_max is not None:
                 query = query.where(c.step_min <= step_max)
-            chunks = conn.execute(query.order_by(c.seq)).all()
-            ranged = step_min is not None or step_max is not None
-            if buckets is not None and not ranged:  # every point's value, and the kept points' steps and times
-                values = values_of(chunks)
-                out[series_row.name] = points_at(chunks, downsample_index(values, buckets), values)
-                continue
-            points = decode_many(chunks, with_times=buckets is None)
-            index = None
-            if ranged:
+            points = decode_many(conn.execute(query.order_by(c.seq)).all())
+            if step_min is not None or step_max is not None:
                 low = -math.inf if step_min is None else step_min
                 high = math.inf if step_max is None else step_max
-                index = np.flatnonzero((points.steps >= low) & (points.steps <= high))
-            if buckets is not None:
-                index = index[downsample_index(points.values[index], buckets)]
-                points = points_at(chunks, index, points.values)
-            elif index is not None:
-                points = points.take(index)
+                points = points.take(np.flatnonzero((points.steps >= low) & (points.steps <= high)))
             out[series_row.name] = points
         return out
 
@@ -498,16 +493,42 @@ def _log_query(experiment_id: str, name: str):
 
 def steps_list(steps: np.ndarray) -> list:
     """Steps as Python numbers, whole ones as ints (the canonical form)."""
-    if len(steps) and np.all(np.mod(steps, 1) == 0):
-        return steps.astype(np.int64).tolist()
+    with np.errstate(invalid="ignore"):  # a non-finite step has no int: the comparison says so
+        whole = steps.astype(np.int64)
+    if len(steps) and (whole == steps).all():
+        return whole.tolist()
     return [int(s) if s.is_integer() else s for s in steps.tolist()]
+
+
+def times_list(times: np.ndarray) -> list[float]:
+    """``times.tolist()``, with each run of equal times (bit for bit) sharing one Python float.
+
+    The points of one call share their time, so the times of a million points logged in a few
+    calls become a few objects, made and freed at once, instead of a million.
+    """
+    bits = np.ascontiguousarray(times, dtype=np.float64).view(np.int64)
+    differ = bits[1:] != bits[:-1]
+    if np.count_nonzero(differ) * 16 >= len(times):  # runs of fewer than 16 on average: not worth it
+        return times.tolist()
+    starts = np.concatenate(([0], np.flatnonzero(differ) + 1))
+    out: list[float] = []
+    for when, count in zip(times[starts].tolist(), np.diff(np.append(starts, len(times))).tolist()):
+        out += [when] * count
+    return out
+
+
+def epochs_list(epochs: np.ndarray) -> list[int | None]:
+    """Epochs as Python ints, None where a point has none."""
+    out = epochs.astype(object)
+    out[epochs == NO_EPOCH] = None
+    return out.tolist()
 
 
 def series_data(points: Points) -> dict[str, list]:
     """The canonical ``{'steps', 'values', 'times'[, 'epochs']}`` of one series."""
-    data = {"steps": steps_list(points.steps), "values": points.values.tolist(), "times": points.times.tolist()}
+    data = {"steps": steps_list(points.steps), "values": points.values.tolist(), "times": times_list(points.times)}
     if points.has_epochs():
-        data["epochs"] = [None if e == NO_EPOCH else e for e in points.epochs.tolist()]
+        data["epochs"] = epochs_list(points.epochs)
     return data
 
 

@@ -184,8 +184,10 @@ def decode_summary(summary: bytes | memoryview | None, offset: int) -> Blocks | 
 
 @dataclass
 class Shown:
-    """What a chart shows of one series: the kept points, and counts over every point in range."""
+    """What a chart shows of one series: the kept points (and their positions in the series), and
+    counts over every point in range."""
 
+    positions: np.ndarray
     steps: np.ndarray
     values: np.ndarray
     in_range: int
@@ -193,6 +195,7 @@ class Shown:
     inf: int
     last_step: float | None
     last_value: float | None
+    downsampled: bool  # some point in range is not shown
 
 
 def bucket_size(points: int, buckets: int) -> int:
@@ -207,7 +210,7 @@ def bucket_points(blocks: Blocks, size: int) -> Shown:
     """First, last, lowest and highest point of each run of ``size`` positions (``size`` a multiple of
     ``BLOCK``, so each block lies in one bucket), in position order, each point once."""
     if not len(blocks):
-        return Shown(np.empty(0), np.empty(0), 0, 0, 0, None, None)
+        return Shown(np.empty(0, dtype=np.int64), np.empty(0), np.empty(0), 0, 0, 0, None, None, False)
     bucket = blocks.start // size
     starts = np.flatnonzero(np.concatenate([[True], bucket[1:] != bucket[:-1]]))
     ends = np.append(starts[1:], len(blocks)) - 1
@@ -217,6 +220,6 @@ def bucket_points(blocks: Blocks, size: int) -> Shown:
     positions = np.concatenate([blocks.start[starts], blocks.end[ends], blocks.low_at[low], blocks.high_at[high]])
     steps = np.concatenate([f[0, starts], f[2, ends], f[4, low], f[6, high]])
     values = np.concatenate([f[1, starts], f[3, ends], f[5, low], f[7, high]])
-    _, keep = np.unique(positions, return_index=True)  # in position order, a point chosen twice once
-    return Shown(steps[keep], values[keep], int(blocks.count.sum()), int(blocks.nan.sum()), int(blocks.inf.sum()),
-                 float(f[2, -1]), float(f[3, -1]))
+    positions, keep = np.unique(positions, return_index=True)  # in position order, a point chosen twice once
+    return Shown(positions, steps[keep], values[keep], int(blocks.count.sum()), int(blocks.nan.sum()),
+                 int(blocks.inf.sum()), float(f[2, -1]), float(f[3, -1]), True)

@@ -19,6 +19,8 @@ from fastapi.responses import Response, StreamingResponse
 from trackboard.errors import NotFoundError
 from trackboard.jsonable import json_safe
 from trackboard.logtype import LogType
+from trackboard.store.charts import read_charts
+from trackboard.store.engine import read_transaction
 from trackboard.store.sql import Store
 from trackboard.store.storage import NOTHING, sizes
 
@@ -187,8 +189,8 @@ def _series_payload(store: Store, log_id: str, name: str, buckets: int | None,
         for series_name, xs, values, total in sweep.x_series(store.engine, log_id, step_min, step_max, x):
             out.append(series_json(series_name, xs, values, total, size, smooth(values, weight) if weight else None))
     elif not weight:
-        for series_name, total, shown in queries.read_chart_series(store.engine, log_id, step_min, step_max, size):
-            out.append(chart_json(series_name, total, shown, size))
+        with read_transaction(store.engine) as conn:
+            out += [chart_json(chart) for chart in read_charts(conn, log_id, step_min, step_max, size)]
     else:
         # The average at a step depends on every point before it: smooth the whole series, then cut.
         for series_name, steps, values, total in queries.read_series(store.engine, log_id, None, None):

@@ -19,9 +19,8 @@ from trackboard.status import with_read_status
 from trackboard.store.search import read_status_sql
 from trackboard.store import schema as t
 from trackboard.store.engine import read_transaction
-from trackboard.store.points import NO_EPOCH, decode
-from trackboard.store.sql import steps_list
-from trackboard.store.summaries import BLOCK, Blocks, decode_summaries, in_order, summarise, usable_summary
+from trackboard.store.points import decode, decode_many
+from trackboard.store.sql import epochs_list, steps_list
 
 PARAMETERS = "parameters"  # the TABLE log that holds hyperparameters (see Project.create_experiment)
 ENVIRONMENT = "environment"  # the TABLE log of the run's context (see trackboard.capture)
@@ -254,7 +253,7 @@ def read_series(
             .where(t.series.c.log_id == log_id).order_by(t.series.c.position)
         ).all()
         for series_id, name, count in series_rows:
-            query = sa.select(t.chunks.c.step_data, t.chunks.c.value_data, sa.null().label("epoch_data")).where(
+            query = sa.select(t.chunks.c.count, t.chunks.c.step_data, t.chunks.c.value_data).where(
                 t.chunks.c.series_id == series_id
             )
             # Chunks carry their step bounds, so a zoomed read skips whole chunks in SQL.
@@ -262,97 +261,13 @@ def read_series(
                 query = query.where(t.chunks.c.step_max >= step_min)
             if step_max is not None:
                 query = query.where(t.chunks.c.step_min <= step_max)
-            chunks = [decode(row, with_times=False) for row in conn.execute(query.order_by(t.chunks.c.seq))]
-            steps = np.concatenate([c.steps for c in chunks]) if chunks else np.empty(0)
-            values = np.concatenate([c.values for c in chunks]) if chunks else np.empty(0)
+            points = decode_many(conn.execute(query.order_by(t.chunks.c.seq)).all(), with_times=False)
+            steps, values = points.steps, points.values
             keep = in_step_range(steps, step_min, step_max)
             if keep is not None:
                 steps, values = steps[keep], values[keep]
             out.append((name, steps, values, int(count)))
     return out
-
-
-def read_chart_series(
-    engine: sa.Engine, log_id: str, step_min: float | None, step_max: float | None, buckets: int
-) -> list[tuple[str, int, tuple[np.ndarray, np.ndarray] | Blocks]]:
-    """(series name, total points, what to chart) of a LINE log for a chart of ``buckets`` columns.
-
-    What to chart is (steps, values) of the points in range while they are few (at most ``BLOCK``
-    per bucket: ``downsample_index`` keeps exactly what it always did), and their block summaries
-    beyond that (``trackboard.store.summaries``): a poll of a long, growing series then reads a few
-    kilobytes per chunk, and decodes only chunks without a summary or cut by the step range.
-    """
-    out = []
-    c = t.chunks.c
-    low = -math.inf if step_min is None else step_min
-    high = math.inf if step_max is None else step_max
-    # One read of every chunk's bounds, and of the summaries of the chunks wholly in range.
-    summary = c.summary if step_min is None and step_max is None else \
-        sa.case((sa.and_(c.step_min >= low, c.step_max <= high), c.summary), else_=sa.null())
-    with read_transaction(engine) as conn:
-        series_rows = conn.execute(
-            sa.select(t.series.c.id, t.series.c.name, t.series.c.count)
-            .where(t.series.c.log_id == log_id).order_by(t.series.c.position)
-        ).all()
-        chunk_query = (sa.select(c.series_id, c.seq, c.count, c.step_min, c.step_max, summary.label("summary"))
-                       .where(c.series_id.in_([row.id for row in series_rows])).order_by(c.series_id, c.seq))
-        chunks_of: dict[int, list] = {}
-        for row in conn.execute(chunk_query):
-            chunks_of.setdefault(row.series_id, []).append(row)
-        for series_id, name, count in series_rows:
-            chunks = chunks_of.get(series_id, [])
-            offsets = np.cumsum([0] + [chunk.count for chunk in chunks[:-1]]).tolist()
-            chosen = [(chunk, offset) for chunk, offset in zip(chunks, offsets)
-                      if chunk.step_max >= low and chunk.step_min <= high]
-            shown = None
-            if sum(chunk.count for chunk, _ in chosen) > BLOCK * buckets:
-                shown = _blocks(conn, series_id, chosen, low, high)
-                if shown.count.sum() <= BLOCK * buckets:  # a range that cuts into many chunks (steps not in order)
-                    shown = None
-            if shown is None:
-                shown = _points_of(conn, series_id, low, high)
-            out.append((name, int(count), shown))
-    return out
-
-
-def _points_of(conn: sa.Connection, series_id: int, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
-    """Steps and values of the points of a series within [low, high]."""
-    c = t.chunks.c
-    query = sa.select(c.step_data, c.value_data, sa.null().label("epoch_data")).where(c.series_id == series_id)
-    # Chunks carry their step bounds, so a zoomed read skips whole chunks in SQL.
-    if low > -math.inf:
-        query = query.where(c.step_max >= low)
-    if high < math.inf:
-        query = query.where(c.step_min <= high)
-    chunks = [decode(row, with_times=False) for row in conn.execute(query.order_by(c.seq))]
-    if not chunks:
-        return np.empty(0), np.empty(0)
-    steps, values = np.concatenate([p.steps for p in chunks]), np.concatenate([p.values for p in chunks])
-    keep = (steps >= low) & (steps <= high)
-    return (steps, values) if keep.all() else (steps[keep], values[keep])
-
-
-def _blocks(conn: sa.Connection, series_id: int, chosen: list, low: float, high: float) -> Blocks:
-    """Block summaries of the points within [low, high] of the chosen (chunk row, offset) pairs:
-    the stored ones of chunks wholly in range, computed from the points for the others."""
-    usable, missing = [], []
-    for chunk, offset in chosen:
-        inside = chunk.step_min >= low and chunk.step_max <= high
-        if inside and usable_summary(chunk.summary, offset):
-            usable.append((chunk.summary, offset))
-        else:
-            missing.append((chunk.seq, offset))
-    parts = [decode_summaries(usable)] if usable else []
-    if missing:
-        c = t.chunks.c
-        rows = conn.execute(sa.select(c.seq, c.step_data, c.value_data, sa.null().label("epoch_data")).where(
-            c.series_id == series_id, c.seq.in_([seq for seq, _ in missing]))).all()
-        by_seq = {row.seq: row for row in rows}
-        for seq, offset in missing:
-            points = decode(by_seq[seq], with_times=False)
-            keep = np.flatnonzero((points.steps >= low) & (points.steps <= high))
-            parts.append(summarise(offset + keep, points.steps[keep], points.values[keep]))
-    return in_order(parts)
 
 
 def in_step_range(steps: np.ndarray, step_min: float | None, step_max: float | None) -> np.ndarray | None:
@@ -379,7 +294,7 @@ def series_csv_rows(engine: sa.Engine, logs: dict[str, str]) -> Iterator[list]:
                 query = sa.select(t.chunks).where(t.chunks.c.series_id == series_id).order_by(t.chunks.c.seq)
                 for row in conn.execute(query):
                     points = decode(row)
-                    epochs = [None if e == NO_EPOCH else e for e in points.epochs.tolist()]
+                    epochs = epochs_list(points.epochs)
                     steps = steps_list(points.steps)
                     for step, value, when, epoch in zip(steps, points.values.tolist(), points.times.tolist(), epochs):
                         yield [experiment_name, series_name, step, _csv_number(value), when, "" if epoch is None else epoch]

@@ -4,6 +4,8 @@ A chart is about a thousand pixels wide, so a series is cut into ``buckets`` run
 keeps its first, last, lowest and highest point (``downsample_index``): spikes and the ends of the
 curve survive, and a million-point series travels as a few thousand points. Zooming asks again for
 the visible step range, which then comes back at full resolution once few enough points are in it.
+What is kept is chosen in ``trackboard.store.charts`` (the mechanism ``Store.downsampled`` uses too):
+a long series is read from its chunks' block summaries instead of its points.
 
 Smoothing is computed here too, on the full-resolution series before anything is left out
 (``smooth``: TensorBoard's debiased exponential moving average), so a smoothed value does not
@@ -16,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from trackboard.store.points import downsample_index
+from trackboard.store.charts import Chart, keep_points
 from trackboard.store.sql import steps_list
-from trackboard.store.summaries import Blocks, bucket_points, bucket_size
+from trackboard.store.summaries import Shown
 
 DEFAULT_BUCKETS = 1000
 MAX_BUCKETS = 5000
@@ -79,40 +81,29 @@ def series_json(name: str, steps: np.ndarray, values: np.ndarray, total: int, bu
     ``smoothed`` (the smoothed full-resolution values, aligned with ``values``) comes back at the
     same points as the raw ones, under ``smoothed``.
     """
-    index = downsample_index(values, buckets)
-    finite = np.isfinite(values)
-    nan = int(np.isnan(values).sum())
-    extra = {} if smoothed is None else {"smoothed": values_json(smoothed[index])}
-    return {**extra, **_chart(name, steps[index], values[index], len(values), total, bool(len(index) < len(values)),
-                              nan, int((~finite).sum()) - nan, steps[-1] if len(steps) else None,
-                              values[-1] if len(values) else None)}
+    shown = keep_points(steps, values, buckets)
+    extra = {} if smoothed is None else {"smoothed": values_json(smoothed[shown.positions])}
+    return {**extra, **_chart(name, shown, total)}
 
 
-def chart_json(name: str, total: int, shown: tuple[np.ndarray, np.ndarray] | Blocks, buckets: int) -> dict[str, Any]:
-    """``series_json`` of what ``queries.read_chart_series`` read: the points in range, or their
-    block summaries for a long series (then buckets are a power of two times ``summaries.BLOCK``
-    points, aligned on the series' positions, and there are at most ``buckets`` of them)."""
-    if not isinstance(shown, Blocks):
-        return series_json(name, *shown, total, buckets)
-    kept = bucket_points(shown, bucket_size(int(shown.count.sum()), buckets))
-    return _chart(name, kept.steps, kept.values, kept.in_range, total, True, kept.nan, kept.inf,
-                  kept.last_step, kept.last_value)
+def chart_json(chart: Chart) -> dict[str, Any]:
+    """One series of ``trackboard.store.charts.read_charts`` for a chart."""
+    return _chart(chart.name, chart.shown, chart.total)
 
 
-def _chart(name: str, steps: np.ndarray, values: np.ndarray, in_range: int, total: int, downsampled: bool,
-           nan: int, inf: int, last_step: float | None, last_value: float | None) -> dict[str, Any]:
+def _chart(name: str, shown: Shown, total: int) -> dict[str, Any]:
     return {
         "name": name,
-        "steps": steps_list(steps),  # stored steps are finite, within +-2**53
-        "values": values_json(values),
-        "in_range": int(in_range),  # points between step_min and step_max (all when no range)
+        "steps": steps_list(shown.steps),  # stored steps are finite, within +-2**53
+        "values": values_json(shown.values),
+        "in_range": shown.in_range,  # points between step_min and step_max (all when no range)
         "total": total,  # points in the whole series
-        "downsampled": downsampled,
+        "downsampled": shown.downsampled,
         # Non-finite points cannot be drawn; the panel says how many there are instead.
-        "nan": nan,
-        "inf": inf,
-        "last": None if last_value is None else _scalar(last_value),
-        "last_step": None if last_step is None else _scalar(last_step),
+        "nan": shown.nan,
+        "inf": shown.inf,
+        "last": None if shown.last_value is None else _scalar(shown.last_value),
+        "last_step": None if shown.last_step is None else _scalar(shown.last_step),
     }
 
 

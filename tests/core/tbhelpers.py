@@ -6,6 +6,7 @@ import io
 import math
 from typing import Any
 
+import numpy as np
 import pytest
 
 from trackboard.errors import InvalidLogError, LogDataTypeError, NotFoundError, TrackboardError
@@ -74,3 +75,17 @@ def image_bytes(fmt: str = "PNG", size=(7, 5), mode: str = "RGB", color=(200, 30
     buffer = io.BytesIO()
     image.save(buffer, format=fmt)
     return buffer.getvalue()
+
+
+def bucket_extremes(positions: np.ndarray, values: np.ndarray, size: int) -> list[int]:
+    """What a chart keeps of points at ``positions`` (sorted) in buckets of ``size`` positions: the
+    sorted indices into ``positions`` of each bucket's first, last, first lowest and first highest
+    point (NaN never lowest or highest). A pass over every point, to compare the summaries' path with."""
+    kept = set()
+    bucket = positions // size
+    for number in np.unique(bucket):
+        where = np.flatnonzero(bucket == number)
+        v = values[where]
+        kept |= {where[0], where[-1], where[np.where(np.isnan(v), np.inf, v).argmin()],
+                 where[np.where(np.isnan(v), -np.inf, v).argmax()]}
+    return sorted(int(i) for i in kept)

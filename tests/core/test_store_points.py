@@ -9,9 +9,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from tbhelpers import bucket_extremes
 from trackboard.errors import InvalidLogError, NotFoundError
+from trackboard.store import schema as t
 from trackboard.store.points import CHUNK_POINTS, NO_EPOCH, Points, decode, downsample_index, encode
-from trackboard.store.sql import Store
+from trackboard.store.sql import Store, epochs_list, steps_list, times_list
+from trackboard.store.summaries import BLOCK, bucket_size
 
 
 def make_points(steps, values, times=None, epochs=None) -> Points:
@@ -109,12 +112,14 @@ def test_small_series_are_kept_whole(n, buckets):
     assert downsample_index(np.arange(n, dtype=np.float64), buckets).tolist() == list(range(n))
 
 
-def check_buckets(values: np.ndarray, buckets: int, keep: np.ndarray) -> None:
+def check_buckets(values: np.ndarray, buckets: int, keep: np.ndarray, size: int | None = None) -> None:
+    """``keep`` holds the first, last, lowest and highest of every run of ``size`` values (default:
+    ``buckets`` runs of equal length)."""
     n = len(values)
     assert keep.tolist() == sorted(set(keep.tolist())), "indices must be sorted and unique"
     assert keep[0] == 0 and keep[-1] == n - 1
     assert len(keep) <= 4 * buckets
-    size = -(-n // buckets)
+    size = -(-n // buckets) if size is None else size
     kept = set(keep.tolist())
     for start in range(0, n, size):
         run = values[start:start + size]
@@ -230,7 +235,8 @@ def test_downsampled_from_the_store(experiment, store):
     assert down.steps[0] == 0 and down.steps[-1] == n - 1
     assert down.values.min() == values.min() and down.values.max() == values.max()
     assert np.all(np.diff(down.steps) > 0)
-    check_buckets(values, 1000, down.steps.astype(np.int64))
+    # Past 64 points per bucket, buckets are runs of a power of two times 64 points (here 128).
+    check_buckets(values, 1000, down.steps.astype(np.int64), size=bucket_size(n, 1000))
     window = store.downsampled(experiment.id, "walk", buckets=10, step_min=1000, step_max=1999)[""]
     assert window.steps[0] == 1000 and window.steps[-1] == 1999
     assert window.values.min() == values[1000:2000].min()
@@ -264,10 +270,23 @@ def test_get_points_errors(experiment, store):
         store.get_points(experiment.id, "missing")
 
 
+def chart_of(full: Points, step_range: tuple, buckets: int) -> Points:
+    """What a chart of ``buckets`` columns keeps of every point, by a pass over them."""
+    low = -math.inf if step_range[0] is None else step_range[0]
+    high = math.inf if step_range[1] is None else step_range[1]
+    positions = np.flatnonzero((full.steps >= low) & (full.steps <= high))
+    if len(positions) <= BLOCK * buckets:
+        return full.take(positions[downsample_index(full.values[positions], buckets)])
+    size = bucket_size(len(positions), buckets)
+    return full.take(positions[bucket_extremes(positions, full.values[positions], size)])
+
+
 @pytest.mark.parametrize("step_range", [(None, None), (1_000, 7_999), (None, 100)])
-def test_downsampled_equals_taking_the_downsample_index_of_all_points(experiment, store, step_range):
-    """Store.downsampled reads the times and epochs of the kept points only: they must be exactly
-    those of a full read."""
+def test_downsampled_keeps_what_a_chart_shows_with_the_points_own_times(experiment, store, step_range):
+    """Store.downsampled keeps the points a chart shows: ``downsample_index``'s runs of equal length
+    up to 64 points per bucket, past that each run of a power of two times 64 positions' first, last,
+    lowest and highest (read from the chunks' summaries, or summarised where the range cuts a
+    chunk). It decodes the times and epochs of the kept points only: they must be those of a full read."""
     n = 3 * CHUNK_POINTS + 123
     rng = np.random.default_rng(7)
     values = rng.standard_normal(n)
@@ -276,8 +295,92 @@ def test_downsampled_equals_taking_the_downsample_index_of_all_points(experiment
                          "times": (1.7e9 + np.cumsum(rng.random(n))).tolist(),
                          "epochs": [None if i % 5 == 0 else i // 1000 for i in range(n)]}, "line")
     experiment.flush()
-    full = store.get_points(experiment.id, "d", *step_range)[""]
-    expected = full.take(downsample_index(full.values, 100))
+    expected = chart_of(store.get_points(experiment.id, "d")[""], step_range, 100)
     got = store.downsampled(experiment.id, "d", 100, *step_range)[""]
     for field in ("steps", "values", "times", "epochs"):
         assert np.array_equal(getattr(got, field), getattr(expected, field), equal_nan=True), field
+
+
+def test_downsampled_of_steps_not_in_order_and_of_chunks_without_a_summary(experiment, store):
+    """A resumed run's steps go back: a step range then holds points of several chunks, cut
+    anywhere; a store from before 0004 has chunks without a summary. Both are decoded for the chart,
+    which keeps the same points as a pass over every point."""
+    first, second = np.arange(30_000), np.arange(10_000, 40_000)
+    rng = np.random.default_rng(11)
+    values = rng.standard_normal(len(first) + len(second))
+    log_in_chunks(experiment, "resumed", np.concatenate([first, second]).tolist(), values.tolist(), per_call=7_000)
+    with store.engine.begin() as conn:
+        conn.execute(t.chunks.update().where(t.chunks.c.seq % 3 == 0).values(summary=None))
+    full = store.get_points(experiment.id, "resumed")[""]
+    # The last range overlaps two chunks of 4,096 points but holds 521 points: read as points.
+    for step_range, buckets in (((None, None), 100), ((12_000.5, 27_000), 50), ((12_000, None), 1_000),
+                                ((29_990, 30_500), 10)):
+        expected = chart_of(full, step_range, buckets)
+        got = store.downsampled(experiment.id, "resumed", buckets, *step_range)[""]
+        for field in ("steps", "values", "times", "epochs"):
+            assert np.array_equal(getattr(got, field), getattr(expected, field), equal_nan=True), (step_range, field)
+
+
+def test_downsampled_times_of_chunks_logged_in_one_call(experiment, store):
+    """One call writes several chunks with the same time and epoch columns (decoded once), the
+    next call other ones: every kept point still has its own time and epoch."""
+    n = 5 * CHUNK_POINTS
+    values = np.random.default_rng(2).standard_normal(2 * n)
+    experiment.log("calls", {"steps": list(range(n)), "values": values[:n].tolist(), "epochs": [3] * n}, "line")
+    experiment.flush()
+    experiment.log("calls", {"values": values[n:].tolist(), "epochs": [4] * n}, "line")
+    experiment.flush()
+    full = store.get_points(experiment.id, "calls")[""]
+    assert len(set(full.times.tolist())) == 2
+    got = store.downsampled(experiment.id, "calls", 100)[""]
+    expected = chart_of(full, (None, None), 100)
+    for field in ("steps", "values", "times", "epochs"):
+        assert np.array_equal(getattr(got, field), getattr(expected, field)), field
+    assert set(got.epochs.tolist()) == {3, 4}
+
+
+def test_downsampled_needs_a_bucket(experiment, store):
+    experiment.log("l", [1.0, 2.0], "line")
+    experiment.flush()
+    with pytest.raises(ValueError, match="buckets"):
+        store.downsampled(experiment.id, "l", buckets=0)
+
+
+# -- the canonical lists of get_log -------------------------------------------------------------
+
+
+def test_steps_list_gives_whole_steps_as_ints_and_keeps_the_others():
+    assert steps_list(np.array([0.0, 1.0, 2.0 ** 53, -7.0])) == [0, 1, 2 ** 53, -7]
+    mixed = steps_list(np.array([0.5, 1.0, -0.0, 2.5]))
+    assert mixed == [0.5, 1, 0, 2.5] and [type(s) for s in mixed] == [float, int, int, float]
+    assert steps_list(np.array([1.0, np.inf])) == [1, np.inf]  # no int for inf: kept as a float
+    assert steps_list(np.empty(0)) == []
+
+
+def test_times_list_shares_one_float_per_run_and_keeps_every_bit():
+    times = np.array([1.7e9] * 40 + [0.0] * 20 + [-0.0] * 20 + [np.nan] * 20 + [1.7e9 + 0.25] * 30)
+    got = times_list(times)
+    assert len(got) == len(times) and all(type(t) is float for t in got)
+    assert np.array_equal(np.array(got).view(np.int64), times.view(np.int64))  # -0.0 and NaN bits too
+    assert len({id(t) for t in got}) == 5
+    distinct = 1.7e9 + np.arange(1000) * 0.5
+    assert times_list(distinct) == distinct.tolist()
+    assert times_list(np.empty(0)) == [] and times_list(np.array([3.5])) == [3.5]
+
+
+def test_epochs_list_has_none_where_a_point_has_no_epoch():
+    assert epochs_list(np.array([NO_EPOCH, 0, 3, NO_EPOCH], dtype=np.int64)) == [None, 0, 3, None]
+
+
+def test_get_log_of_points_logged_in_a_few_calls(experiment, store):
+    """Many points per call share their time: the data is the same as element by element."""
+    n = 3 * CHUNK_POINTS + 17
+    rng = np.random.default_rng(5)
+    values = rng.standard_normal(n)
+    steps = np.arange(n) * 2
+    log_in_chunks(experiment, "few", steps.tolist(), values.tolist(), per_call=5_000)
+    data = experiment.get_log("few").data
+    points = store.get_points(experiment.id, "few")[""]
+    assert data["steps"] == steps.tolist() and data["values"] == values.tolist()
+    assert data["times"] == points.times.tolist() and len(set(data["times"])) == 3
+    assert "epochs" not in data

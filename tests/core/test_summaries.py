@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tbhelpers import bucket_extremes
 from trackboard.store.points import CHUNK_POINTS
 from trackboard.store.summaries import (BLOCK, Blocks, bucket_points, bucket_size, decode_summary,
                                         encode_summary, summarise)
@@ -13,14 +14,7 @@ from trackboard.store.summaries import (BLOCK, Blocks, bucket_points, bucket_siz
 
 def reference(positions: np.ndarray, steps: np.ndarray, values: np.ndarray, size: int):
     """Every point, bucket by bucket: first, last, first lowest and first highest (NaN never wins)."""
-    kept = set()
-    bucket = positions // size
-    for number in np.unique(bucket):
-        where = np.flatnonzero(bucket == number)
-        v = values[where]
-        kept |= {where[0], where[-1], where[np.where(np.isnan(v), np.inf, v).argmin()],
-                 where[np.where(np.isnan(v), -np.inf, v).argmax()]}
-    kept = sorted(kept)
+    kept = bucket_extremes(positions, values, size)
     return steps[kept], values[kept]
 
 
