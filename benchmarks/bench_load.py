@@ -9,8 +9,11 @@ PostgreSQL cluster started with Debian's binaries as the tests do) serves:
 * 8 client processes, each logging to its own experiment through ``Client(token, host)`` as fast
   as it can for ``--duration`` seconds: per call one step of ``--series`` named LINE series (a
   training step's metrics), then ``flush()``;
-* 5 reader processes polling the dashboard's data endpoints meanwhile (project table, experiment
-  page, downsampled series), each request timed.
+* 5 reader processes polling the dashboard's data endpoints meanwhile, with no pause: the project
+  table, then the experiment page and the downsampled series of the experiment it names next (in
+  turn), each request timed.
+
+The clock starts once every worker of the server has started (``wait_until_settled``).
 
 Then every experiment is read back: points stored must equal points logged (0 lost) and each
 series' steps must be 0..n-1 exactly once (0 duplicated). Points stored/s counts from the first
@@ -68,21 +71,60 @@ def reader_job(url: str, token: str, project_id: str, duration: float, barrier, 
     barrier.wait()
     stop_at = time.time() + duration
     while time.time() < stop_at:
-        experiments = session.get(f"{url}/ui/data/projects/{project_id}", timeout=30).json()["experiments"]
-        ids = [row["id"] for row in experiments] or [None]
-        target = ids[i % len(ids)]
-        i += 1
-        paths = [("project table", f"/ui/data/projects/{project_id}")]
-        if target is not None:
-            paths += [("experiment page", f"/ui/data/experiments/{target}"),
-                      ("series", f"/ui/data/experiments/{target}/series?name=train")]
-        for kind, path in paths:
-            started = time.perf_counter()
-            answer = session.get(url + path, timeout=60)
-            latencies[kind].append(time.perf_counter() - started)
-            if answer.status_code not in (200, 404):  # 404: the series before its first point arrived
-                errors += 1
+        table = _timed(session, url, f"/ui/data/projects/{project_id}", latencies["project table"])
+        errors += table.status_code != 200
+        ids = [row["id"] for row in table.json()["experiments"]] if table.ok else []
+        if ids:  # the project table's answer names the experiment to read this round
+            target = ids[i % len(ids)]
+            i += 1
+            for kind, path in (("experiment page", f"/ui/data/experiments/{target}"),
+                               ("series", f"/ui/data/experiments/{target}/series?name=train")):
+                # 404: the series before its first point arrived
+                errors += _timed(session, url, path, latencies[kind]).status_code not in (200, 404)
     out.put((latencies, errors))
+
+
+def _timed(session: requests.Session, url: str, path: str, latencies: list[float]) -> requests.Response:
+    started = time.perf_counter()
+    answer = session.get(url + path, timeout=60)
+    latencies.append(time.perf_counter() - started)
+    return answer
+
+
+def wait_until_settled(server: subprocess.Popen, workers: int, timeout: float = 120.0) -> None:
+    """Until the server has its ``workers`` worker processes and they have finished starting (their
+    CPU time stops growing): the clock starts on a server in its steady state, not while its last
+    workers still import and build the app on the same cores (Linux: reads /proc)."""
+    if not Path(f"/proc/{server.pid}").exists():
+        return
+    deadline, quiet_since, last = time.monotonic() + timeout, None, None
+    while time.monotonic() < deadline:
+        children = _children(server.pid)
+        used = sum(_cpu_seconds(pid) for pid in [server.pid, *children])
+        if len(children) >= workers and last is not None and used - last < 0.02:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= 1.0:
+                return
+        else:
+            quiet_since = None
+        last = used
+        time.sleep(0.25)
+    raise RuntimeError(f"the server's {workers} workers did not settle within {timeout:.0f} s")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def run_load(label: str, db: str, root: Path, args) -> tuple:
@@ -108,6 +150,7 @@ def run_load(label: str, db: str, root: Path, args) -> tuple:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError(f"the {label} server did not start: {(root / 'server.log').read_text()[-2000:]}")
             time.sleep(0.1)
+        wait_until_settled(server, args.workers)
         os.environ["TRACKBOARD_DIR"] = str(root / "setup")
         project = Client(token, host=url).get_or_create_project(f"load-{label}")
         ctx = mp.get_context("spawn")

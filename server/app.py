@@ -21,11 +21,13 @@ def create_app(store: Store, *, require_token: bool = True, allowed_hosts: froze
     """
     from .api import router as api_router
     from .dashboard import router as dashboard_router
+    from .dashboard.answers import Answers
     from .dashboard.compression import DashboardGZip
 
     app = FastAPI(title="trackboard", version="0.1.0", lifespan=_close_store_on_shutdown)
     app.state.store = store
     app.state.require_token = require_token
+    app.state.answers = Answers()  # the dashboard's chart answers, by log version
     app.include_router(api_router)
     app.include_router(dashboard_router)
     app.add_middleware(RequestGuard, allowed_hosts=allowed_hosts)

@@ -28,6 +28,7 @@ from ..auth import require_token
 from ..blobs import blob_response
 from ..scope import principal, visible
 from . import queries, sweep
+from .answers import Answers
 from .series import chart_json, clamp_buckets, clamp_smoothing, series_json, smooth
 
 router = APIRouter(prefix="/ui/data", dependencies=[Depends(require_token)], include_in_schema=False)
@@ -38,8 +39,22 @@ IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"
 
 def json_response(data: Any, *, safe: bool = False) -> Response:
     """Strict JSON; ``safe=True`` when the data is known to hold no NaN/inf (skips a full walk)."""
-    body = json.dumps(data if safe else json_safe(data), allow_nan=False, separators=(",", ":"))
+    return json_text_response(_json_text(data if safe else json_safe(data)))
+
+
+def json_text_response(body: str) -> Response:
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+def _json_text(data: Any) -> str:
+    return json.dumps(data, allow_nan=False, separators=(",", ":"))
+
+
+def _json_object(fields: dict, encoded: dict[str, str]) -> str:
+    """A JSON object of ``fields`` and of members whose values are already JSON text (kept answers)."""
+    parts = [_json_text(json_safe(fields))[1:-1]] if fields else []
+    parts += [f"{_json_text(key)}:{text}" for key, text in encoded.items()]
+    return "{" + ",".join(parts) + "}"
 
 
 def _store(request: Request) -> Store:
@@ -60,9 +75,13 @@ def _experiment(store: Store, experiment_id: str) -> dict:
 def _log(store: Store, experiment_id: str, name: str) -> dict:
     row = queries.find_log(store.engine, experiment_id, name)
     if row is None:
-        _experiment(store, experiment_id)  # a 404 that names the experiment when that is what is missing
-        raise HTTPException(status_code=404, detail=f"no log named {name!r} in this experiment")
+        raise _no_log(store, experiment_id, name)
     return row
+
+
+def _no_log(store: Store, experiment_id: str, name: str) -> HTTPException:
+    _experiment(store, experiment_id)  # a 404 that names the experiment when that is what is missing
+    return HTTPException(status_code=404, detail=f"no log named {name!r} in this experiment")
 
 
 # -- projects -----------------------------------------------------------------------------------
@@ -167,8 +186,13 @@ def series(
     computed on the whole full-resolution series before the range is cut and points are left out.
     """
     store = _store(request)
-    row = _line_log(store, experiment_id, name)
-    return json_response(_series_payload(store, row["id"], name, buckets, step_min, step_max, smoothing, x), safe=True)
+    found = queries.logs_named(store.engine, [experiment_id], name).get(experiment_id)
+    if found is None:
+        raise _no_log(store, experiment_id, name)
+    if found.type != LogType.LINE.value:
+        raise HTTPException(status_code=400, detail=f"log {name!r} is a {found.type}, not a LINE")
+    series_text = _kept_series(request, found, name, buckets, step_min, step_max, smoothing, x)
+    return json_text_response(_json_object(_series_fields(name, step_min, step_max, smoothing), {"series": series_text}))
 
 
 def _line_log(store: Store, experiment_id: str, name: str) -> dict:
@@ -176,6 +200,23 @@ def _line_log(store: Store, experiment_id: str, name: str) -> dict:
     if row["type"] != LogType.LINE.value:
         raise HTTPException(status_code=400, detail=f"log {name!r} is a {row['type']}, not a LINE")
     return row
+
+
+def _series_fields(name: str, step_min: float | None, step_max: float | None, smoothing: float | None) -> dict:
+    return {
+        "name": name,
+        "range": None if step_min is None and step_max is None else [step_min, step_max],
+        "smoothing": clamp_smoothing(smoothing),
+    }
+
+
+def _kept_series(request: Request, log: queries.NamedLog, name: str, buckets: int | None, step_min: float | None,
+                 step_max: float | None, smoothing: float | None, x: str | None) -> str:
+    """The JSON text of a LINE log's chart series, computed once per version of the log (``answers``)."""
+    answers: Answers = request.app.state.answers
+    return answers.get_or_compute(
+        (log.id, buckets, step_min, step_max, smoothing, x), log.version,
+        lambda: _json_text(_series_payload(_store(request), log.id, name, buckets, step_min, step_max, smoothing, x)["series"]))
 
 
 def _series_payload(store: Store, log_id: str, name: str, buckets: int | None,
@@ -331,17 +372,11 @@ def compare_series(
     """One LINE log of several experiments, each downsampled (and smoothed) like ``/series``."""
     store = _store(request)
     chosen = _ids(request, ids)
-    logs = queries.line_logs_of(store.engine, chosen, name)
-    payload = {
-        "name": name,
-        "range": None if step_min is None and step_max is None else [step_min, step_max],
-        "smoothing": clamp_smoothing(smoothing),
-        "experiments": {
-            experiment_id: _series_payload(store, logs[experiment_id], name, buckets, step_min, step_max, smoothing, x)["series"]
-            for experiment_id in chosen if experiment_id in logs
-        },
-    }
-    return json_response(payload, safe=True)
+    logs = {key: log for key, log in queries.logs_named(store.engine, chosen, name).items() if log.type == LogType.LINE.value}
+    experiments = _json_object({}, {experiment_id: _kept_series(request, logs[experiment_id], name, buckets, step_min, step_max,
+                                                                smoothing, x)
+                                    for experiment_id in chosen if experiment_id in logs})
+    return json_text_response(_json_object(_series_fields(name, step_min, step_max, smoothing), {"experiments": experiments}))
 
 
 @router.get("/compare/series.csv")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, NamedTuple
 
 import numpy as np
 import sqlalchemy as sa
@@ -316,6 +316,40 @@ def find_log(engine: sa.Engine, experiment_id: str, name: str) -> dict | None:
     with read_transaction(engine) as conn:
         row = conn.execute(query).mappings().first()
     return None if row is None else dict(row)
+
+
+class NamedLog(NamedTuple):
+    """A log found by name, with a version of what its chart shows (see ``logs_named``)."""
+
+    id: str
+    type: str
+    version: tuple
+
+
+def logs_named(engine: sa.Engine, experiment_ids: Iterable[str], name: str) -> dict[str, NamedLog]:
+    """experiment id -> its log ``name`` (id, type, version), for the experiments that have one.
+
+    The version changes with every write to the log: it holds the experiment's ``updated_at`` (set
+    by every batch of records and by a rewind), the log's (set when it is replaced) and each
+    series' id, point count and last step. One query for any number of experiments.
+    """
+    query = (
+        sa.select(t.logs.c.experiment_id, t.logs.c.id, t.logs.c.type, t.logs.c.updated_at,
+                  t.experiments.c.updated_at.label("written_at"), t.series.c.id.label("series_id"),
+                  t.series.c.count, t.series.c.last_step)
+        .select_from(t.logs.join(t.experiments, t.experiments.c.id == t.logs.c.experiment_id)
+                     .outerjoin(t.series, t.series.c.log_id == t.logs.c.id))
+        .where(t.logs.c.experiment_id.in_(list(experiment_ids)), t.logs.c.name == name)
+        .order_by(t.logs.c.experiment_id, t.series.c.position)
+    )
+    found: dict[str, tuple[str, str, tuple, list]] = {}
+    with read_transaction(engine) as conn:
+        for row in conn.execute(query):
+            entry = found.setdefault(row.experiment_id, (row.id, row.type, (row.written_at, row.updated_at), []))
+            if row.series_id is not None:
+                entry[3].append((row.series_id, row.count, row.last_step))
+    return {experiment_id: NamedLog(log_id, kind, (*written, tuple(series)))
+            for experiment_id, (log_id, kind, written, series) in found.items()}
 
 
 def line_logs_of(engine: sa.Engine, experiment_ids: Iterable[str], name: str) -> dict[str, str]:
