@@ -49,3 +49,19 @@ def page(browser):
     context.close()
     assert not dialogs, f"the page opened dialogs: {dialogs}"
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def either_store(request, tmp_path):
+    """(store, backend) on a SQLite file, or on a new database of the throwaway PostgreSQL cluster."""
+    from trackboard.backend import LocalBackend
+    from trackboard.store.sql import Store
+
+    if request.param == "sqlite":
+        store = Store.at_directory(tmp_path)
+    else:
+        store = Store(request.getfixturevalue("postgres_cluster").new_database("dash"), tmp_path / "blobs")
+    backend = LocalBackend(store)
+    yield store, backend
+    backend.close()
+    store.close()

@@ -11,10 +11,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from trackboard import LogType, Project
-from trackboard.backend import LocalBackend
 from trackboard.server.app import create_app
 from trackboard.server.dashboard.answers import Answers
-from trackboard.store.sql import Store
 
 N = 10_000
 
@@ -49,21 +47,15 @@ def test_the_least_recently_used_answers_go_past_the_budget():
 # -- through the dashboard's endpoints ---------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def run(request, tmp_path):
-    if request.param == "sqlite":
-        store = Store.at_directory(tmp_path)
-    else:
-        store = Store(request.getfixturevalue("postgres_cluster").new_database("answers"), tmp_path / "blobs")
-    backend = LocalBackend(store)
+@pytest.fixture
+def run(either_store):
+    store, backend = either_store
     experiment = Project(backend, store.create_project("answers")).create_experiment("live")
     steps = np.arange(N)
     experiment.log("train", {"steps": steps, "loss": np.sin(steps / 100), "acc": steps / N}, LogType.LINE)
     experiment.flush()
     yield store, experiment, TestClient(create_app(store, require_token=False))
     experiment.close()
-    backend.close()
-    store.close()
 
 
 @pytest.fixture

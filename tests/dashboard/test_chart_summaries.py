@@ -13,10 +13,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from trackboard import LogType, Project
-from trackboard.backend import LocalBackend
 from trackboard.server.app import create_app
 from trackboard.store import schema as t
-from trackboard.store.sql import Store
 from trackboard.store.summaries import BLOCK, bucket_size
 
 N = 20_000
@@ -31,20 +29,14 @@ def noisy(rng, n: int, start: int = 0) -> dict:
     return {"steps": np.arange(start, start + n), "a": values, "b": -values}
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def run(request, tmp_path):
-    if request.param == "sqlite":
-        store = Store.at_directory(tmp_path)
-    else:
-        store = Store(request.getfixturevalue("postgres_cluster").new_database("summaries"), tmp_path / "blobs")
-    backend = LocalBackend(store)
+@pytest.fixture
+def run(either_store):
+    store, backend = either_store
     experiment = Project(backend, store.create_project("charts")).create_experiment("long")
     experiment.log("train", noisy(np.random.default_rng(0), N), LogType.LINE)
     experiment.flush()
     yield store, experiment, TestClient(create_app(store, require_token=False))
     experiment.close()
-    backend.close()
-    store.close()
 
 
 def chart(http, experiment, **params) -> dict:
