@@ -154,6 +154,13 @@ class Columns:
         self.add(steps, values, times, epochs)
         return n
 
+    def append(self, step: float | None, value: float, time: float, epoch: int | None) -> None:
+        """Append one point (step None: to be assigned; epoch None: none)."""
+        self.steps.append(step)
+        self.values.append(value)
+        self.times.append(time)
+        self.epochs.append(epoch)
+
     def add(self, steps: np.ndarray, values: np.ndarray, times: np.ndarray, epochs: np.ndarray) -> None:
         """Append points given as float64 columns (NaN steps: to be assigned; NaN epochs: none)."""
         self._close_lists()
@@ -228,10 +235,7 @@ class PendingPoints:
             series = columns.get(None)
             if series is None:
                 series = columns[None] = Columns()
-            series.steps.append(data.step)
-            series.values.append(data.value)
-            series.times.append(when)
-            series.epochs.append(data.epoch)
+            series.append(data.step, data.value, when, data.epoch)
             return 1
         added = 0
         for part in data:
@@ -253,11 +257,7 @@ class PendingPoints:
         if len(self._rows) < self.ROWS_FOR_NUMPY:
             for values, step, epoch, when in zip(self._rows, self._steps, self._epochs, self._times):
                 for name, value in zip(names, values):
-                    series = columns[name]
-                    series.steps.append(step)
-                    series.values.append(value)
-                    series.times.append(when)
-                    series.epochs.append(epoch)
+                    columns[name].append(step, value, when, epoch)
         else:
             values = np.array(self._rows, dtype=np.float64)  # (steps, names)
             steps, epochs = (np.array(column, dtype=np.float64) for column in (self._steps, self._epochs))  # None -> NaN

@@ -186,20 +186,18 @@ def series(
     computed on the whole full-resolution series before the range is cut and points are left out.
     """
     store = _store(request)
+    series_text = _kept_series(request, _line_log(store, experiment_id, name), name, buckets, step_min, step_max,
+                               smoothing, x)
+    return json_text_response(_json_object(_series_fields(name, step_min, step_max, smoothing), {"series": series_text}))
+
+
+def _line_log(store: Store, experiment_id: str, name: str) -> queries.NamedLog:
     found = queries.logs_named(store.engine, [experiment_id], name).get(experiment_id)
     if found is None:
         raise _no_log(store, experiment_id, name)
     if found.type != LogType.LINE.value:
         raise HTTPException(status_code=400, detail=f"log {name!r} is a {found.type}, not a LINE")
-    series_text = _kept_series(request, found, name, buckets, step_min, step_max, smoothing, x)
-    return json_text_response(_json_object(_series_fields(name, step_min, step_max, smoothing), {"series": series_text}))
-
-
-def _line_log(store: Store, experiment_id: str, name: str) -> dict:
-    row = _log(store, experiment_id, name)
-    if row["type"] != LogType.LINE.value:
-        raise HTTPException(status_code=400, detail=f"log {name!r} is a {row['type']}, not a LINE")
-    return row
+    return found
 
 
 def _series_fields(name: str, step_min: float | None, step_max: float | None, smoothing: float | None) -> dict:
@@ -252,9 +250,9 @@ def _series_payload(store: Store, log_id: str, name: str, buckets: int | None,
 def series_csv(request: Request, experiment_id: str, name: str = Query(...)) -> Response:
     """A LINE log at full resolution as CSV (series, step, value, time, epoch), for a download."""
     store = _store(request)
-    row = _line_log(store, experiment_id, name)
+    log = _line_log(store, experiment_id, name)
     experiment = _experiment(store, experiment_id)
-    rows = queries.series_csv_rows(store.engine, {experiment["name"]: row["id"]})
+    rows = queries.series_csv_rows(store.engine, {experiment["name"]: log.id})
     return csv_response(rows, ["experiment", "series", "step", "value", "time", "epoch"], f"{name}.csv")
 
 
@@ -372,7 +370,7 @@ def compare_series(
     """One LINE log of several experiments, each downsampled (and smoothed) like ``/series``."""
     store = _store(request)
     chosen = _ids(request, ids)
-    logs = {key: log for key, log in queries.logs_named(store.engine, chosen, name).items() if log.type == LogType.LINE.value}
+    logs = queries.line_logs_of(store.engine, chosen, name)
     experiments = _json_object({}, {experiment_id: _kept_series(request, logs[experiment_id], name, buckets, step_min, step_max,
                                                                 smoothing, x)
                                     for experiment_id in chosen if experiment_id in logs})
@@ -386,5 +384,5 @@ def compare_series_csv(request: Request, ids: str = Query(...), name: str = Quer
     chosen = _ids(request, ids)
     logs = queries.line_logs_of(store.engine, chosen, name)
     names = {row["id"]: row["name"] for row in queries.experiments_by_id(store.engine, chosen)}
-    by_name = {names[i]: logs[i] for i in chosen if i in logs and i in names}
+    by_name = {names[i]: logs[i].id for i in chosen if i in logs and i in names}
     return csv_response(queries.series_csv_rows(store.engine, by_name), ["experiment", "series", "step", "value", "time", "epoch"], f"{name}.csv")

@@ -352,13 +352,9 @@ def logs_named(engine: sa.Engine, experiment_ids: Iterable[str], name: str) -> d
             for experiment_id, (log_id, kind, written, series) in found.items()}
 
 
-def line_logs_of(engine: sa.Engine, experiment_ids: Iterable[str], name: str) -> dict[str, str]:
-    """experiment id -> id of its LINE log ``name``, for the experiments that have one."""
-    query = sa.select(t.logs.c.experiment_id, t.logs.c.id).where(
-        t.logs.c.experiment_id.in_(list(experiment_ids)), t.logs.c.name == name, t.logs.c.type == _LINE
-    )
-    with read_transaction(engine) as conn:
-        return {experiment_id: log_id for experiment_id, log_id in conn.execute(query)}
+def line_logs_of(engine: sa.Engine, experiment_ids: Iterable[str], name: str) -> dict[str, NamedLog]:
+    """experiment id -> its LINE log ``name`` (see ``logs_named``), for the experiments that have one."""
+    return {key: log for key, log in logs_named(engine, experiment_ids, name).items() if log.type == _LINE}
 
 
 def existing_experiments(engine: sa.Engine, experiment_ids: list[str]) -> set[str]:

@@ -145,7 +145,7 @@ def compare_groups(
         entry = grouped.setdefault(json.dumps(key, sort_keys=True, default=str), {"key": key, "ids": [], "runs": []})
         entry["ids"].append(row["id"])
         if row["id"] in logs:
-            entry["runs"].append(queries.read_series(store.engine, logs[row["id"]], None, None))
+            entry["runs"].append(queries.read_series(store.engine, logs[row["id"]].id, None, None))
     groups = []
     for entry in grouped.values():
         by_series: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
