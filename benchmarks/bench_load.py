@@ -44,8 +44,8 @@ TARGET_P99_MS, TARGET_RATE = 150.0, 200_000
 ENDPOINTS = ("project table", "experiment page", "series")  # what each reader polls, in this order
 
 
-def client_job(url: str, token: str, project: str, index: int, series: int, duration: float, barrier,
-               spool: str, nice: int, out) -> None:
+def client_job(url: str, token: str, project: str, index: int, series: int, duration: float, steps_per_s: float,
+               barrier, spool: str, nice: int, out) -> None:
     os.environ["TRACKBOARD_DIR"] = spool
     os.nice(nice)  # training machines are elsewhere in a real team; here they share the server's cores
     from trackboard import Client, LogType
@@ -60,6 +60,10 @@ def client_job(url: str, token: str, project: str, index: int, series: int, dura
         for _ in range(100):
             experiment.log("train", {"steps": step, **{name: step * 0.5 for name in names}}, LogType.LINE)
             step += 1
+        if steps_per_s:  # paced: step n is due at first + n / steps_per_s, as a training loop's steps are
+            ahead = first + step / steps_per_s - time.time()
+            if ahead > 0:
+                time.sleep(min(ahead, max(stop_at - time.time(), 0)))
     experiment.close()  # flushes: returns once the server acknowledged every point
     out.put((experiment.id, step, first, time.time()))
 
@@ -156,7 +160,8 @@ def run_load(label: str, db: str, root: Path, args) -> tuple:
         ctx = mp.get_context("spawn")
         results, reads = ctx.Queue(), ctx.Queue()
         barrier = ctx.Barrier(args.clients + args.readers)
-        clients = [ctx.Process(target=client_job, args=(url, token, project.name, i, args.series, args.duration, barrier,
+        steps_per_s = args.rate / args.clients / args.series
+        clients = [ctx.Process(target=client_job, args=(url, token, project.name, i, args.series, args.duration, steps_per_s, barrier,
                                                          str(root / f"spool-{i}"), args.client_nice, results))
                    for i in range(args.clients)]
         readers = [ctx.Process(target=reader_job, args=(url, token, project.id, args.duration, barrier, reads))
@@ -203,6 +208,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--client-nice", type=int, default=0,
                         help="nice value of the client processes (same for both databases; default 0)")
+    parser.add_argument("--rate", type=float, default=0,
+                        help="points/s the clients log together, paced evenly (default 0: as fast as they can)")
     parser.add_argument("--series", type=int, default=10, help="LINE series logged per step (points per call)")
     parser.add_argument("--only", choices=("sqlite", "postgres"), action="append", help="one database (repeatable)")
     args = parser.parse_args()

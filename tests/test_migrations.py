@@ -87,6 +87,10 @@ def test_a_0_1_0_store_is_backed_up_then_upgraded_on_open(old_store):
     for query in ("params.lr = 0.001 and params.optimizer.name = 'adam'", "values.accuracy >= 0.95",
                   "min.loss = 0.25 and max.loss = 3"):
         assert "baseline" in [e.name for e in project.search_experiments(query)], query
+    # 0005 gave every old series a lineage of its own (chart reads keep decoded chunks under it).
+    with sqlite3.connect(old_store / "trackboard.db") as conn:
+        lineages = [row[0] for row in conn.execute("SELECT lineage FROM series")]
+    assert len(lineages) >= 3 and len(set(lineages)) == len(lineages) and all(len(x) == 32 for x in lineages)
     # And the upgraded store takes new logs of every kind.
     experiment.log("loss", [0.2], LogType.LINE)
     experiment.log("sample2", image.read_bytes(), LogType.IMAGE)

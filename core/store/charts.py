@@ -18,8 +18,10 @@ import numpy as np
 import sqlalchemy as sa
 
 from . import schema as t
-from .points import decode, downsample_index, times_at
-from .summaries import BLOCK, Blocks, Shown, bucket_points, bucket_size, decode_summaries, in_order, summarise, usable_summary
+from .kept import KeptChunks, KeptSteps
+from .points import CHUNK_POINTS, decode, decode_many, downsample_index, times_at
+from .summaries import (BLOCK, Blocks, Shown, bucket_points, bucket_size, decode_each, decode_summaries, in_order, summarise,
+                        usable_summary)
 
 
 @dataclass
@@ -45,26 +47,142 @@ def keep_points(steps: np.ndarray, values: np.ndarray, buckets: int, positions: 
 
 
 def read_charts(conn: sa.Connection, log_id: str, step_min: float | None, step_max: float | None, buckets: int,
-                with_times: bool = False) -> list[Chart]:
+                with_times: bool = False, kept: KeptChunks | None = None) -> list[Chart]:
     """Each series of a LINE log (in order) as a chart of ``buckets`` columns, within the step range;
-    ``with_times``: with the times and epochs of the shown points (decoded for those points only)."""
+    ``with_times``: with the times and epochs of the shown points (decoded for those points only).
+    A read of whole series takes what ``kept`` holds of their full chunks, and keeps there what it decodes."""
+    series_rows = conn.execute(
+        sa.select(t.series.c.id, t.series.c.name, t.series.c.count, t.series.c.lineage)
+        .where(t.series.c.log_id == log_id).order_by(t.series.c.position)
+    ).all()
+    if step_min is None and step_max is None:
+        return _whole_charts(conn, series_rows, buckets, with_times, kept)
+    return _ranged_charts(conn, series_rows, step_min, step_max, buckets, with_times)
+
+
+# -- whole series: a kept prefix of full chunks, and what came after it ------------------------
+
+@dataclass
+class _Prefix:
+    """What is kept of a series' leading full chunks: their (seq, offset) pairs, and their points'
+    steps and values (a chart read from points) or their block summaries (from summaries)."""
+
+    chunks: list[tuple[int, int]]
+    points: int
+    steps: KeptSteps | None = None
+    values: np.ndarray | None = None
+    blocks: Blocks | None = None
+
+    def nbytes(self) -> int:
+        parts = (self.steps.nbytes if self.steps is not None else 0, self.values.nbytes if self.values is not None else 0,
+                 self.blocks.nbytes() if self.blocks is not None else 0)
+        return sum(parts) + 16 * len(self.chunks)
+
+
+_EMPTY = _Prefix([], 0)
+
+
+def _whole_charts(conn: sa.Connection, series_rows: list, buckets: int, with_times: bool,
+                  kept: KeptChunks | None) -> list[Chart]:
+    """Charts of whole series. A series of more than ``BLOCK * buckets`` points is read from its
+    block summaries, a shorter one from its points; either way only the chunks after its kept prefix
+    are read (all of them the first time), and the prefix grows by the chunks found full."""
+    plans = []
+    for row in series_rows:
+        by_blocks = row.count > BLOCK * buckets
+        key = None if kept is None or row.lineage is None else ("blocks" if by_blocks else "points", row.id, row.lineage)
+        plans.append((row, by_blocks, key, (kept.get(key) if key is not None else None) or _EMPTY))
+    c = t.chunks.c
+    tails: dict[int, list] = {}
+    for by_blocks, columns in ((False, (c.step_data, c.value_data)), (True, (c.summary,))):
+        after = [(row.id, prefix.chunks[-1][0] + 1 if prefix.chunks else None) for row, b, _, prefix in plans if b == by_blocks]
+        for part in _rows_after(conn, after, columns):
+            tails.setdefault(part.series_id, []).append(part)
+    out = []
+    for row, by_blocks, key, prefix in plans:
+        rows = tails.get(row.id, [])
+        offsets = (prefix.points + np.cumsum([0] + [r.count for r in rows[:-1]])).tolist()
+        full = 0  # the leading rows that are full chunks, and join the prefix
+        while full < len(rows) and rows[full].count >= CHUNK_POINTS:
+            full += 1
+        grown = _Prefix(prefix.chunks + [(r.seq, offset) for r, offset in zip(rows[:full], offsets)],
+                        prefix.points + sum(r.count for r in rows[:full]))
+        if by_blocks:
+            blocks = Blocks.concat([prefix.blocks or Blocks.concat([]), *_tail_blocks(conn, row.id, rows, offsets)])
+            shown = bucket_points(blocks, bucket_size(int(blocks.count.sum()), buckets))
+            if full and key is not None:
+                grown.blocks = blocks.take(slice(0, int(np.searchsorted(blocks.start, grown.points)))).copy()
+        else:
+            tail = decode_many(rows, with_times=False)
+            steps = np.concatenate([prefix.steps.array(), tail.steps]) if prefix.steps is not None else tail.steps
+            values = np.concatenate([prefix.values, tail.values]) if prefix.values is not None else tail.values
+            shown = keep_points(steps, values, buckets)
+            if full and key is not None:
+                grown.steps, grown.values = KeptSteps.of(steps[:grown.points]), values[:grown.points].copy()
+        if full and key is not None:
+            kept.keep(key, grown, grown.nbytes())
+        chart = Chart(row.name, int(row.count), shown)
+        if with_times:
+            chunks = prefix.chunks + [(r.seq, offset) for r, offset in zip(rows, offsets)]
+            chart.times, chart.epochs = _times_at(conn, row.id, chunks, shown.positions)
+        out.append(chart)
+    return out
+
+
+def _rows_after(conn: sa.Connection, after: list[tuple[int, int | None]], columns: tuple) -> list:
+    """The chunk rows (series_id, seq, count and ``columns``) of each (series, first seq) pair, from
+    that seq on (None: all of them), in series and seq order."""
+    c = t.chunks.c
+    out = []
+    for start in range(0, len(after), _SERIES_PER_STATEMENT):
+        part = after[start:start + _SERIES_PER_STATEMENT]
+        every = [series_id for series_id, seq in part if seq is None]
+        where = [c.series_id.in_(every)] if every else []
+        where += [sa.and_(c.series_id == series_id, c.seq >= seq) for series_id, seq in part if seq is not None]
+        query = sa.select(c.series_id, c.seq, c.count, *columns).where(sa.or_(*where)).order_by(c.series_id, c.seq)
+        out += conn.execute(query).all()
+    return out
+
+
+_SERIES_PER_STATEMENT = 400  # (series, seq) conditions per statement, well under SQLite's bound-parameter limit
+
+
+def _tail_blocks(conn: sa.Connection, series_id: int, rows: list, offsets: list[int]) -> list[Blocks]:
+    """Block summaries of these chunk rows (with ``summary``): the stored ones decoded, the others
+    computed from the chunks' points."""
+    stored = [i for i, (row, offset) in enumerate(zip(rows, offsets)) if usable_summary(row.summary, offset)]
+    parts: list = [None] * len(rows)
+    for i, blocks in zip(stored, decode_each([(rows[i].summary, offsets[i]) for i in stored])):
+        parts[i] = blocks
+    missing = [i for i, part in enumerate(parts) if part is None]
+    if missing:
+        c = t.chunks.c
+        seqs = [rows[i].seq for i in missing]
+        query = sa.select(c.seq, c.count, c.step_data, c.value_data).where(
+            c.series_id == series_id, c.seq >= seqs[0], c.seq <= seqs[-1])
+        by_seq = {row.seq: row for row in conn.execute(query)}
+        for i in missing:
+            points = decode_many([by_seq[rows[i].seq]], with_times=False)
+            parts[i] = summarise(offsets[i] + np.arange(len(points)), points.steps, points.values)
+    return parts
+
+
+# -- a step range: every chunk's bounds, then the chunks in range -------------------------------
+
+def _ranged_charts(conn: sa.Connection, series_rows: list, step_min: float | None, step_max: float | None,
+                   buckets: int, with_times: bool) -> list[Chart]:
     c = t.chunks.c
     low = -math.inf if step_min is None else step_min
     high = math.inf if step_max is None else step_max
     # One read of every chunk's bounds, and of the summaries of the chunks wholly in range.
-    summary = c.summary if step_min is None and step_max is None else \
-        sa.case((sa.and_(c.step_min >= low, c.step_max <= high), c.summary), else_=sa.null())
-    series_rows = conn.execute(
-        sa.select(t.series.c.id, t.series.c.name, t.series.c.count)
-        .where(t.series.c.log_id == log_id).order_by(t.series.c.position)
-    ).all()
+    summary = sa.case((sa.and_(c.step_min >= low, c.step_max <= high), c.summary), else_=sa.null())
     chunk_query = (sa.select(c.series_id, c.seq, c.count, c.step_min, c.step_max, summary.label("summary"))
                    .where(c.series_id.in_([row.id for row in series_rows])).order_by(c.series_id, c.seq))
     chunks_of: dict[int, list] = {}
     for row in conn.execute(chunk_query):
         chunks_of.setdefault(row.series_id, []).append(row)
     out = []
-    for series_id, name, count in series_rows:
+    for series_id, name, count, _ in series_rows:
         chunks = chunks_of.get(series_id, [])
         offsets = np.cumsum([0] + [chunk.count for chunk in chunks[:-1]]).tolist()
         chosen = [(chunk, offset) for chunk, offset in zip(chunks, offsets)
@@ -80,7 +198,8 @@ def read_charts(conn: sa.Connection, log_id: str, step_min: float | None, step_m
             shown = keep_points(steps, values, buckets, positions)
         chart = Chart(name, int(count), shown)
         if with_times:
-            chart.times, chart.epochs = _times_at(conn, series_id, chosen, shown.positions)
+            chart.times, chart.epochs = _times_at(conn, series_id, [(chunk.seq, offset) for chunk, offset in chosen],
+                                                  shown.positions)
         out.append(chart)
     return out
 
@@ -91,22 +210,20 @@ def _points_of(conn: sa.Connection, series_id: int, chosen: list, low: float, hi
     if not chosen:
         return np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)
     c = t.chunks.c
-    query = sa.select(c.seq, c.step_data, c.value_data, sa.null().label("epoch_data")).where(c.series_id == series_id)
     # Chunks carry their step bounds, so a zoomed read skips whole chunks in SQL.
+    query = sa.select(c.seq, c.count, c.step_data, c.value_data).where(c.series_id == series_id)
     if low > -math.inf:
         query = query.where(c.step_max >= low)
     if high < math.inf:
         query = query.where(c.step_min <= high)
     offset_of = {chunk.seq: offset for chunk, offset in chosen}
-    parts = [(decode(row, with_times=False), offset_of[row.seq])
-             for row in conn.execute(query.order_by(c.seq)) if row.seq in offset_of]
-    steps = np.concatenate([p.steps for p, _ in parts])
-    values = np.concatenate([p.values for p, _ in parts])
-    positions = np.concatenate([offset + np.arange(len(p)) for p, offset in parts])
-    keep = (steps >= low) & (steps <= high)
+    rows = [row for row in conn.execute(query.order_by(c.seq)) if row.seq in offset_of]
+    points = decode_many(rows, with_times=False)
+    positions = np.concatenate([offset_of[row.seq] + np.arange(row.count) for row in rows])
+    keep = (points.steps >= low) & (points.steps <= high)
     if keep.all():
-        return steps, values, positions
-    return steps[keep], values[keep], positions[keep]
+        return points.steps, points.values, positions
+    return points.steps[keep], points.values[keep], positions[keep]
 
 
 def _blocks(conn: sa.Connection, series_id: int, chosen: list, low: float, high: float) -> Blocks:
@@ -132,19 +249,19 @@ def _blocks(conn: sa.Connection, series_id: int, chosen: list, low: float, high:
     return in_order(parts)
 
 
-def _times_at(conn: sa.Connection, series_id: int, chosen: list, positions: np.ndarray
+def _times_at(conn: sa.Connection, series_id: int, chunks: list[tuple[int, int]], positions: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray]:
-    """Times and epochs of the points at sorted ``positions``, read from the chosen chunks holding them."""
+    """Times and epochs of the points at sorted ``positions``, read from the chunks (seq, offset of
+    its first point) holding them."""
     if not len(positions):
         return np.empty(0), np.empty(0, dtype=np.int64)
-    starts = np.array([offset for _, offset in chosen], dtype=np.int64)
-    holding = np.unique(np.searchsorted(starts, positions, side="right") - 1)  # indices into ``chosen``
-    first, last = chosen[holding[0]][0].seq, chosen[holding[-1]][0].seq
+    starts = np.array([offset for _, offset in chunks], dtype=np.int64)
+    holding = np.unique(np.searchsorted(starts, positions, side="right") - 1)  # indices into ``chunks``
+    first, last = chunks[holding[0]][0], chunks[holding[-1]][0]
     c = t.chunks.c
     # A range of seqs rather than an IN list: one bound per end, whatever the series' length.
     query = (sa.select(c.seq, c.time_data, c.epoch_data)
              .where(c.series_id == series_id, c.seq >= first, c.seq <= last).order_by(c.seq))
-    offset_of = {chosen[i][0].seq: int(starts[i]) for i in holding.tolist()}
+    offset_of = {chunks[i][0]: int(starts[i]) for i in holding.tolist()}
     rows = [(offset_of[row.seq], row.time_data, row.epoch_data) for row in conn.execute(query) if row.seq in offset_of]
     return times_at(rows, positions)
-

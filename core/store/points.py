@@ -186,12 +186,18 @@ def downsample_index(values: np.ndarray, buckets: int) -> np.ndarray:
         high = np.where(np.isnan(runs), -np.inf, runs).argmax(axis=1)
     else:
         low, high = runs.argmin(axis=1), runs.argmax(axis=1)
-    parts = [offsets, offsets + size - 1, low + offsets, high + offsets]
+    rows = np.stack([offsets, offsets + size - 1, low + offsets, high + offsets], axis=1)
     if whole * size < n:
         start = whole * size
-        parts.append(np.array([start, n - 1, start + _nan_arg(values[start:], np.inf, np.argmin),
-                               start + _nan_arg(values[start:], -np.inf, np.argmax)]))
-    return np.unique(np.concatenate(parts))
+        rows = np.vstack([rows, [start, n - 1, start + _nan_arg(values[start:], np.inf, np.argmin),
+                                 start + _nan_arg(values[start:], -np.inf, np.argmax)]])
+    # Runs are disjoint and in order: each run's four indices sorted make the whole sorted, and
+    # a repeat (a first point that is also the lowest) can only be next to its twin.
+    rows.sort(axis=1)
+    index = rows.ravel()
+    fresh = np.ones(len(index), dtype=bool)
+    fresh[1:] = index[1:] != index[:-1]
+    return index[fresh]
 
 
 def _nan_arg(values: np.ndarray, fill: float, arg) -> int:

@@ -103,6 +103,9 @@ series = sa.Table(
     sa.Column("last_value", sa.Float, nullable=True),  # for tables of runs, without reading chunks
     sa.Column("min_value", sa.Float, nullable=True),  # min./max. in run queries (NaN ignored; store/derived.py)
     sa.Column("max_value", sa.Float, nullable=True),
+    # Random, new with the row and at each rewind: full chunks never change within one lineage, so
+    # what a reader decoded of them stays right while it is the same (store/kept.py).
+    sa.Column("lineage", sa.String(32), nullable=True),
     sa.UniqueConstraint("log_id", "name"),
 )
 

@@ -30,6 +30,7 @@ from .blobs import BlobStore, open_blob_store
 from .engine import backup_before_upgrade, create_engine, read_transaction, write_transaction
 from .migrations import ensure_schema
 from .charts import read_charts
+from .kept import KeptChunks
 from .points import CHUNK_POINTS, NO_EPOCH, Points, decode, decode_many
 from .summaries import encode_chunk
 
@@ -39,6 +40,11 @@ SINGLE = ""  # the series name of a LINE log with one unnamed series
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def new_lineage() -> str:
+    """A series' lineage (schema.series): new with the row and at every rewind."""
+    return uuid.uuid4().hex
 
 
 def dumps(data: Any) -> str:
@@ -57,6 +63,7 @@ class Store:
         self.url = url
         self.engine = create_engine(url)
         self.blobs = blobs if isinstance(blobs, BlobStore) else open_blob_store(blobs)
+        self.kept_chunks = KeptChunks()  # what chart reads decoded of full chunks, for the next read
         ensure_schema(self.engine, upgrade=upgrade, before_upgrade=partial(backup_before_upgrade, self.engine))
 
     @classmethod
@@ -385,7 +392,7 @@ class Store:
             raise ValueError(f"buckets must be at least 1, not {buckets}")
         with read_transaction(self.engine) as conn:
             charts = read_charts(conn, _line_log_id(conn, experiment_id, name), step_min, step_max, buckets,
-                                 with_times=True)
+                                 with_times=True, kept=self.kept_chunks)
         return {chart.name: Points(chart.shown.steps, chart.shown.values, chart.times, chart.epochs) for chart in charts}
 
     def _read_series(self, conn: sa.Connection, log_id: str, step_min, step_max) -> dict[str, Points]:
@@ -471,7 +478,7 @@ def _rewind_series(conn: sa.Connection, row: dict, step: float) -> int:
     last = kept if len(kept) else (decode(chunks[first - 1]) if first else None)
     dropped = len(tail) - len(kept)
     conn.execute(t.series.update().where(t.series.c.id == row["id"]).values(
-        count=row["count"] - dropped, chunk_count=first + len(new_chunks),
+        count=row["count"] - dropped, chunk_count=first + len(new_chunks), lineage=new_lineage(),
         last_step=float(last.steps[-1]) if last is not None else None,
         last_value=float(last.values[-1]) if last is not None else None,
     ))
@@ -730,7 +737,8 @@ class _Batch:
         row = rows.get(name)
         if row is None:  # a new series: the one statement per row, once in a series' life
             row = {"log_id": log_id, "name": name, "position": len(rows), "count": 0, "chunk_count": 0,
-                   "last_step": None, "last_value": None, "min_value": None, "max_value": None}
+                   "last_step": None, "last_value": None, "min_value": None, "max_value": None,
+                   "lineage": new_lineage()}
             row["id"] = self.conn.execute(t.series.insert().values(row)).inserted_primary_key[0]
             rows[name] = row
         return row

@@ -46,6 +46,13 @@ class Blocks:
     def __len__(self) -> int:
         return self.floats.shape[1]
 
+    def nbytes(self) -> int:
+        return self.floats.nbytes + sum(getattr(self, f).nbytes for f in _FIELDS)
+
+    def copy(self) -> "Blocks":
+        """Blocks that own their arrays (not views into a larger decoded group)."""
+        return Blocks(self.floats.copy(), *(getattr(self, f).copy() for f in _FIELDS))
+
     def column(self, name: str) -> np.ndarray:
         return self.floats[_FLOATS.index(name)]
 
@@ -147,26 +154,32 @@ def usable_summary(summary: bytes | memoryview | None, offset: int) -> bool:
 
 def decode_summaries(summaries: list[tuple[bytes, int]]) -> Blocks:
     """The blocks of usable stored summaries, each with the position of its chunk's first point,
-    with positions moved to the series', in position order. Summaries of one length (every full
-    chunk's) are decoded together as one array."""
-    by_length: dict[int, list[tuple[bytes, int]]] = {}
-    for summary, offset in summaries:
-        by_length.setdefault(len(summary), []).append((bytes(summary), offset))
-    parts = []
-    for length, group in by_length.items():
-        chunks = len(group)
+    with positions moved to the series', in position order (``decode_each``, joined)."""
+    return in_order(decode_each(summaries))
+
+
+def decode_each(summaries: list[tuple[bytes, int]]) -> list[Blocks]:
+    """The blocks of each usable stored summary (``(summary, offset of its chunk's first point)``),
+    in the order given, positions in the series'. Summaries of one length (every full chunk's) are
+    decoded together as one array."""
+    out: list[Blocks] = [Blocks.concat([])] * len(summaries)
+    by_length: dict[int, list[int]] = {}
+    for i, (summary, _) in enumerate(summaries):
+        by_length.setdefault(len(summary), []).append(i)
+    for length, indices in by_length.items():
+        chunks = len(indices)
         count = (length - 6) // (8 * len(_FLOATS) + 2 * len(_INTS))  # blocks per chunk
-        raw = np.frombuffer(b"".join(summary for summary, _ in group), dtype=np.uint8).reshape(chunks, length)
+        raw = np.frombuffer(b"".join(bytes(summaries[i][0]) for i in indices), dtype=np.uint8).reshape(chunks, length)
         split = 6 + 8 * len(_FLOATS) * count
         floats = raw[:, 6:split].copy().view("<f8").reshape(chunks, len(_FLOATS), count)
         ints = raw[:, split:].copy().view("<u2").reshape(chunks, len(_INTS), count).astype(np.int64)
-        offsets = np.array([offset for _, offset in group], dtype=np.int64)[:, None]
+        offsets = np.array([summaries[i][1] for i in indices], dtype=np.int64)[:, None]
         counts = ints[:, 0]
         start = offsets + np.cumsum(counts, axis=1) - counts
-        flat = [a.ravel() for a in (start, start + counts - 1, ints[:, 3] + offsets, ints[:, 4] + offsets,
-                                    counts, ints[:, 1], ints[:, 2])]
-        parts.append(Blocks(floats.transpose(1, 0, 2).reshape(len(_FLOATS), -1), *flat))
-    return in_order(parts)
+        fields = (start, start + counts - 1, ints[:, 3] + offsets, ints[:, 4] + offsets, counts, ints[:, 1], ints[:, 2])
+        for row, i in enumerate(indices):
+            out[i] = Blocks(floats[row], *(field[row] for field in fields))
+    return out
 
 
 def in_order(parts: list[Blocks]) -> Blocks:

@@ -29,6 +29,7 @@ from ..blobs import blob_response
 from ..scope import principal, visible
 from . import queries, sweep
 from .answers import Answers
+from .jsontext import json_text, json_text_response
 from .series import chart_json, clamp_buckets, clamp_smoothing, series_json, smooth
 
 router = APIRouter(prefix="/ui/data", dependencies=[Depends(require_token)], include_in_schema=False)
@@ -39,21 +40,13 @@ IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"
 
 def json_response(data: Any, *, safe: bool = False) -> Response:
     """Strict JSON; ``safe=True`` when the data is known to hold no NaN/inf (skips a full walk)."""
-    return json_text_response(_json_text(data if safe else json_safe(data)))
-
-
-def json_text_response(body: str) -> Response:
-    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
-
-
-def _json_text(data: Any) -> str:
-    return json.dumps(data, allow_nan=False, separators=(",", ":"))
+    return json_text_response(json_text(data if safe else json_safe(data)))
 
 
 def _json_object(fields: dict, encoded: dict[str, str]) -> str:
     """A JSON object of ``fields`` and of members whose values are already JSON text (kept answers)."""
-    parts = [_json_text(json_safe(fields))[1:-1]] if fields else []
-    parts += [f"{_json_text(key)}:{text}" for key, text in encoded.items()]
+    parts = [json_text(json_safe(fields))[1:-1]] if fields else []
+    parts += [f"{json_text(key)}:{text}" for key, text in encoded.items()]
     return "{" + ",".join(parts) + "}"
 
 
@@ -214,7 +207,7 @@ def _kept_series(request: Request, log: queries.NamedLog, name: str, buckets: in
     answers: Answers = request.app.state.answers
     return answers.get_or_compute(
         (log.id, buckets, step_min, step_max, smoothing, x), log.version,
-        lambda: _json_text(_series_payload(_store(request), log.id, name, buckets, step_min, step_max, smoothing, x)["series"]))
+        lambda: json_text(_series_payload(_store(request), log.id, name, buckets, step_min, step_max, smoothing, x)["series"]))
 
 
 def _series_payload(store: Store, log_id: str, name: str, buckets: int | None,
@@ -229,7 +222,8 @@ def _series_payload(store: Store, log_id: str, name: str, buckets: int | None,
             out.append(series_json(series_name, xs, values, total, size, smooth(values, weight) if weight else None))
     elif not weight:
         with read_transaction(store.engine) as conn:
-            out += [chart_json(chart) for chart in read_charts(conn, log_id, step_min, step_max, size)]
+            out += [chart_json(chart) for chart in read_charts(conn, log_id, step_min, step_max, size,
+                                                                kept=store.kept_chunks)]
     else:
         # The average at a step depends on every point before it: smooth the whole series, then cut.
         for series_name, steps, values, total in queries.read_series(store.engine, log_id, None, None):

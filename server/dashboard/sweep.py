@@ -25,6 +25,7 @@ from trackboard.store.points import NO_EPOCH, decode, downsample_index
 
 from ..auth import require_token
 from . import queries
+from .jsontext import json_text
 from .series import clamp_buckets, clamp_smoothing, smooth, values_json
 
 router = APIRouter(prefix="/ui/data", dependencies=[Depends(require_token)], include_in_schema=False)
@@ -72,7 +73,7 @@ def x_series(engine: sa.Engine, log_id: str, step_min: float | None, step_max: f
 
 
 def _json(data: Any) -> Response:
-    return Response(json.dumps(data, allow_nan=False, separators=(",", ":")), media_type="application/json")
+    return Response(json_text(data), media_type="application/json")
 
 
 def _group_label(key: dict[str, Any]) -> str:

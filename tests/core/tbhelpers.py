@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from trackboard.errors import InvalidLogError, LogDataTypeError, NotFoundError, TrackboardError
+from trackboard.store.points import Points, downsample_index
+from trackboard.store.summaries import BLOCK, bucket_size
 
 
 def same(a: Any, b: Any) -> bool:
@@ -89,3 +91,14 @@ def bucket_extremes(positions: np.ndarray, values: np.ndarray, size: int) -> lis
         kept |= {where[0], where[-1], where[np.where(np.isnan(v), np.inf, v).argmin()],
                  where[np.where(np.isnan(v), -np.inf, v).argmax()]}
     return sorted(int(i) for i in kept)
+
+
+def chart_of(full: Points, step_range: tuple, buckets: int) -> Points:
+    """What a chart of ``buckets`` columns keeps of every point, by a pass over them."""
+    low = -math.inf if step_range[0] is None else step_range[0]
+    high = math.inf if step_range[1] is None else step_range[1]
+    positions = np.flatnonzero((full.steps >= low) & (full.steps <= high))
+    if len(positions) <= BLOCK * buckets:
+        return full.take(positions[downsample_index(full.values[positions], buckets)])
+    size = bucket_size(len(positions), buckets)
+    return full.take(positions[bucket_extremes(positions, full.values[positions], size)])

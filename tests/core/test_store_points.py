@@ -9,12 +9,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tbhelpers import bucket_extremes
+from tbhelpers import chart_of
 from trackboard.errors import InvalidLogError, NotFoundError
 from trackboard.store import schema as t
 from trackboard.store.points import CHUNK_POINTS, NO_EPOCH, Points, decode, downsample_index, encode
 from trackboard.store.sql import Store, epochs_list, steps_list, times_list
-from trackboard.store.summaries import BLOCK, bucket_size
+from trackboard.store.summaries import bucket_size
 
 
 def make_points(steps, values, times=None, epochs=None) -> Points:
@@ -268,17 +268,6 @@ def test_get_points_errors(experiment, store):
         store.get_points(experiment.id, "v")
     with pytest.raises(NotFoundError):
         store.get_points(experiment.id, "missing")
-
-
-def chart_of(full: Points, step_range: tuple, buckets: int) -> Points:
-    """What a chart of ``buckets`` columns keeps of every point, by a pass over them."""
-    low = -math.inf if step_range[0] is None else step_range[0]
-    high = math.inf if step_range[1] is None else step_range[1]
-    positions = np.flatnonzero((full.steps >= low) & (full.steps <= high))
-    if len(positions) <= BLOCK * buckets:
-        return full.take(positions[downsample_index(full.values[positions], buckets)])
-    size = bucket_size(len(positions), buckets)
-    return full.take(positions[bucket_extremes(positions, full.values[positions], size)])
 
 
 @pytest.mark.parametrize("step_range", [(None, None), (1_000, 7_999), (None, 100)])
