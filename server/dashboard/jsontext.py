@@ -9,8 +9,10 @@ The two write the same values (shortest round-trip floats). What orjson refuses 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
+import numpy as np
 import orjson
 from fastapi.responses import Response
 
@@ -22,7 +24,23 @@ def json_text(data: Any) -> str:
     try:
         return orjson.dumps(data, option=_OPTIONS).decode()
     except orjson.JSONEncodeError:
-        return json.dumps(data, allow_nan=False, separators=(",", ":"))
+        return json.dumps(_as_orjson_reads(data), allow_nan=False, separators=(",", ":"))
+
+
+def _as_orjson_reads(data: Any) -> Any:
+    """``data`` in plain Python types as orjson reads it: numpy arrays and scalars as numbers, and
+    non-finite floats as None (orjson writes them as null)."""
+    if isinstance(data, dict):
+        return {key: _as_orjson_reads(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_as_orjson_reads(value) for value in data]
+    if isinstance(data, np.ndarray):
+        return [_as_orjson_reads(value) for value in data.tolist()]
+    if isinstance(data, np.generic):
+        data = data.item()
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    return data
 
 
 def json_text_response(body: str) -> Response:

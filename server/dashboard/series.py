@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from trackboard.store.charts import Chart, keep_points
-from trackboard.store.sql import steps_list
 from trackboard.store.summaries import Shown
 
 DEFAULT_BUCKETS = 1000
@@ -64,14 +63,17 @@ def clamp_smoothing(weight: float | None) -> float:
     return float(min(max(weight, 0.0), MAX_SMOOTHING))
 
 
-def values_json(values: np.ndarray) -> list:
-    """Values with NaN and +-inf as null, so the chart shows a gap and the JSON stays valid."""
-    finite = np.isfinite(values)
-    if finite.all():
-        return values.tolist()
-    out = values.astype(object)
-    out[~finite] = None
-    return out.tolist()
+def values_json(values: np.ndarray) -> np.ndarray:
+    """Values for the JSON writer (``jsontext``), which writes NaN and +-inf as null: the chart shows
+    a gap and the JSON stays valid. An array, not a list: the writer reads it without a Python
+    float per point."""
+    return np.asarray(values, dtype=np.float64)
+
+
+def steps_json(steps: np.ndarray) -> np.ndarray:
+    """Steps for the JSON writer: whole ones as integers (stored steps are finite, within +-2**53)."""
+    whole = steps.astype(np.int64)
+    return whole if (whole == steps).all() else np.asarray(steps, dtype=np.float64)
 
 
 def series_json(name: str, steps: np.ndarray, values: np.ndarray, total: int, buckets: int,
@@ -94,7 +96,7 @@ def chart_json(chart: Chart) -> dict[str, Any]:
 def _chart(name: str, shown: Shown, total: int) -> dict[str, Any]:
     return {
         "name": name,
-        "steps": steps_list(shown.steps),  # stored steps are finite, within +-2**53
+        "steps": steps_json(shown.steps),
         "values": values_json(shown.values),
         "in_range": shown.in_range,  # points between step_min and step_max (all when no range)
         "total": total,  # points in the whole series

@@ -22,9 +22,12 @@ def test_json_text_reads_back_as_the_data(data):
     assert json.loads(json_text(data)) == json.loads(json.dumps(data))
 
 
-def test_numpy_arrays_and_scalars_are_written_as_numbers():
-    text = json_text({"steps": np.arange(3), "values": np.array([0.5, 0.25]), "n": np.int64(7), "x": np.float64(0.1)})
-    assert json.loads(text) == {"steps": [0, 1, 2], "values": [0.5, 0.25], "n": 7, "x": 0.1}
+@pytest.mark.parametrize("big", [None, 2**70])  # 2**70: the whole answer goes through json
+def test_numpy_arrays_and_scalars_are_numbers_and_non_finite_values_null(big):
+    data = {"steps": np.arange(3), "values": np.array([0.5, np.nan, np.inf, -np.inf]), "n": np.int64(7),
+            "x": np.float64(0.1), "gap": np.float64(np.nan), "big": big}
+    assert json.loads(json_text(data)) == {"steps": [0, 1, 2], "values": [0.5, None, None, None], "n": 7, "x": 0.1,
+                                           "gap": None, "big": big}
 
 
 def test_what_neither_can_write_is_an_error():
