@@ -16,19 +16,10 @@ from tbhelpers import chart_of
 from trackboard.store import schema as t
 from trackboard.store.kept import KeptChunks, KeptSteps
 from trackboard.store.points import CHUNK_POINTS
-from trackboard.store.sql import Store
 from trackboard.store.summaries import BLOCK
 
 # One series past BLOCK * 40 points (read from its summaries at 40 buckets), one under BLOCK * 1000.
 BUCKETS = [40, 1000]
-
-
-@pytest.fixture
-def store(store_dir, experiment):
-    experiment.flush()
-    store = Store.at_directory(store_dir)
-    yield store
-    store.close()
 
 
 def log(experiment, start: int, n: int, seed: int, name: str = "train", **kwargs) -> None:

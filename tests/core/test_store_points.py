@@ -13,7 +13,7 @@ from tbhelpers import chart_of
 from trackboard.errors import InvalidLogError, NotFoundError
 from trackboard.store import schema as t
 from trackboard.store.points import CHUNK_POINTS, NO_EPOCH, Points, decode, downsample_index, encode
-from trackboard.store.sql import Store, epochs_list, steps_list, times_list
+from trackboard.store.sql import epochs_list, steps_list, times_list
 from trackboard.store.summaries import bucket_size
 
 
@@ -150,14 +150,6 @@ def test_nan_never_wins_min_or_max_but_is_kept_at_the_edges():
 
 
 # -- through the store -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def store(store_dir, experiment):
-    experiment.flush()
-    store = Store.at_directory(store_dir)
-    yield store
-    store.close()
 
 
 def chunk_counts(store_dir, log_name, series_name=""):
