@@ -102,24 +102,24 @@ def _whole_charts(conn: sa.Connection, series_rows: list, buckets: int, with_tim
     for row, by_blocks, key, prefix in plans:
         rows = tails.get(row.id, [])
         offsets = (prefix.points + np.cumsum([0] + [r.count for r in rows[:-1]])).tolist()
-        full = 0  # the leading rows that are full chunks, and join the prefix
-        while full < len(rows) and rows[full].count >= CHUNK_POINTS:
-            full += 1
-        grown = _Prefix(prefix.chunks + [(r.seq, offset) for r, offset in zip(rows[:full], offsets)],
-                        prefix.points + sum(r.count for r in rows[:full]))
         if by_blocks:
             blocks = Blocks.concat([prefix.blocks or Blocks.concat([]), *_tail_blocks(conn, row.id, rows, offsets)])
             shown = bucket_points(blocks, bucket_size(int(blocks.count.sum()), buckets))
-            if full and key is not None:
-                grown.blocks = blocks.take(slice(0, int(np.searchsorted(blocks.start, grown.points)))).copy()
         else:
             tail = decode_many(rows, with_times=False)
             steps = np.concatenate([prefix.steps.array(), tail.steps]) if prefix.steps is not None else tail.steps
             values = np.concatenate([prefix.values, tail.values]) if prefix.values is not None else tail.values
             shown = keep_points(steps, values, buckets)
-            if full and key is not None:
-                grown.steps, grown.values = KeptSteps.of(steps[:grown.points]), values[:grown.points].copy()
+        full = 0  # the leading rows that are full chunks: they join the kept prefix
+        while full < len(rows) and rows[full].count >= CHUNK_POINTS:
+            full += 1
         if full and key is not None:
+            grown = _Prefix(prefix.chunks + [(r.seq, offset) for r, offset in zip(rows[:full], offsets)],
+                            prefix.points + sum(r.count for r in rows[:full]))
+            if by_blocks:
+                grown.blocks = blocks.take(slice(0, int(np.searchsorted(blocks.start, grown.points)))).copy()
+            else:
+                grown.steps, grown.values = KeptSteps.of(steps[:grown.points]), values[:grown.points].copy()
             kept.keep(key, grown, grown.nbytes())
         chart = Chart(row.name, int(row.count), shown)
         if with_times:

@@ -24,10 +24,11 @@ import numpy as np
 MAX_BYTES = 64 * 1024 * 1024  # some eight million points of values
 
 
-class KeptChunks:
-    """Items by key with their size in bytes; ``max_bytes`` bounds the total, least recently used first out."""
+class BoundedItems:
+    """Items by key with their size in bytes; ``max_bytes`` bounds the total, least recently used
+    first out. Also what the server's dashboard keeps its chart answers in."""
 
-    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
+    def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._bytes = 0
@@ -62,6 +63,13 @@ class KeptChunks:
     @property
     def nbytes(self) -> int:
         return self._bytes
+
+
+class KeptChunks(BoundedItems):
+    """What chart reads kept of each series' full chunks (``charts._Prefix`` by kind, series, lineage)."""
+
+    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
+        super().__init__(max_bytes)
 
 
 class KeptSteps:

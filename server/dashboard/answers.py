@@ -13,9 +13,9 @@ invalidate across workers, since each one checks the version in the database bef
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Callable, Hashable
+
+from trackboard.store.kept import BoundedItems
 
 MAX_BYTES = 16 * 1024 * 1024  # per worker: some sixty charts of ten series at a thousand buckets
 
@@ -24,37 +24,19 @@ class Answers:
     """JSON texts by key, each valid for one version; least recently used first out past ``max_bytes``."""
 
     def __init__(self, max_bytes: int = MAX_BYTES) -> None:
-        self.max_bytes = max_bytes
-        self._texts: OrderedDict[Hashable, tuple[Hashable, str]] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()  # the routes run on a worker's thread pool
+        self._texts = BoundedItems(max_bytes)  # key -> (version, text)
 
     def get_or_compute(self, key: Hashable, version: Hashable, compute: Callable[[], str]) -> str:
         """The text kept for ``key`` if it was computed at ``version``, else ``compute()`` (then kept).
 
         Two requests that miss at once both compute: a rare duplicate is cheaper than making one wait.
         """
-        with self._lock:
-            kept = self._texts.get(key)
-            if kept is not None and kept[0] == version:
-                self._texts.move_to_end(key)
-                return kept[1]
+        kept = self._texts.get(key)
+        if kept is not None and kept[0] == version:
+            return kept[1]
         text = compute()
-        self._keep(key, version, text)
+        self._texts.keep(key, (version, text), len(text))
         return text
-
-    def _keep(self, key: Hashable, version: Hashable, text: str) -> None:
-        if len(text) > self.max_bytes:
-            return
-        with self._lock:
-            old = self._texts.pop(key, None)
-            if old is not None:
-                self._bytes -= len(old[1])
-            self._texts[key] = (version, text)
-            self._bytes += len(text)
-            while self._bytes > self.max_bytes:
-                _, (_, dropped) = self._texts.popitem(last=False)
-                self._bytes -= len(dropped)
 
     def __len__(self) -> int:
         return len(self._texts)
