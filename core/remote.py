@@ -62,7 +62,7 @@ SEND_WINDOW_S = 10.0  # how long the writer retries one batch before spooling it
 CALL_WINDOW_S = 3.0  # how long a caller's call (create, read) retries before giving up
 FLUSH_TIMEOUT_S = 120.0  # flush() without a timeout
 EXIT_GRACE_S = 10.0  # at interpreter exit: what is not acknowledged by then stays spooled
-GIVE_UP_S = 5.0  # flush() without a timeout stops waiting for a server that refuses connections this long
+GIVE_UP_S = 5.0  # flush() without a timeout stops waiting for a server that is away (refuses connections) this long
 BACKOFF_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 MAX_PAUSE_S = 10.0  # the longest the writer spools without trying the server again
 POISON_AFTER = 3  # replays of one spooled batch answered 500 before it is set aside, unblocking the rest
@@ -74,11 +74,14 @@ class ServerUnreachableError(ServerError, ConnectionError):
     """The tracking server did not answer (connection refused, timeout, 5xx or 429 throughout).
 
     ``status``: the last HTTP status answered, None when the last try got no answer at all.
+    ``away``: the last try could not connect or lost its connection (refused, reset, no route): the
+    server is down, not slow (a read timeout, 5xx or 429: it is there and busy).
     """
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, away: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        self.away = away
 
 
 class UnknownWhileOfflineError(NotFoundError):
@@ -122,12 +125,13 @@ class Transport:
         while True:
             if data_factory is not None:
                 kwargs["data"] = data_factory()
-            status = None
+            status, away = None, False
             try:
                 response = self.session.request(method, url, timeout=timeout or self.timeout, **kwargs)
             except requests.RequestException as error:
                 problem: str = f"{type(error).__name__}: {error}"
                 retry_after = 0.0
+                away = isinstance(error, requests.ConnectionError)  # a ReadTimeout is not one: slow, not away
             else:
                 status = response.status_code
                 if status != 429 and status < 500:
@@ -140,7 +144,7 @@ class Transport:
                     body.close()
             delay = max(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)], retry_after)
             if time.monotonic() + delay > deadline:
-                raise ServerUnreachableError(f"the tracking server at {self.base} did not answer: {problem}", status)
+                raise ServerUnreachableError(f"the tracking server at {self.base} did not answer: {problem}", status, away)
             time.sleep(delay)
             attempt += 1
 
@@ -400,8 +404,9 @@ class RemoteBackend:
         attempt_s = READ_TIMEOUT_S if patient else 2 * GIVE_UP_S
         while not self._replay_until(min(deadline, time.monotonic() + attempt_s)):
             now = time.monotonic()
-            # At exit one more try is enough: the data is safe on disk and the job should end.
-            if now >= deadline or self._exiting or (not patient and now - started >= GIVE_UP_S):
+            # At exit one more try is enough: the data is safe on disk and the job should end. A
+            # server that is away is given up on sooner than one that answers slowly.
+            if now >= deadline or self._exiting or (not patient and now - started >= GIVE_UP_S and not self._slow()):
                 raise FlushTimeoutError(self._unsent_message(now - started))
             time.sleep(min(0.5, deadline - now))
         self._raise_late()
@@ -422,6 +427,11 @@ class RemoteBackend:
         # One try per batch, no longer than the time left: this loop paces the retries.
         left = max(0.1, deadline - time.monotonic())
         return self.sender.replay(window=0.0, timeout=(min(CONNECT_TIMEOUT_S, left), min(READ_TIMEOUT_S, left)))
+
+    def _slow(self) -> bool:
+        """Whether the server's last failure says it is there but slow or busy (not refusing or down)."""
+        problem = self.sender.last_problem
+        return isinstance(problem, ServerUnreachableError) and not problem.away
 
     def _problem(self) -> str:
         problem = self.sender.last_problem

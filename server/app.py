@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from trackboard.store.sql import Store
 
 from .appends import AppendLimit, host_slots_from_env
-from .guard import RequestGuard
+from .guard import Policies, RequestGuard
 
 
 def create_app(store: Store, *, require_token: bool = True, allowed_hosts: frozenset[str] | None = None) -> FastAPI:
@@ -30,7 +30,7 @@ def create_app(store: Store, *, require_token: bool = True, allowed_hosts: froze
     app.state.answers = Answers()  # the dashboard's chart answers, by log version
     app.include_router(api_router)
     app.include_router(dashboard_router)
-    app.add_middleware(RequestGuard, allowed_hosts=allowed_hosts)
+    app.add_middleware(RequestGuard, policies=Policies(app), allowed_hosts=allowed_hosts)
     app.add_middleware(DashboardGZip)  # the dashboard's JSON answers, gzipped
     # Outermost: an append waits here before anything reads its body.
     app.add_middleware(AppendLimit, host=host_slots_from_env())

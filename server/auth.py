@@ -14,6 +14,7 @@ the project scope of the path.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -128,7 +129,7 @@ def revoke_token(store: Store, name: str) -> None:
         raise NotFoundError(f"no active token named {name!r}")
 
 
-def _active_tokens(now: float):
+def _active_tokens(now: float | sa.BindParameter):
     c = t.tokens.c
     return sa.and_(c.revoked_at.is_(None), sa.or_(c.expires_at.is_(None), c.expires_at > now))
 
@@ -140,12 +141,18 @@ def _principal(row) -> Principal:
 
 def authenticate(store: Store, token: str) -> Principal | None:
     """The principal of an active, unexpired token (None for anything else)."""
-    c = t.tokens.c
     with read_transaction(store.engine) as conn:
         # The digest of a 256-bit random secret: looking it up by index tells a guesser nothing.
-        row = conn.execute(sa.select(c.name, c.role, c.projects)
-                           .where(c.token_hash == _hash(token), _active_tokens(time.time()))).first()
+        row = conn.execute(_token_query(), {"token_hash": _hash(token), "now": time.time()}).first()
     return None if row is None else _principal(row)
+
+
+@functools.cache
+def _token_query() -> sa.Select:
+    """``authenticate``'s statement, built once: every request of a server runs it."""
+    c = t.tokens.c
+    return sa.select(c.name, c.role, c.projects).where(c.token_hash == sa.bindparam("token_hash"),
+                                                        _active_tokens(sa.bindparam("now")))
 
 
 def token_is_active(store: Store, name: str) -> bool:

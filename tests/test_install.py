@@ -23,7 +23,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 # The core's dependencies (pyproject's [project] dependencies) and theirs.
 CORE_DISTRIBUTIONS = ("numpy", "requests", "charset-normalizer", "idna", "urllib3", "certifi",
                       "SQLAlchemy", "greenlet", "typing_extensions", "alembic", "Mako", "MarkupSafe",
-                      "psutil", "nvidia-ml-py")
+                      "psutil", "nvidia-ml-py", "isal")
 
 
 def link_distribution(name: str, site: Path) -> None:

@@ -1,12 +1,17 @@
 """A LINE log read for a chart of ``buckets`` columns: each series' first, last, lowest and highest
 point of every bucket. What ``Store.downsampled`` returns and what the dashboard draws.
 
-A series with at most ``BLOCK * buckets`` points in range is read whole and cut into ``buckets`` runs
-of equal length (``downsample_index``). A longer one is read from its chunks' block summaries
-(``summaries``): buckets are then runs of a power of two times ``BLOCK`` positions, aligned on the
-series' positions, at most ``buckets`` of them, and only the chunks without a usable summary (cut by
-the step range, or written before 0004) are decoded. A poll of a long, growing series reads a few
-kilobytes per chunk instead of its points.
+Buckets are runs of a power of two points (``points.run_size``), at most ``buckets`` of them. A series
+with at most ``BLOCK * buckets`` points in range is read from its points (``downsample_index``). A
+longer one is read from its chunks' block summaries (``summaries``): its runs are then a power of two
+times ``BLOCK`` positions, and only the chunks without a usable summary (cut by the step range, or
+written before 0004) are decoded. A poll of a long, growing series reads a few kilobytes per chunk
+instead of its points.
+
+A whole series' leading full chunks never change while it keeps its lineage, and runs never straddle
+a chunk (a run is at most ``BLOCK`` points on the points' path, a divisor of ``CHUNK_POINTS``): what
+a read found of them (their points, their runs' extremes, their block summaries) is kept, and the
+next poll computes only what came after.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import sqlalchemy as sa
 
 from . import schema as t
 from .kept import KeptChunks, KeptSteps
-from .points import CHUNK_POINTS, decode, decode_many, downsample_index, times_at
+from .points import CHUNK_POINTS, Points, decode, decode_many, downsample_index, run_extremes, run_size, times_at
 from .summaries import (BLOCK, Blocks, Shown, bucket_points, bucket_size, decode_each, decode_summaries, in_order, summarise,
                         usable_summary)
 
@@ -63,20 +68,55 @@ def read_charts(conn: sa.Connection, log_id: str, step_min: float | None, step_m
 # -- whole series: a kept prefix of full chunks, and what came after it ------------------------
 
 @dataclass
+class _Runs:
+    """The extremes of a prefix's runs of ``size`` points: their positions, steps and values."""
+
+    size: int
+    positions: np.ndarray
+    steps: np.ndarray
+    values: np.ndarray
+
+    def nbytes(self) -> int:
+        return self.positions.nbytes + self.steps.nbytes + self.values.nbytes
+
+
+@dataclass
 class _Prefix:
     """What is kept of a series' leading full chunks: their (seq, offset) pairs, and their points'
-    steps and values (a chart read from points) or their block summaries (from summaries)."""
+    steps, values (an array per chunk: growing the prefix copies nothing), non-finite counts and the
+    extremes of their runs of one size (a chart read from points), or their block summaries (from
+    summaries)."""
 
     chunks: list[tuple[int, int]]
     points: int
     steps: KeptSteps | None = None
-    values: np.ndarray | None = None
+    values: list[np.ndarray] | None = None
+    nan: int = 0
+    inf: int = 0
+    runs: _Runs | None = None
     blocks: Blocks | None = None
 
     def nbytes(self) -> int:
-        parts = (self.steps.nbytes if self.steps is not None else 0, self.values.nbytes if self.values is not None else 0,
-                 self.blocks.nbytes() if self.blocks is not None else 0)
+        parts = (self.steps.nbytes if self.steps is not None else 0, sum(v.nbytes for v in self.values or ()),
+                 self.runs.nbytes() if self.runs is not None else 0, self.blocks.nbytes() if self.blocks is not None else 0)
         return sum(parts) + 16 * len(self.chunks)
+
+    def runs_of(self, size: int) -> _Runs:
+        """The extremes of this prefix's runs of ``size`` points (a pass over its points once per size)."""
+        if self.values is None:
+            empty = np.empty(0)
+            return _Runs(size, np.empty(0, dtype=np.int64), empty, empty)
+        if self.runs is None or self.runs.size != size:
+            values = np.concatenate(self.values)
+            index = run_extremes(values, size)
+            self.runs = _Runs(size, index, self.steps.take(index), values[index])
+        return self.runs
+
+    def all_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every step and value of the prefix, as arrays."""
+        if self.values is None:
+            return np.empty(0), np.empty(0)
+        return self.steps.array(), np.concatenate(self.values)
 
 
 _EMPTY = _Prefix([], 0)
@@ -102,24 +142,24 @@ def _whole_charts(conn: sa.Connection, series_rows: list, buckets: int, with_tim
     for row, by_blocks, key, prefix in plans:
         rows = tails.get(row.id, [])
         offsets = (prefix.points + np.cumsum([0] + [r.count for r in rows[:-1]])).tolist()
-        if by_blocks:
-            blocks = Blocks.concat([prefix.blocks or Blocks.concat([]), *_tail_blocks(conn, row.id, rows, offsets)])
-            shown = bucket_points(blocks, bucket_size(int(blocks.count.sum()), buckets))
-        else:
-            tail = decode_many(rows, with_times=False)
-            steps = np.concatenate([prefix.steps.array(), tail.steps]) if prefix.steps is not None else tail.steps
-            values = np.concatenate([prefix.values, tail.values]) if prefix.values is not None else tail.values
-            shown = keep_points(steps, values, buckets)
         full = 0  # the leading rows that are full chunks: they join the kept prefix
         while full < len(rows) and rows[full].count >= CHUNK_POINTS:
             full += 1
+        grown = None
         if full and key is not None:
             grown = _Prefix(prefix.chunks + [(r.seq, offset) for r, offset in zip(rows[:full], offsets)],
                             prefix.points + sum(r.count for r in rows[:full]))
-            if by_blocks:
+        if by_blocks:
+            blocks = Blocks.concat([prefix.blocks or Blocks.concat([]), *_tail_blocks(conn, row.id, rows, offsets)])
+            shown = bucket_points(blocks, bucket_size(int(blocks.count.sum()), buckets))
+            if grown is not None:
                 grown.blocks = blocks.take(slice(0, int(np.searchsorted(blocks.start, grown.points)))).copy()
-            else:
-                grown.steps, grown.values = KeptSteps.of(steps[:grown.points]), values[:grown.points].copy()
+        else:
+            runs = prefix.runs
+            shown = _shown_after(prefix, decode_many(rows, with_times=False), buckets, grown)
+            if grown is None and prefix.runs is not runs and key is not None:
+                kept.keep(key, prefix, prefix.nbytes())  # with its runs' extremes: counted again
+        if grown is not None:
             kept.keep(key, grown, grown.nbytes())
         chart = Chart(row.name, int(row.count), shown)
         if with_times:
@@ -127,6 +167,45 @@ def _whole_charts(conn: sa.Connection, series_rows: list, buckets: int, with_tim
             chart.times, chart.epochs = _times_at(conn, row.id, chunks, shown.positions)
         out.append(chart)
     return out
+
+
+def _shown_after(prefix: _Prefix, tail: Points, buckets: int, grown: _Prefix | None) -> Shown:
+    """What a chart shows of a series read from its points: the kept ``prefix`` and the ``tail`` of
+    points after it. Only the tail is looked at point by point (the prefix's run extremes and
+    non-finite counts are kept with it); ``grown``, the prefix the leading full chunks of the tail
+    extend, gets its points, counts and run extremes here."""
+    head = prefix.points
+    n = head + len(tail)
+    if grown is not None:
+        joined = grown.points - head
+        new_steps, new_values = tail.steps[:joined].copy(), tail.values[:joined].copy()
+        grown.steps = prefix.steps.extended(new_steps) if prefix.steps is not None else KeptSteps.of(new_steps)
+        grown.values = [*(prefix.values or ()), new_values]
+        grown.nan, grown.inf = prefix.nan + _nan_count(new_values), prefix.inf + _inf_count(new_values)
+    size = run_size(n, buckets)  # at most BLOCK here: a divisor of a prefix of full chunks
+    if n <= 4 * buckets or head % size:  # kept whole (nothing to leave out), or chunks of another size
+        steps, values = prefix.all_points()
+        return keep_points(np.concatenate([steps, tail.steps]), np.concatenate([values, tail.values]), buckets)
+    inside = prefix.runs_of(size)
+    after = run_extremes(tail.values, size) if len(tail) else np.empty(0, dtype=np.int64)
+    if grown is not None:
+        into = after[after < grown.points - head]  # runs never straddle a chunk: these lie in the grown prefix
+        grown.runs = _Runs(size, np.concatenate([inside.positions, head + into]),
+                           np.concatenate([inside.steps, tail.steps[into]]), np.concatenate([inside.values, tail.values[into]]))
+    positions = np.concatenate([inside.positions, head + after])
+    nan, inf = prefix.nan + _nan_count(tail.values), prefix.inf + _inf_count(tail.values)
+    last_step = float(tail.steps[-1]) if len(tail) else prefix.steps.last()
+    last_value = float(tail.values[-1]) if len(tail) else float(prefix.values[-1][-1])
+    return Shown(positions, np.concatenate([inside.steps, tail.steps[after]]), np.concatenate([inside.values, tail.values[after]]),
+                 n, nan, inf, last_step, last_value, bool(len(positions) < n))
+
+
+def _nan_count(values: np.ndarray) -> int:
+    return int(np.isnan(values).sum())
+
+
+def _inf_count(values: np.ndarray) -> int:
+    return int(np.isinf(values).sum())
 
 
 def _rows_after(conn: sa.Connection, after: list[tuple[int, int | None]], columns: tuple) -> list:

@@ -93,6 +93,24 @@ class KeptSteps:
             return self.steps
         return self.first + self.stride * np.arange(self.count, dtype=np.float64)
 
+    def take(self, index: np.ndarray) -> np.ndarray:
+        """The steps at ``index`` (without making the whole array)."""
+        if self.steps is not None:
+            return self.steps[index]
+        return self.first + self.stride * np.asarray(index, dtype=np.float64)
+
+    def extended(self, steps: np.ndarray) -> "KeptSteps":
+        """These steps followed by ``steps``: still two numbers when they go on by the stride (a look at
+        the new steps only)."""
+        if self.steps is None and len(steps):
+            following = self.first + self.stride * np.arange(self.count, self.count + len(steps), dtype=np.float64)
+            if np.array_equal(steps, following):
+                return KeptSteps(self.first, self.stride, self.count + len(steps), None)
+        return KeptSteps.of(np.concatenate([self.array(), steps]))
+
+    def last(self) -> float:
+        return float(self.take(np.array([self.count - 1]))[0])
+
     @property
     def nbytes(self) -> int:
         return 0 if self.steps is None else self.steps.nbytes

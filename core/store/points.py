@@ -1,16 +1,20 @@
 """Packing LINE points into compact chunk buffers, and downsampling series for display.
 
-Steps, times and epochs are delta-encoded integers compressed with zlib (an x-axis that counts up
-by one compresses to almost nothing); values are raw float64 so NaN and +-inf survive bit for bit.
-Steps that are not all whole numbers fall back to raw float64.
+Steps, times and epochs are delta-encoded integers compressed in zlib's format (an x-axis that
+counts up by one compresses to almost nothing); values are raw float64 so NaN and +-inf survive bit
+for bit. Steps that are not all whole numbers fall back to raw float64.
+
+The deflate is ISA-L's (``isal``): the same zlib streams, written 3 to 4 times and read twice as
+fast as by zlib (a chunk's 4,096 times: 342 us to write with zlib, 98 with ISA-L). Every append
+rewrites its series' partly filled last chunk, and every chart read inflates steps.
 """
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
+from isal import isal_zlib
 
 CHUNK_POINTS = 4096
 NO_EPOCH = np.iinfo(np.int64).min  # epochs are optional per point
@@ -52,11 +56,11 @@ class Points:
 
 def _pack_ints(array: np.ndarray) -> bytes:
     deltas = np.diff(array.astype(np.int64), prepend=np.int64(0))
-    return zlib.compress(deltas.tobytes(), 1)
+    return isal_zlib.compress(deltas.tobytes(), 1)
 
 
 def _unpack_ints(blob: bytes) -> np.ndarray:
-    return np.cumsum(np.frombuffer(zlib.decompress(blob), dtype=np.int64))
+    return np.cumsum(np.frombuffer(isal_zlib.decompress(blob), dtype=np.int64))
 
 
 def encode(points: Points) -> dict:
@@ -109,12 +113,12 @@ def decode_many(rows: list, with_times: bool = True) -> Points:
         where = slice(start, start + row.count)
         step_data = memoryview(row.step_data)
         if step_data[:1] == b"i":
-            np.cumsum(np.frombuffer(zlib.decompress(step_data[1:]), dtype=np.int64), dtype=np.float64, out=steps[where])
+            np.cumsum(np.frombuffer(isal_zlib.decompress(step_data[1:]), dtype=np.int64), dtype=np.float64, out=steps[where])
         else:
             steps[where] = np.frombuffer(step_data[1:], dtype=np.float64)
         values[where] = np.frombuffer(row.value_data, dtype=np.float64)
         if with_times:
-            np.cumsum(np.frombuffer(zlib.decompress(row.time_data), dtype=np.int64), dtype=np.float64, out=times[where])
+            np.cumsum(np.frombuffer(isal_zlib.decompress(row.time_data), dtype=np.int64), dtype=np.float64, out=times[where])
             if row.epoch_data is not None:
                 if epochs is None:
                     epochs = np.full(n, NO_EPOCH, dtype=np.int64)
@@ -161,23 +165,47 @@ class _RunningSums:
 
     def of(self, data: bytes) -> np.ndarray:
         if data != self.data:
-            self.data, self.sums = data, np.cumsum(np.frombuffer(zlib.decompress(data), dtype=np.int64))
+            self.data, self.sums = data, np.cumsum(np.frombuffer(isal_zlib.decompress(data), dtype=np.int64))
         return self.sums
+
+
+def run_size(points: int, buckets: int) -> int:
+    """Points per bucket: the smallest power of two that cuts ``points`` into at most ``buckets`` runs.
+
+    A power of two, and runs aligned on the first point: a run's bounds do not move while a live
+    series grows (until it doubles), so a poll's chart does not shift under the viewer, what was
+    computed of a series' leading chunks stays valid (``charts``), and the runs of a longer series
+    are whole numbers of the chunk summaries' blocks (``summaries.bucket_size``).
+
+    >>> run_size(12, 2), run_size(64_000, 1_000), run_size(64_001, 1_000)
+    (8, 64, 128)
+    """
+    size = 1
+    while -(-points // size) > buckets:
+        size *= 2
+    return size
 
 
 def downsample_index(values: np.ndarray, buckets: int) -> np.ndarray:
     """Indices to keep so a chart of ``buckets`` columns looks like the full series.
 
-    Points are split into ``buckets`` runs of equal length; each run keeps its first, last,
-    lowest and highest point (NaN never wins min or max, but still shows as first or last).
+    Points are split into runs of ``run_size`` points, at most ``buckets`` of them; each run keeps
+    its first, last, lowest and highest point (NaN never wins min or max, but still shows as first
+    or last). At most four points a bucket: a short series is kept whole.
 
     >>> downsample_index(np.array([0., 5, 1, 2, 9, 3, 4, 8, 7, 6, 2, 1]), 2).tolist()
-    [0, 4, 5, 6, 7, 11]
+    [0, 4, 7, 8, 11]
     """
     n = len(values)
     if buckets <= 0 or n <= 4 * buckets:
         return np.arange(n)
-    size = -(-n // buckets)
+    return run_extremes(values, run_size(n, buckets))
+
+
+def run_extremes(values: np.ndarray, size: int) -> np.ndarray:
+    """The sorted indices of the first, last, lowest and highest value of each run of ``size``
+    values from the first one (the last run may be shorter), each index once."""
+    n = len(values)
     whole = n // size  # runs of exactly ``size`` points; a shorter last run is done apart
     runs = values[: whole * size].reshape(whole, size)
     offsets = np.arange(whole) * size

@@ -385,8 +385,8 @@ class Store:
     ) -> dict[str, Points]:
         """Like ``get_points``, keeping the points a chart of ``buckets`` columns shows: the first,
         last, lowest and highest of each bucket (NaN never lowest or highest), in step range and series
-        order. Up to ``64 * buckets`` points in range, buckets are ``buckets`` runs of equal length;
-        past that, at most ``buckets`` runs of a power of two times 64 points read from the chunks'
+        order. Buckets are runs of a power of two points, at most ``buckets`` of them
+        (``points.run_size``); past ``64 * buckets`` points in range they are read from the chunks'
         summaries (``charts``). Only the kept points' times and epochs are decoded."""
         if buckets < 1:
             raise ValueError(f"buckets must be at least 1, not {buckets}")

@@ -53,21 +53,26 @@ def sizes(engine: sa.Engine, project_id: str | None = None, experiment_id: str |
     One query whatever the number of experiments: per experiment, its points and the distinct
     blobs it refers to; the sums are made here. Experiments and projects holding nothing are absent.
     """
+    with read_transaction(engine) as conn:
+        return sizes_of(conn, project_id, experiment_id)
+
+
+def sizes_of(conn: sa.Connection, project_id: str | None = None, experiment_id: str | None = None) -> Sizes:
+    """``sizes`` within a transaction already open (a page's reads share one snapshot)."""
     statement = _sizes_query(project_id is not None, experiment_id is not None)
     chosen = {"project_id": project_id, "experiment_id": experiment_id}
     by_experiment: dict[str, list[int]] = {}
     by_project: dict[str, list[int]] = {}
     project_blobs: dict[str, dict[str, int]] = {}
-    with read_transaction(engine) as conn:
-        for project, experiment, sha256, amount in conn.execute(statement, {k: v for k, v in chosen.items() if v is not None}):
-            totals = by_experiment.setdefault(experiment, [0, 0])
-            by_project.setdefault(project, [0, 0])
-            if sha256 is None:
-                totals[0] += int(amount or 0)
-                by_project[project][0] += int(amount or 0)
-            else:
-                totals[1] += int(amount)
-                project_blobs.setdefault(project, {})[sha256] = int(amount)
+    for project, experiment, sha256, amount in conn.execute(statement, {k: v for k, v in chosen.items() if v is not None}):
+        totals = by_experiment.setdefault(experiment, [0, 0])
+        by_project.setdefault(project, [0, 0])
+        if sha256 is None:
+            totals[0] += int(amount or 0)
+            by_project[project][0] += int(amount or 0)
+        else:
+            totals[1] += int(amount)
+            project_blobs.setdefault(project, {})[sha256] = int(amount)
     for project, distinct in project_blobs.items():
         by_project[project][1] = sum(distinct.values())
     return Sizes({key: Size(*value) for key, value in by_project.items()},

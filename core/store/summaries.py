@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .points import Points, encode
+from .points import Points, encode, run_size
 
 BLOCK = 64  # points per block; CHUNK_POINTS is a multiple, so full chunks start on a block boundary
 _FORMAT = b"S" + bytes([BLOCK.bit_length() - 1])  # format tag and log2(BLOCK): a change reads as "no summary"
@@ -212,11 +212,8 @@ class Shown:
 
 
 def bucket_size(points: int, buckets: int) -> int:
-    """Positions per bucket: the smallest power of two times ``BLOCK`` that makes at most ``buckets`` buckets."""
-    size = BLOCK
-    while size * buckets < points:
-        size *= 2
-    return size
+    """Positions per bucket: ``points.run_size``, and at least a ``BLOCK`` (a block lies in one bucket)."""
+    return max(BLOCK, run_size(points, buckets))
 
 
 def bucket_points(blocks: Blocks, size: int) -> Shown:

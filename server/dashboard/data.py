@@ -22,7 +22,7 @@ from trackboard.logtype import LogType
 from trackboard.store.charts import read_charts
 from trackboard.store.engine import read_transaction
 from trackboard.store.sql import Store
-from trackboard.store.storage import NOTHING, sizes
+from trackboard.store.storage import NOTHING, sizes, sizes_of
 
 from ..auth import require_token
 from ..blobs import blob_response
@@ -109,18 +109,17 @@ def project(
     ``offset``/``limit`` page the rows (``total`` says how many there are); ``fields`` is a comma
     list of the columns to send (``v:accuracy,l:train/loss,p:lr``), the others are left out.
     """
-    store = _store(request)
-    try:
-        row = store.get_project_by_id(project_id)
-    except NotFoundError as error:
-        raise _not_found(error) from None
     chosen = None if fields is None else {f for f in fields.split(",") if f}
-    rows = queries.project_experiments(store.engine, project_id, offset=offset, limit=limit, fields=chosen)
-    total = len(rows) if not offset and limit is None else queries.count_experiments(store.engine, project_id)
-    if offset + len(rows) >= total:
-        # Summing a large project's storage takes a while: the first page of its rows is painted
-        # without it, the answer that completes the rows brings it. (Each run's size: /api/.../storage.)
-        row = {**row, "size": sizes(store.engine, project_id).projects.get(project_id, NOTHING).as_dict()}
+    with read_transaction(_store(request).engine) as conn:  # one snapshot for the whole answer
+        row = queries.project_row(conn, project_id)
+        if row is None:
+            raise HTTPException(status_code=404, detail=f"no project with id {project_id!r}")
+        rows = queries.project_experiments(conn, queries.Chosen.of_project(project_id, offset, limit), fields=chosen)
+        total = len(rows) if not offset and limit is None else queries.count_experiments(conn, project_id)
+        if offset + len(rows) >= total:
+            # Summing a large project's storage takes a while: the first page of its rows is painted
+            # without it, the answer that completes the rows brings it. (Each run's size: /api/.../storage.)
+            row["size"] = sizes_of(conn, project_id).projects.get(project_id, NOTHING).as_dict()
     return json_response({"project": row, "experiments": rows, "total": total, "offset": offset, "now": time.time()})
 
 
@@ -134,22 +133,19 @@ def experiment(request: Request, experiment_id: str) -> Response:
     Log data is not included (panels fetch their own when they scroll into view); each log comes
     with a version so that a poll tells which panels to refetch.
     """
-    store = _store(request)
-    row = _experiment(store, experiment_id)
-    project_row = store.get_project_by_id(row["project_id"])
-    artifacts = [
-        {key: a[key] for key in ("name", "filename", "size", "content_type", "created_at", "sha256")}
-        for a in store.list_artifacts(experiment_id)
-    ]
-    return json_response({
-        "experiment": row,
-        "project": {"id": project_row["id"], "name": project_row["name"]},
-        "logs": queries.log_versions(store.engine, experiment_id),
-        "values": queries.experiment_values(store.engine, experiment_id),
-        "artifacts": artifacts,
-        "size": sizes(store.engine, experiment_id=experiment_id).experiments.get(experiment_id, NOTHING).as_dict(),
-        "now": time.time(),
-    })
+    with read_transaction(_store(request).engine) as conn:  # one snapshot for the whole answer
+        row = queries.experiment_row(conn, experiment_id)
+        if row is None:
+            raise HTTPException(status_code=404, detail=f"no experiment with id {experiment_id!r}")
+        answer = {
+            "experiment": row,
+            "project": {"id": row["project_id"], "name": row.pop("project_name")},
+            "logs": queries.log_versions(conn, experiment_id),
+            "values": queries.experiment_values(conn, experiment_id),
+            "artifacts": queries.artifact_rows(conn, experiment_id),
+            "size": sizes_of(conn, experiment_id=experiment_id).experiments.get(experiment_id, NOTHING).as_dict(),
+        }
+    return json_response({**answer, "now": time.time()})
 
 
 @router.get("/experiments/{experiment_id}/log")

@@ -3,10 +3,15 @@
 The store's own methods read one experiment at a time; a project page of a thousand experiments
 needs every experiment's VALUE logs, last LINE values and parameters, so each of those is one query
 over the whole project (joined on the project id, never an ``IN`` list of a thousand ids).
+
+The pages poll these reads, so their statements are built once (``functools.cache``) and take what
+varies as bound parameters: building a statement and its cache key cost about as much again as
+running it. A page's reads run in one transaction (one snapshot, one connection checkout).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any, Iterable, Iterator, NamedTuple
@@ -61,47 +66,78 @@ def project_summaries(engine: sa.Engine) -> list[dict]:
     return rows
 
 
-def project_experiments(engine: sa.Engine, project_id: str, *, offset: int = 0, limit: int | None = None,
-                        fields: set[str] | None = None) -> list[dict]:
-    """Rows of a project's experiments, newest first: metadata, VALUE logs, last LINE values, parameters.
+class Chosen(NamedTuple):
+    """The experiments a set-based read is about: a project's (``page``: newest first, ``offset``/
+    ``limit``) or a list of ids. Its statements are built once per kind, with these as parameters."""
+
+    kind: str  # "project", "page" or "ids"
+    params: dict
+
+    @staticmethod
+    def of_project(project_id: str, offset: int = 0, limit: int | None = None) -> "Chosen":
+        if not offset and limit is None:
+            return Chosen("project", {"project_id": project_id})
+        # OFFSET needs a LIMIT in SQLite: "no limit" is one past any count of rows.
+        return Chosen("page", {"project_id": project_id, "offset": offset, "limit": 2**62 if limit is None else limit})
+
+    @staticmethod
+    def of_ids(experiment_ids: list[str]) -> "Chosen":
+        return Chosen("ids", {"ids": list(experiment_ids)})
+
+
+_NEWEST = (t.experiments.c.created_at.desc(), t.experiments.c.id)
+
+
+@functools.cache
+def _ids_of(kind: str) -> Any:
+    """What ``IN`` compares experiment ids with, for this kind of ``Chosen``."""
+    if kind == "ids":
+        return sa.bindparam("ids", expanding=True)
+    chosen = sa.select(t.experiments.c.id).where(t.experiments.c.project_id == sa.bindparam("project_id"))
+    if kind == "page":
+        chosen = chosen.order_by(*_NEWEST).offset(sa.bindparam("offset")).limit(sa.bindparam("limit"))
+    return chosen
+
+
+def project_experiments(conn: sa.Connection, chosen: Chosen, fields: set[str] | None = None) -> list[dict]:
+    """Rows of the chosen experiments, newest first: metadata, VALUE logs, last LINE values, parameters.
 
     Four queries whatever the number of experiments. ``lines`` maps a column name (the log name,
-    or ``log · series`` for a named series) to ``[last step, last value]``. ``offset``/``limit``
-    page the rows (the page paints the newest first, then asks for the rest); ``fields`` keeps
+    or ``log · series`` for a named series) to ``[last step, last value]``. ``Chosen.of_project``
+    pages the rows (the page paints the newest first, then asks for the rest); ``fields`` keeps
     only those columns (``v:<value>``, ``l:<line column>``, ``p:<parameter>``).
     """
-    in_project = t.experiments.c.project_id == project_id
-    newest = (t.experiments.c.created_at.desc(), t.experiments.c.id)
-    chosen = sa.select(t.experiments.c.id).where(in_project)
-    if offset or limit is not None:
-        chosen = chosen.order_by(*newest).offset(offset).limit(limit)
-    with read_transaction(engine) as conn:
-        experiments = conn.execute(
-            sa.select(t.experiments).where(t.experiments.c.id.in_(chosen)).order_by(*newest)
-        ).mappings().all()
-        values = _values(conn, chosen)
-        lines = _last_values(conn, chosen)
-        params = _parameters(conn, chosen)
+    experiments = conn.execute(_experiments_query(chosen.kind), chosen.params).mappings().all()
+    values = _values(conn, chosen)
+    lines = _last_values(conn, chosen)
+    params = _parameters(conn, chosen)
     return [_row(experiment, values, lines, params, fields) for experiment in experiments]
 
 
-def count_experiments(engine: sa.Engine, project_id: str) -> int:
-    with read_transaction(engine) as conn:
-        return conn.execute(sa.select(sa.func.count()).where(t.experiments.c.project_id == project_id)).scalar_one()
+@functools.cache
+def _experiments_query(kind: str) -> sa.Select:
+    return sa.select(t.experiments).where(t.experiments.c.id.in_(_ids_of(kind))).order_by(*_NEWEST)
+
+
+def count_experiments(conn: sa.Connection, project_id: str) -> int:
+    return conn.execute(_count_query(), {"project_id": project_id}).scalar_one()
+
+
+@functools.cache
+def _count_query() -> sa.Select:
+    return sa.select(sa.func.count()).where(t.experiments.c.project_id == sa.bindparam("project_id"))
 
 
 def experiments_by_id(engine: sa.Engine, experiment_ids: list[str]) -> list[dict]:
     """The same rows as ``project_experiments`` for a handful of chosen experiments, in that order."""
+    chosen = Chosen.of_ids(experiment_ids)
     with read_transaction(engine) as conn:
-        found = {
-            row["id"]: row
-            for row in conn.execute(sa.select(t.experiments).where(t.experiments.c.id.in_(experiment_ids))).mappings()
-        }
-        values = _values(conn, experiment_ids)
-        lines = _last_values(conn, experiment_ids)
-        params = _parameters(conn, experiment_ids)
+        found = {row["id"]: row for row in conn.execute(_experiments_query(chosen.kind), chosen.params).mappings()}
+        values = _values(conn, chosen)
+        lines = _last_values(conn, chosen)
+        params = _parameters(conn, chosen)
         names = _line_log_names(conn, experiment_ids)
-        environments = _parameters(conn, experiment_ids, ENVIRONMENT)
+        environments = _parameters(conn, chosen, ENVIRONMENT)
     rows = [_row(found[i], values, lines, params) for i in experiment_ids if i in found]
     for row in rows:
         row["line_logs"] = names.get(row["id"], [])
@@ -131,42 +167,54 @@ def _loads_all(texts: list[str]) -> list[Any]:
     return json.loads("[" + ",".join(texts) + "]") if texts else []
 
 
-def _values(conn: sa.Connection, experiment_ids: Any) -> dict[str, dict[str, Any]]:
-    query = sa.select(t.logs.c.experiment_id, t.logs.c.name, t.logs.c.data).where(
-        t.logs.c.experiment_id.in_(experiment_ids), t.logs.c.type == _VALUE
-    ).order_by(t.logs.c.created_at)
-    rows = conn.execute(query).all()
+def _values(conn: sa.Connection, chosen: Chosen) -> dict[str, dict[str, Any]]:
+    rows = conn.execute(_values_query(chosen.kind), chosen.params).all()
     out: dict[str, dict[str, Any]] = {}
     for (experiment_id, name, _), value in zip(rows, _loads_all([data for _, _, data in rows])):
         out.setdefault(experiment_id, {})[name] = value
     return out
 
 
-def _last_values(conn: sa.Connection, experiment_ids: Any) -> dict[str, dict[str, list]]:
-    # series.last_step / last_value are kept by every append, so no chunk is read here.
-    # System metrics (system/, trackboard.capture) are not results to rank runs by: no columns.
-    query = (
-        sa.select(t.logs.c.experiment_id, t.logs.c.name, t.series.c.name, t.series.c.last_step, t.series.c.last_value)
-        .select_from(t.series.join(t.logs, t.logs.c.id == t.series.c.log_id))
-        .where(t.logs.c.experiment_id.in_(experiment_ids), t.logs.c.type == _LINE,
-               sa.not_(t.logs.c.name.startswith(SYSTEM_PREFIX, autoescape=True)))
-        .order_by(t.logs.c.created_at, t.series.c.position)
-    )
+@functools.cache
+def _values_query(kind: str) -> sa.Select:
+    return sa.select(t.logs.c.experiment_id, t.logs.c.name, t.logs.c.data).where(
+        t.logs.c.experiment_id.in_(_ids_of(kind)), t.logs.c.type == _VALUE
+    ).order_by(t.logs.c.created_at)
+
+
+def _last_values(conn: sa.Connection, chosen: Chosen) -> dict[str, dict[str, list]]:
     out: dict[str, dict[str, list]] = {}
-    for experiment_id, log_name, series_name, last_step, last_value in conn.execute(query):
+    for experiment_id, log_name, series_name, last_step, last_value in conn.execute(_last_values_query(chosen.kind), chosen.params):
         if last_value is None and last_step is not None:
             last_value = math.nan  # SQLite stores a NaN float as NULL; the point exists, so it was NaN
         out.setdefault(experiment_id, {})[series_column(log_name, series_name)] = [last_step, last_value]
     return out
 
 
-def _parameters(conn: sa.Connection, experiment_ids: Any, name: str = PARAMETERS) -> dict[str, dict[str, Any]]:
-    """Each experiment's TABLE ``name`` (the hyperparameters by default), flattened."""
-    query = sa.select(t.logs.c.experiment_id, t.logs.c.data).where(
-        t.logs.c.experiment_id.in_(experiment_ids), t.logs.c.name == name, t.logs.c.type == _TABLE
+@functools.cache
+def _last_values_query(kind: str) -> sa.Select:
+    # series.last_step / last_value are kept by every append, so no chunk is read here.
+    # System metrics (system/, trackboard.capture) are not results to rank runs by: no columns.
+    return (
+        sa.select(t.logs.c.experiment_id, t.logs.c.name, t.series.c.name, t.series.c.last_step, t.series.c.last_value)
+        .select_from(t.series.join(t.logs, t.logs.c.id == t.series.c.log_id))
+        .where(t.logs.c.experiment_id.in_(_ids_of(kind)), t.logs.c.type == _LINE,
+               sa.not_(t.logs.c.name.startswith(SYSTEM_PREFIX, autoescape=True)))
+        .order_by(t.logs.c.created_at, t.series.c.position)
     )
-    rows = conn.execute(query).all()
+
+
+def _parameters(conn: sa.Connection, chosen: Chosen, name: str = PARAMETERS) -> dict[str, dict[str, Any]]:
+    """Each experiment's TABLE ``name`` (the hyperparameters by default), flattened."""
+    rows = conn.execute(_parameters_query(chosen.kind), {**chosen.params, "table_name": name}).all()
     return {experiment_id: flatten(table) for (experiment_id, _), table in zip(rows, _loads_all([data for _, data in rows]))}
+
+
+@functools.cache
+def _parameters_query(kind: str) -> sa.Select:
+    return sa.select(t.logs.c.experiment_id, t.logs.c.data).where(
+        t.logs.c.experiment_id.in_(_ids_of(kind)), t.logs.c.name == sa.bindparam("table_name"), t.logs.c.type == _TABLE
+    )
 
 
 def _line_log_names(conn: sa.Connection, experiment_ids: list[str]) -> dict[str, list[str]]:
@@ -207,24 +255,14 @@ def flatten(table: Any, prefix: str = "") -> dict[str, Any]:
 # -- one experiment ---------------------------------------------------------------------------
 
 
-def log_versions(engine: sa.Engine, experiment_id: str) -> list[dict]:
+def log_versions(conn: sa.Connection, experiment_id: str) -> list[dict]:
     """Each log's name, type and a version that changes whenever the log does.
 
     LINE appends do not touch ``logs.updated_at`` (they only grow the series), so a LINE log's
     version also counts its points and ends with its last step: the live page polls this list and
     refetches only the panels whose version moved.
     """
-    points = sa.func.coalesce(sa.func.sum(t.series.c.count), 0)
-    query = (
-        sa.select(t.logs.c.name, t.logs.c.type, t.logs.c.updated_at, points.label("points"),
-                  sa.func.max(t.series.c.last_step).label("last_step"))
-        .select_from(t.logs.outerjoin(t.series, t.series.c.log_id == t.logs.c.id))
-        .where(t.logs.c.experiment_id == experiment_id)
-        .group_by(t.logs.c.id, t.logs.c.name, t.logs.c.type, t.logs.c.updated_at, t.logs.c.created_at)
-        .order_by(t.logs.c.created_at, t.logs.c.name)
-    )
-    with read_transaction(engine) as conn:
-        rows = conn.execute(query).all()
+    rows = conn.execute(_log_versions_query(), {"experiment_id": experiment_id}).all()
     return [
         {"name": name, "type": kind, "version": f"{updated_at!r}:{count}:{last_step!r}",
          **({"points": int(count)} if kind == _LINE else {})}
@@ -232,10 +270,60 @@ def log_versions(engine: sa.Engine, experiment_id: str) -> list[dict]:
     ]
 
 
-def experiment_values(engine: sa.Engine, experiment_id: str) -> dict[str, Any]:
+@functools.cache
+def _log_versions_query() -> sa.Select:
+    points = sa.func.coalesce(sa.func.sum(t.series.c.count), 0)
+    return (
+        sa.select(t.logs.c.name, t.logs.c.type, t.logs.c.updated_at, points.label("points"),
+                  sa.func.max(t.series.c.last_step).label("last_step"))
+        .select_from(t.logs.outerjoin(t.series, t.series.c.log_id == t.logs.c.id))
+        .where(t.logs.c.experiment_id == sa.bindparam("experiment_id"))
+        .group_by(t.logs.c.id, t.logs.c.name, t.logs.c.type, t.logs.c.updated_at, t.logs.c.created_at)
+        .order_by(t.logs.c.created_at, t.logs.c.name)
+    )
+
+
+def experiment_values(conn: sa.Connection, experiment_id: str) -> dict[str, Any]:
     """The VALUE logs of one experiment, name -> scalar, in creation order."""
-    with read_transaction(engine) as conn:
-        return _values(conn, [experiment_id]).get(experiment_id, {})
+    return _values(conn, Chosen.of_ids([experiment_id])).get(experiment_id, {})
+
+
+def experiment_row(conn: sa.Connection, experiment_id: str) -> dict | None:
+    """The experiment's row with its status as read and its project's name, or None."""
+    row = conn.execute(_experiment_query(), {"experiment_id": experiment_id}).mappings().first()
+    return None if row is None else with_read_status(dict(row))
+
+
+@functools.cache
+def _experiment_query() -> sa.Select:
+    return (sa.select(t.experiments, t.projects.c.name.label("project_name"))
+            .select_from(t.experiments.join(t.projects, t.projects.c.id == t.experiments.c.project_id))
+            .where(t.experiments.c.id == sa.bindparam("experiment_id")))
+
+
+def project_row(conn: sa.Connection, project_id: str) -> dict | None:
+    row = conn.execute(_project_query(), {"project_id": project_id}).mappings().first()
+    return None if row is None else dict(row)
+
+
+@functools.cache
+def _project_query() -> sa.Select:
+    return t.projects.select().where(t.projects.c.id == sa.bindparam("project_id"))
+
+
+ARTIFACT_FIELDS = ("name", "filename", "size", "content_type", "created_at", "sha256")
+
+
+def artifact_rows(conn: sa.Connection, experiment_id: str) -> list[dict]:
+    """What the experiment page lists of each artifact, oldest first."""
+    return [dict(row) for row in conn.execute(_artifacts_query(), {"experiment_id": experiment_id}).mappings()]
+
+
+@functools.cache
+def _artifacts_query() -> sa.Select:
+    a = t.artifacts.c
+    return (sa.select(*(a[key] for key in ARTIFACT_FIELDS)).where(a.experiment_id == sa.bindparam("experiment_id"))
+            .order_by(a.created_at))
 
 
 def read_series(
@@ -333,23 +421,27 @@ def logs_named(engine: sa.Engine, experiment_ids: Iterable[str], name: str) -> d
     by every batch of records and by a rewind), the log's (set when it is replaced) and each
     series' id, point count and last step. One query for any number of experiments.
     """
-    query = (
-        sa.select(t.logs.c.experiment_id, t.logs.c.id, t.logs.c.type, t.logs.c.updated_at,
-                  t.experiments.c.updated_at.label("written_at"), t.series.c.id.label("series_id"),
-                  t.series.c.count, t.series.c.last_step)
-        .select_from(t.logs.join(t.experiments, t.experiments.c.id == t.logs.c.experiment_id)
-                     .outerjoin(t.series, t.series.c.log_id == t.logs.c.id))
-        .where(t.logs.c.experiment_id.in_(list(experiment_ids)), t.logs.c.name == name)
-        .order_by(t.logs.c.experiment_id, t.series.c.position)
-    )
     found: dict[str, tuple[str, str, tuple, list]] = {}
     with read_transaction(engine) as conn:
-        for row in conn.execute(query):
+        for row in conn.execute(_logs_named_query(), {"ids": list(experiment_ids), "name": name}):
             entry = found.setdefault(row.experiment_id, (row.id, row.type, (row.written_at, row.updated_at), []))
             if row.series_id is not None:
                 entry[3].append((row.series_id, row.count, row.last_step))
     return {experiment_id: NamedLog(log_id, kind, (*written, tuple(series)))
             for experiment_id, (log_id, kind, written, series) in found.items()}
+
+
+@functools.cache
+def _logs_named_query() -> sa.Select:
+    return (
+        sa.select(t.logs.c.experiment_id, t.logs.c.id, t.logs.c.type, t.logs.c.updated_at,
+                  t.experiments.c.updated_at.label("written_at"), t.series.c.id.label("series_id"),
+                  t.series.c.count, t.series.c.last_step)
+        .select_from(t.logs.join(t.experiments, t.experiments.c.id == t.logs.c.experiment_id)
+                     .outerjoin(t.series, t.series.c.log_id == t.logs.c.id))
+        .where(t.logs.c.experiment_id.in_(sa.bindparam("ids", expanding=True)), t.logs.c.name == sa.bindparam("name"))
+        .order_by(t.logs.c.experiment_id, t.series.c.position)
+    )
 
 
 def line_logs_of(engine: sa.Engine, experiment_ids: Iterable[str], name: str) -> dict[str, NamedLog]:

@@ -77,6 +77,38 @@ def test_a_rewind_refilled_with_other_values_is_read_again(experiment, store, re
     assert_charts(store, experiment)
 
 
+def test_a_growing_series_counts_and_ends_are_those_of_every_point(experiment, store):
+    """By the points, the kept prefix brings its run extremes and non-finite counts: a poll after
+    each append (through chunk fills and run sizes that double) shows what a pass over every
+    point shows, NaN and +-inf in the prefix and in the tail counted once."""
+    from trackboard.store.charts import read_charts
+    from trackboard.store.engine import read_transaction
+    from trackboard.store.points import downsample_index
+
+    rng = np.random.default_rng(3)
+    step = 0
+    for n in (2 * CHUNK_POINTS + 5, 700, CHUNK_POINTS, 3, 5 * CHUNK_POINTS, 1):
+        values = rng.standard_normal(n)
+        values[rng.random(n) < 0.02] = math.nan
+        values[rng.random(n) < 0.005] = math.inf
+        values[rng.random(n) < 0.005] = -math.inf
+        experiment.log("train", {"steps": np.arange(step, step + n), "a": values}, "line")
+        experiment.flush()
+        step += n
+        with read_transaction(store.engine) as conn:
+            log_id = conn.execute(sa.select(t.logs.c.id).where(t.logs.c.name == "train")).scalar_one()
+            shown = read_charts(conn, log_id, None, None, 1000, kept=store.kept_chunks)[0].shown
+        every = store.get_points(experiment.id, "train")["a"]
+        assert step <= BLOCK * 1000  # by the points
+        keep = downsample_index(every.values, 1000)
+        assert shown.positions.tolist() == keep.tolist()
+        assert np.array_equal(shown.steps, every.steps[keep]) and np.array_equal(shown.values, every.values[keep], equal_nan=True)
+        assert (shown.nan, shown.inf) == (int(np.isnan(every.values).sum()), int(np.isinf(every.values).sum()))
+        assert (shown.in_range, shown.last_step, shown.downsampled) == (step, float(every.steps[-1]), len(keep) < step)
+        assert shown.last_value == every.values[-1] or (math.isnan(shown.last_value) and math.isnan(every.values[-1]))
+    assert len(store.kept_chunks) == 1  # the prefix was kept, and used
+
+
 def test_replaced_deleted_and_recreated_logs_are_read_again(experiment, store):
     log(experiment, 0, 3 * CHUNK_POINTS, seed=0)
     assert_charts(store, experiment)

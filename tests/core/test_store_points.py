@@ -103,7 +103,7 @@ def test_counting_steps_compress_to_almost_nothing():
 def test_downsample_small_example():
     values = np.array([0.0, 5, 1, 2, 9, 3, 4, 8, 7, -1, 6, 2])
     assert downsample_index(values, 1).tolist() == [0, 4, 9, 11]  # first, max, min, last
-    assert downsample_index(values, 2).tolist() == [0, 4, 5, 6, 7, 9, 11]
+    assert downsample_index(values, 2).tolist() == [0, 4, 7, 8, 9, 11]  # runs of 8: the first power of two giving <= 2
     assert downsample_index(values, 3).tolist() == list(range(12))  # at most 4 per bucket: nothing to drop
 
 
@@ -114,12 +114,15 @@ def test_small_series_are_kept_whole(n, buckets):
 
 def check_buckets(values: np.ndarray, buckets: int, keep: np.ndarray, size: int | None = None) -> None:
     """``keep`` holds the first, last, lowest and highest of every run of ``size`` values (default:
-    ``buckets`` runs of equal length)."""
+    runs of the smallest power of two that makes at most ``buckets`` of them)."""
     n = len(values)
     assert keep.tolist() == sorted(set(keep.tolist())), "indices must be sorted and unique"
     assert keep[0] == 0 and keep[-1] == n - 1
     assert len(keep) <= 4 * buckets
-    size = -(-n // buckets) if size is None else size
+    if size is None:
+        size = 1
+        while -(-n // size) > buckets:
+            size *= 2
     kept = set(keep.tolist())
     for start in range(0, n, size):
         run = values[start:start + size]

@@ -80,11 +80,11 @@ def test_batches_delivered_by_another_process_are_not_a_loss(server, tmp_path, c
     close_remote(client)
 
 
-class PoisonProxy:
-    """A real HTTP proxy on 127.0.0.1 in front of the real server that answers 500 to every batch
-    whose body holds ``marker`` (a server bug set off by one batch) and forwards everything else."""
+class FaultyProxy:
+    """A real HTTP proxy on 127.0.0.1 in front of the real server: ``fault(path, body)`` gives the
+    status to answer a request with instead of forwarding it (None: forward it)."""
 
-    def __init__(self, upstream: str, marker: bytes) -> None:
+    def __init__(self, upstream: str, fault) -> None:
         import http.server
         import threading
 
@@ -93,9 +93,10 @@ class PoisonProxy:
         class Handler(http.server.BaseHTTPRequestHandler):
             def _forward(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path.startswith("/api/trackboard/batches") and marker in body:
-                    answer = b'{"detail": "internal error"}'
-                    self.send_response(500)
+                status = fault(self.path, body)
+                if status is not None:
+                    answer = b'{"detail": "the proxy answers this itself"}'
+                    self.send_response(status)
                 else:
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
                     upstream_answer = requests.request(self.command, upstream + self.path, data=body, headers=headers,
@@ -121,8 +122,14 @@ class PoisonProxy:
         self.httpd.server_close()
 
 
+def poison_proxy(upstream: str, marker: bytes) -> FaultyProxy:
+    """500 to every batch whose body holds ``marker`` (a server bug set off by one batch)."""
+    return FaultyProxy(upstream, lambda path, body: 500 if path.startswith("/api/trackboard/batches") and marker in body
+                       else None)
+
+
 def test_a_spooled_batch_the_server_keeps_failing_on_is_set_aside_not_retried_forever(server, tmp_path):
-    proxy = PoisonProxy(server.url, b"poison")
+    proxy = poison_proxy(server.url, b"poison")
     try:
         client = Client(server.token, host=proxy.url, directory=tmp_path / "store", mode="offline")
         experiment = client.create_project("one-bad-batch").create_experiment("run")
@@ -144,3 +151,46 @@ def test_a_spooled_batch_the_server_keeps_failing_on_is_set_aside_not_retried_fo
         close_remote(client)
     finally:
         proxy.close()
+
+
+def test_flush_without_a_timeout_waits_for_a_busy_server_and_gives_up_soon_on_one_that_is_away(
+        server, tmp_path, monkeypatch):
+    """A server answering 503 (busy, or restarting behind its proxy) is slow, not away: ``flush()``
+    with no timeout waits for it past GIVE_UP_S (up to FLUSH_TIMEOUT_S). One that refuses
+    connections is given up on after about GIVE_UP_S, what was logged kept in the spool."""
+    import time
+
+    from trackboard import remote
+    from trackboard.errors import FlushTimeoutError
+
+    monkeypatch.setattr(remote, "GIVE_UP_S", 1.0)
+    busy_until = time.monotonic() + 6.0
+    proxy = FaultyProxy(server.url, lambda path, body: 503 if path.startswith("/api/trackboard/batches")
+                        and time.monotonic() < busy_until else None)
+    try:
+        client = Client(server.token, host=proxy.url, directory=tmp_path / "busy")
+        experiment = client.create_project("busy-server").create_experiment("run")
+        client._backend.sender.window = 0.5  # the writer spools soon: flush's own retries are what is tested
+        experiment.log("accuracy", 0.5, LogType.VALUE)
+        started = time.monotonic()
+        experiment.flush()
+        assert time.monotonic() - started > 3.0  # it waited through the 503s, well past GIVE_UP_S
+        reader = Client(server.token, host=server.url, directory=tmp_path / "reader")
+        assert reader.get_project("busy-server").get_experiment("run").get_log("accuracy").data == 0.5
+        close_remote(reader)
+        close_remote(client)
+    finally:
+        proxy.close()
+
+    from live_process import free_port
+
+    away = Client(server.token, host=f"http://127.0.0.1:{free_port()}", directory=tmp_path / "away")
+    experiment = away.get_or_create_project("nobody-there").create_experiment("run")  # made offline
+    away._backend.sender.window = 0.5
+    experiment.log("accuracy", 0.5, LogType.VALUE)
+    started = time.monotonic()
+    with pytest.raises(FlushTimeoutError, match="trackboard sync"):
+        experiment.flush()
+    assert time.monotonic() - started < 8.0  # GIVE_UP_S (1 s here) and one more try, not FLUSH_TIMEOUT_S
+    assert away._backend.spool.pending()
+    close_remote(away)
