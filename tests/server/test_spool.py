@@ -164,15 +164,16 @@ def test_flush_without_a_timeout_waits_for_a_busy_server_and_gives_up_soon_on_on
     from trackboard.errors import FlushTimeoutError
 
     monkeypatch.setattr(remote, "GIVE_UP_S", 1.0)
-    busy_until = time.monotonic() + 6.0
+    busy_until = [0.0]  # batches are answered 503 until then (set just before the flush)
     proxy = FaultyProxy(server.url, lambda path, body: 503 if path.startswith("/api/trackboard/batches")
-                        and time.monotonic() < busy_until else None)
+                        and time.monotonic() < busy_until[0] else None)
     try:
         client = Client(server.token, host=proxy.url, directory=tmp_path / "busy")
         experiment = client.create_project("busy-server").create_experiment("run")
         client._backend.sender.window = 0.5  # the writer spools soon: flush's own retries are what is tested
-        experiment.log("accuracy", 0.5, LogType.VALUE)
+        busy_until[0] = time.monotonic() + 6.0
         started = time.monotonic()
+        experiment.log("accuracy", 0.5, LogType.VALUE)
         experiment.flush()
         assert time.monotonic() - started > 3.0  # it waited through the 503s, well past GIVE_UP_S
         reader = Client(server.token, host=server.url, directory=tmp_path / "reader")
