@@ -45,9 +45,8 @@ def keep_points(steps: np.ndarray, values: np.ndarray, buckets: int, positions: 
     """What a chart of ``buckets`` columns shows of these points (``downsample_index``); ``positions``
     are theirs in the series (default: 0, 1, ...)."""
     index = downsample_index(values, buckets)
-    nan = int(np.isnan(values).sum())
     return Shown(index if positions is None else positions[index], steps[index], values[index], len(values),
-                 nan, int((~np.isfinite(values)).sum()) - nan, float(steps[-1]) if len(steps) else None,
+                 _nan_count(values), _inf_count(values), float(steps[-1]) if len(steps) else None,
                  float(values[-1]) if len(values) else None, bool(len(index) < len(values)))
 
 

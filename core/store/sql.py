@@ -96,7 +96,8 @@ class Store:
         return self._one(t.projects.select().where(t.projects.c.name == name), f"no project named {name!r}")
 
     def get_project_by_id(self, project_id: str) -> dict:
-        return self._one(t.projects.select().where(t.projects.c.id == project_id), f"no project with id {project_id!r}")
+        with read_transaction(self.engine) as conn:
+            return project_row(conn, project_id)
 
     def list_projects(self) -> list[dict]:
         return self._all(t.projects.select().order_by(t.projects.c.created_at))
@@ -136,8 +137,8 @@ class Store:
         return with_read_status(self._one(query, f"no experiment named {name!r} in this project"))
 
     def get_experiment_by_id(self, experiment_id: str) -> dict:
-        query = t.experiments.select().where(t.experiments.c.id == experiment_id)
-        return with_read_status(self._one(query, f"no experiment with id {experiment_id!r}"))
+        with read_transaction(self.engine) as conn:
+            return experiment_row(conn, experiment_id)
 
     def find_experiment_by_source(self, project_id: str, source: str) -> dict | None:
         """The experiment imported from ``source`` into this project, or None."""
@@ -459,6 +460,26 @@ class Store:
     def _all(self, query) -> list[dict]:
         with read_transaction(self.engine) as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def project_row(conn: sa.Connection, project_id: str) -> dict:
+    """A project's row, read in an open transaction (a dashboard page reads it with the rest)."""
+    row = conn.execute(_BY_ID[t.projects.name], {"id": project_id}).mappings().first()
+    if row is None:
+        raise NotFoundError(f"no project with id {project_id!r}")
+    return dict(row)
+
+
+def experiment_row(conn: sa.Connection, experiment_id: str) -> dict:
+    """An experiment's row with its status as read, in an open transaction."""
+    row = conn.execute(_BY_ID[t.experiments.name], {"id": experiment_id}).mappings().first()
+    if row is None:
+        raise NotFoundError(f"no experiment with id {experiment_id!r}")
+    return with_read_status(dict(row))
+
+
+# Built once: every request of a server and every dashboard poll reads a row by id.
+_BY_ID = {table.name: table.select().where(table.c.id == sa.bindparam("id")) for table in (t.projects, t.experiments)}
 
 
 def _rewind_series(conn: sa.Connection, row: dict, step: float) -> int:

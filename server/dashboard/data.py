@@ -21,7 +21,7 @@ from trackboard.jsonable import json_safe
 from trackboard.logtype import LogType
 from trackboard.store.charts import read_charts
 from trackboard.store.engine import read_transaction
-from trackboard.store.sql import Store
+from trackboard.store.sql import Store, experiment_row, project_row
 from trackboard.store.storage import NOTHING, sizes, sizes_of
 
 from ..auth import require_token
@@ -111,9 +111,10 @@ def project(
     """
     chosen = None if fields is None else {f for f in fields.split(",") if f}
     with read_transaction(_store(request).engine) as conn:  # one snapshot for the whole answer
-        row = queries.project_row(conn, project_id)
-        if row is None:
-            raise HTTPException(status_code=404, detail=f"no project with id {project_id!r}")
+        try:
+            row = project_row(conn, project_id)
+        except NotFoundError as error:
+            raise _not_found(error) from None
         rows = queries.project_experiments(conn, queries.Chosen.of_project(project_id, offset, limit), fields=chosen)
         total = len(rows) if not offset and limit is None else queries.count_experiments(conn, project_id)
         if offset + len(rows) >= total:
@@ -134,12 +135,13 @@ def experiment(request: Request, experiment_id: str) -> Response:
     with a version so that a poll tells which panels to refetch.
     """
     with read_transaction(_store(request).engine) as conn:  # one snapshot for the whole answer
-        row = queries.experiment_row(conn, experiment_id)
-        if row is None:
-            raise HTTPException(status_code=404, detail=f"no experiment with id {experiment_id!r}")
+        try:
+            row = experiment_row(conn, experiment_id)
+        except NotFoundError as error:
+            raise _not_found(error) from None
         answer = {
             "experiment": row,
-            "project": {"id": row["project_id"], "name": row.pop("project_name")},
+            "project": {"id": row["project_id"], "name": project_row(conn, row["project_id"])["name"]},
             "logs": queries.log_versions(conn, experiment_id),
             "values": queries.experiment_values(conn, experiment_id),
             "artifacts": queries.artifact_rows(conn, experiment_id),

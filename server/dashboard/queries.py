@@ -288,29 +288,6 @@ def experiment_values(conn: sa.Connection, experiment_id: str) -> dict[str, Any]
     return _values(conn, Chosen.of_ids([experiment_id])).get(experiment_id, {})
 
 
-def experiment_row(conn: sa.Connection, experiment_id: str) -> dict | None:
-    """The experiment's row with its status as read and its project's name, or None."""
-    row = conn.execute(_experiment_query(), {"experiment_id": experiment_id}).mappings().first()
-    return None if row is None else with_read_status(dict(row))
-
-
-@functools.cache
-def _experiment_query() -> sa.Select:
-    return (sa.select(t.experiments, t.projects.c.name.label("project_name"))
-            .select_from(t.experiments.join(t.projects, t.projects.c.id == t.experiments.c.project_id))
-            .where(t.experiments.c.id == sa.bindparam("experiment_id")))
-
-
-def project_row(conn: sa.Connection, project_id: str) -> dict | None:
-    row = conn.execute(_project_query(), {"project_id": project_id}).mappings().first()
-    return None if row is None else dict(row)
-
-
-@functools.cache
-def _project_query() -> sa.Select:
-    return t.projects.select().where(t.projects.c.id == sa.bindparam("project_id"))
-
-
 ARTIFACT_FIELDS = ("name", "filename", "size", "content_type", "created_at", "sha256")
 
 
