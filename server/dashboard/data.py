@@ -15,6 +15,7 @@ from typing import Any, Iterable, Iterator
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import Connection
 
 from trackboard.errors import NotFoundError
 from trackboard.jsonable import json_safe
@@ -177,13 +178,14 @@ def series(
     computed on the whole full-resolution series before the range is cut and points are left out.
     """
     store = _store(request)
-    series_text = _kept_series(request, _line_log(store, experiment_id, name), name, buckets, step_min, step_max,
-                               smoothing, x)
+    with read_transaction(store.engine) as conn:  # the log's version and its chart from one snapshot
+        series_text = _kept_series(request, conn, _line_log(conn, store, experiment_id, name), name, buckets,
+                                   step_min, step_max, smoothing, x)
     return json_text_response(_json_object(_series_fields(name, step_min, step_max, smoothing), {"series": series_text}))
 
 
-def _line_log(store: Store, experiment_id: str, name: str) -> queries.NamedLog:
-    found = queries.logs_named(store.engine, [experiment_id], name).get(experiment_id)
+def _line_log(conn: Connection, store: Store, experiment_id: str, name: str) -> queries.NamedLog:
+    found = queries.logs_named(conn, [experiment_id], name).get(experiment_id)
     if found is None:
         raise _no_log(store, experiment_id, name)
     if found.type != LogType.LINE.value:
@@ -199,16 +201,19 @@ def _series_fields(name: str, step_min: float | None, step_max: float | None, sm
     }
 
 
-def _kept_series(request: Request, log: queries.NamedLog, name: str, buckets: int | None, step_min: float | None,
-                 step_max: float | None, smoothing: float | None, x: str | None) -> str:
-    """The JSON text of a LINE log's chart series, computed once per version of the log (``answers``)."""
+def _kept_series(request: Request, conn: Connection, log: queries.NamedLog, name: str, buckets: int | None,
+                 step_min: float | None, step_max: float | None, smoothing: float | None, x: str | None) -> str:
+    """The JSON text of a LINE log's chart series, computed once per version of the log (``answers``).
+
+    ``conn`` is the transaction ``log``'s version was read in: the answer kept is that version's."""
     answers: Answers = request.app.state.answers
     return answers.get_or_compute(
         (log.id, buckets, step_min, step_max, smoothing, x), log.version,
-        lambda: json_text(_series_payload(_store(request), log.id, name, buckets, step_min, step_max, smoothing, x)["series"]))
+        lambda: json_text(_series_payload(conn, _store(request), log.id, name, buckets, step_min, step_max,
+                                          smoothing, x)["series"]))
 
 
-def _series_payload(store: Store, log_id: str, name: str, buckets: int | None,
+def _series_payload(conn: Connection, store: Store, log_id: str, name: str, buckets: int | None,
                     step_min: float | None, step_max: float | None, smoothing: float | None = None,
                     x: str | None = None) -> dict:
     size = clamp_buckets(buckets)
@@ -216,15 +221,14 @@ def _series_payload(store: Store, log_id: str, name: str, buckets: int | None,
     x = sweep.check_x(x)
     out = []
     if x != "step":  # another x axis (sweep.py): steps replaced by epochs or times, the step range kept
-        for series_name, xs, values, total in sweep.x_series(store.engine, log_id, step_min, step_max, x):
+        for series_name, xs, values, total in sweep.x_series(conn, log_id, step_min, step_max, x):
             out.append(series_json(series_name, xs, values, total, size, smooth(values, weight) if weight else None))
     elif not weight:
-        with read_transaction(store.engine) as conn:
-            out += [chart_json(chart) for chart in read_charts(conn, log_id, step_min, step_max, size,
-                                                                kept=store.kept_chunks)]
+        out += [chart_json(chart) for chart in read_charts(conn, log_id, step_min, step_max, size,
+                                                            kept=store.kept_chunks)]
     else:
         # The average at a step depends on every point before it: smooth the whole series, then cut.
-        for series_name, steps, values, total in queries.read_series(store.engine, log_id, None, None):
+        for series_name, steps, values, total in queries.read_series(conn, log_id, None, None):
             smoothed = smooth(values, weight)
             keep = queries.in_step_range(steps, step_min, step_max)
             if keep is not None:
@@ -242,7 +246,8 @@ def _series_payload(store: Store, log_id: str, name: str, buckets: int | None,
 def series_csv(request: Request, experiment_id: str, name: str = Query(...)) -> Response:
     """A LINE log at full resolution as CSV (series, step, value, time, epoch), for a download."""
     store = _store(request)
-    log = _line_log(store, experiment_id, name)
+    with read_transaction(store.engine) as conn:
+        log = _line_log(conn, store, experiment_id, name)
     experiment = _experiment(store, experiment_id)
     rows = queries.series_csv_rows(store.engine, {experiment["name"]: log.id})
     return csv_response(rows, ["experiment", "series", "step", "value", "time", "epoch"], f"{name}.csv")
@@ -362,10 +367,11 @@ def compare_series(
     """One LINE log of several experiments, each downsampled (and smoothed) like ``/series``."""
     store = _store(request)
     chosen = _ids(request, ids)
-    logs = queries.line_logs_of(store.engine, chosen, name)
-    experiments = _json_object({}, {experiment_id: _kept_series(request, logs[experiment_id], name, buckets, step_min, step_max,
-                                                                smoothing, x)
-                                    for experiment_id in chosen if experiment_id in logs})
+    with read_transaction(store.engine) as conn:  # the logs' versions and their charts from one snapshot
+        logs = queries.line_logs_of(conn, chosen, name)
+        experiments = _json_object({}, {experiment_id: _kept_series(request, conn, logs[experiment_id], name, buckets,
+                                                                    step_min, step_max, smoothing, x)
+                                        for experiment_id in chosen if experiment_id in logs})
     return json_text_response(_json_object(_series_fields(name, step_min, step_max, smoothing), {"experiments": experiments}))
 
 
@@ -374,7 +380,8 @@ def compare_series_csv(request: Request, ids: str = Query(...), name: str = Quer
     """One LINE log of several experiments at full resolution as CSV."""
     store = _store(request)
     chosen = _ids(request, ids)
-    logs = queries.line_logs_of(store.engine, chosen, name)
+    with read_transaction(store.engine) as conn:
+        logs = queries.line_logs_of(conn, chosen, name)
     names = {row["id"]: row["name"] for row in queries.experiments_by_id(store.engine, chosen)}
     by_name = {names[i]: logs[i].id for i in chosen if i in logs and i in names}
     return csv_response(queries.series_csv_rows(store.engine, by_name), ["experiment", "series", "step", "value", "time", "epoch"], f"{name}.csv")

@@ -304,7 +304,7 @@ def _artifacts_query() -> sa.Select:
 
 
 def read_series(
-    engine: sa.Engine, log_id: str, step_min: float | None, step_max: float | None
+    conn: sa.Connection, log_id: str, step_min: float | None, step_max: float | None
 ) -> list[tuple[str, np.ndarray, np.ndarray, int]]:
     """(series name, steps, values, total points) of a LINE log, optionally within a step range.
 
@@ -312,26 +312,25 @@ def read_series(
     not shown on charts, and skipping them is a third of the decoding of a million-point series.
     """
     out = []
-    with read_transaction(engine) as conn:
-        series_rows = conn.execute(
-            sa.select(t.series.c.id, t.series.c.name, t.series.c.count)
-            .where(t.series.c.log_id == log_id).order_by(t.series.c.position)
-        ).all()
-        for series_id, name, count in series_rows:
-            query = sa.select(t.chunks.c.count, t.chunks.c.step_data, t.chunks.c.value_data).where(
-                t.chunks.c.series_id == series_id
-            )
-            # Chunks carry their step bounds, so a zoomed read skips whole chunks in SQL.
-            if step_min is not None:
-                query = query.where(t.chunks.c.step_max >= step_min)
-            if step_max is not None:
-                query = query.where(t.chunks.c.step_min <= step_max)
-            points = decode_many(conn.execute(query.order_by(t.chunks.c.seq)).all(), with_times=False)
-            steps, values = points.steps, points.values
-            keep = in_step_range(steps, step_min, step_max)
-            if keep is not None:
-                steps, values = steps[keep], values[keep]
-            out.append((name, steps, values, int(count)))
+    series_rows = conn.execute(
+        sa.select(t.series.c.id, t.series.c.name, t.series.c.count)
+        .where(t.series.c.log_id == log_id).order_by(t.series.c.position)
+    ).all()
+    for series_id, name, count in series_rows:
+        query = sa.select(t.chunks.c.count, t.chunks.c.step_data, t.chunks.c.value_data).where(
+            t.chunks.c.series_id == series_id
+        )
+        # Chunks carry their step bounds, so a zoomed read skips whole chunks in SQL.
+        if step_min is not None:
+            query = query.where(t.chunks.c.step_max >= step_min)
+        if step_max is not None:
+            query = query.where(t.chunks.c.step_min <= step_max)
+        points = decode_many(conn.execute(query.order_by(t.chunks.c.seq)).all(), with_times=False)
+        steps, values = points.steps, points.values
+        keep = in_step_range(steps, step_min, step_max)
+        if keep is not None:
+            steps, values = steps[keep], values[keep]
+        out.append((name, steps, values, int(count)))
     return out
 
 
@@ -391,7 +390,7 @@ class NamedLog(NamedTuple):
     version: tuple
 
 
-def logs_named(engine: sa.Engine, experiment_ids: Iterable[str], name: str) -> dict[str, NamedLog]:
+def logs_named(conn: sa.Connection, experiment_ids: Iterable[str], name: str) -> dict[str, NamedLog]:
     """experiment id -> its log ``name`` (id, type, version), for the experiments that have one.
 
     The version changes with every write to the log: it holds the experiment's ``updated_at`` (set
@@ -399,11 +398,10 @@ def logs_named(engine: sa.Engine, experiment_ids: Iterable[str], name: str) -> d
     series' id, point count and last step. One query for any number of experiments.
     """
     found: dict[str, tuple[str, str, tuple, list]] = {}
-    with read_transaction(engine) as conn:
-        for row in conn.execute(_logs_named_query(), {"ids": list(experiment_ids), "name": name}):
-            entry = found.setdefault(row.experiment_id, (row.id, row.type, (row.written_at, row.updated_at), []))
-            if row.series_id is not None:
-                entry[3].append((row.series_id, row.count, row.last_step))
+    for row in conn.execute(_logs_named_query(), {"ids": list(experiment_ids), "name": name}):
+        entry = found.setdefault(row.experiment_id, (row.id, row.type, (row.written_at, row.updated_at), []))
+        if row.series_id is not None:
+            entry[3].append((row.series_id, row.count, row.last_step))
     return {experiment_id: NamedLog(log_id, kind, (*written, tuple(series)))
             for experiment_id, (log_id, kind, written, series) in found.items()}
 
@@ -421,9 +419,9 @@ def _logs_named_query() -> sa.Select:
     )
 
 
-def line_logs_of(engine: sa.Engine, experiment_ids: Iterable[str], name: str) -> dict[str, NamedLog]:
+def line_logs_of(conn: sa.Connection, experiment_ids: Iterable[str], name: str) -> dict[str, NamedLog]:
     """experiment id -> its LINE log ``name`` (see ``logs_named``), for the experiments that have one."""
-    return {key: log for key, log in logs_named(engine, experiment_ids, name).items() if log.type == _LINE}
+    return {key: log for key, log in logs_named(conn, experiment_ids, name).items() if log.type == _LINE}
 
 
 def existing_experiments(engine: sa.Engine, experiment_ids: list[str]) -> set[str]:

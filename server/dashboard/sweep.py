@@ -41,34 +41,33 @@ def check_x(x: str | None) -> str:
     return x
 
 
-def x_series(engine: sa.Engine, log_id: str, step_min: float | None, step_max: float | None,
+def x_series(conn: sa.Connection, log_id: str, step_min: float | None, step_max: float | None,
              x: str) -> list[tuple[str, np.ndarray, np.ndarray, int]]:
     """Like ``queries.read_series``, with each point's step replaced by its ``x``: its epoch (points
     logged without one are left out), its wall-clock time (unix seconds) or the seconds since the series' first point."""
     out = []
-    with read_transaction(engine) as conn:
-        series_rows = conn.execute(
-            sa.select(t.series.c.id, t.series.c.name, t.series.c.count)
-            .where(t.series.c.log_id == log_id).order_by(t.series.c.position)
-        ).all()
-        for series_id, name, count in series_rows:
-            chunks = [decode(row) for row in conn.execute(
-                sa.select(t.chunks.c.step_data, t.chunks.c.value_data, t.chunks.c.time_data, t.chunks.c.epoch_data)
-                .where(t.chunks.c.series_id == series_id).order_by(t.chunks.c.seq))]
-            steps = np.concatenate([c.steps for c in chunks]) if chunks else np.empty(0)
-            values = np.concatenate([c.values for c in chunks]) if chunks else np.empty(0)
-            times = np.concatenate([c.times for c in chunks]) if chunks else np.empty(0)
-            epochs = np.concatenate([c.epochs for c in chunks]) if chunks else np.empty(0, dtype=np.int64)
-            if x == "epoch":
-                xs = np.where(epochs == NO_EPOCH, np.nan, epochs.astype(np.float64))
-            elif x == "time":
-                xs = times
-            else:
-                xs = times - times[0] if len(times) else times
-            keep = queries.in_step_range(steps, step_min, step_max)
-            keep = np.isfinite(xs) if keep is None else keep & np.isfinite(xs)  # no epoch: not on an epoch axis
-            xs, values = xs[keep], values[keep]
-            out.append((name, xs, values, int(count)))
+    series_rows = conn.execute(
+        sa.select(t.series.c.id, t.series.c.name, t.series.c.count)
+        .where(t.series.c.log_id == log_id).order_by(t.series.c.position)
+    ).all()
+    for series_id, name, count in series_rows:
+        chunks = [decode(row) for row in conn.execute(
+            sa.select(t.chunks.c.step_data, t.chunks.c.value_data, t.chunks.c.time_data, t.chunks.c.epoch_data)
+            .where(t.chunks.c.series_id == series_id).order_by(t.chunks.c.seq))]
+        steps = np.concatenate([c.steps for c in chunks]) if chunks else np.empty(0)
+        values = np.concatenate([c.values for c in chunks]) if chunks else np.empty(0)
+        times = np.concatenate([c.times for c in chunks]) if chunks else np.empty(0)
+        epochs = np.concatenate([c.epochs for c in chunks]) if chunks else np.empty(0, dtype=np.int64)
+        if x == "epoch":
+            xs = np.where(epochs == NO_EPOCH, np.nan, epochs.astype(np.float64))
+        elif x == "time":
+            xs = times
+        else:
+            xs = times - times[0] if len(times) else times
+        keep = queries.in_step_range(steps, step_min, step_max)
+        keep = np.isfinite(xs) if keep is None else keep & np.isfinite(xs)  # no epoch: not on an epoch axis
+        xs, values = xs[keep], values[keep]
+        out.append((name, xs, values, int(count)))
     return out
 
 
@@ -137,16 +136,17 @@ def compare_groups(
     chosen = _ids(request, ids)
     keys = [part for part in by.split(",") if part]
     rows = queries.experiments_by_id(store.engine, chosen)
-    logs = queries.line_logs_of(store.engine, chosen, name)
     weight = clamp_smoothing(smoothing)
     size = clamp_buckets(buckets)
     grouped: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        key = {k: row["params"].get(k) for k in keys}
-        entry = grouped.setdefault(json.dumps(key, sort_keys=True, default=str), {"key": key, "ids": [], "runs": []})
-        entry["ids"].append(row["id"])
-        if row["id"] in logs:
-            entry["runs"].append(queries.read_series(store.engine, logs[row["id"]].id, None, None))
+    with read_transaction(store.engine) as conn:  # the runs' logs and their points from one snapshot
+        logs = queries.line_logs_of(conn, chosen, name)
+        for row in rows:
+            key = {k: row["params"].get(k) for k in keys}
+            entry = grouped.setdefault(json.dumps(key, sort_keys=True, default=str), {"key": key, "ids": [], "runs": []})
+            entry["ids"].append(row["id"])
+            if row["id"] in logs:
+                entry["runs"].append(queries.read_series(conn, logs[row["id"]].id, None, None))
     groups = []
     for entry in grouped.values():
         by_series: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}

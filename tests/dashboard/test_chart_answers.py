@@ -103,6 +103,36 @@ def test_a_poll_of_an_unchanged_log_reads_no_chunk(run, chunk_reads):
     assert grown["loss"]["total"] == N + 1 and grown["loss"]["last_step"] == N and grown["loss"]["values"][-1] == 5.0
 
 
+@pytest.fixture
+def transactions(run):
+    """How many transactions begin on the store's engine."""
+    store = run[0]
+    begun = []
+
+    def count(conn):
+        begun.append(conn)
+
+    sa.event.listen(store.engine, "begin", count)
+    yield begun
+    sa.event.remove(store.engine, "begin", count)
+
+
+@pytest.mark.parametrize("params", [{}, {"step_min": 10, "step_max": 20}, {"smoothing": 0.5}, {"x": "relative"}],
+                         ids=["whole", "zoomed", "smoothed", "relative"])
+def test_a_poll_reads_the_version_and_the_chart_it_keeps_in_one_snapshot(run, transactions, params):
+    store, experiment, http = run
+    experiment.log("train", {"steps": N, "loss": 5.0, "acc": 1.0}, LogType.LINE)
+    experiment.flush()
+    transactions.clear()
+    grown = {line["name"]: line for line in series(http, experiment, **params)["series"]}
+    assert grown["loss"]["total"] == N + 1  # computed, not kept: the version and the chunks were read
+    assert len(transactions) == 1, "the version checked and the chart kept under it come from one snapshot"
+
+    transactions.clear()
+    http.get("/ui/data/compare/series", params={"ids": experiment.id, "name": "train", **params}).raise_for_status()
+    assert len(transactions) == 1
+
+
 def test_a_rewind_refilled_to_the_same_count_and_last_step_is_seen(run):
     store, experiment, http = run
     before = {line["name"]: line for line in series(http, experiment)["series"]}
