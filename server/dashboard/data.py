@@ -179,7 +179,7 @@ def series(
     """
     store = _store(request)
     with read_transaction(store.engine) as conn:  # the log's version and its chart from one snapshot
-        series_text = _kept_series(request, conn, _line_log(conn, store, experiment_id, name), name, buckets,
+        series_text = _kept_series(request, conn, _line_log(conn, store, experiment_id, name), buckets,
                                    step_min, step_max, smoothing, x)
     return json_text_response(_json_object(_series_fields(name, step_min, step_max, smoothing), {"series": series_text}))
 
@@ -201,7 +201,7 @@ def _series_fields(name: str, step_min: float | None, step_max: float | None, sm
     }
 
 
-def _kept_series(request: Request, conn: Connection, log: queries.NamedLog, name: str, buckets: int | None,
+def _kept_series(request: Request, conn: Connection, log: queries.NamedLog, buckets: int | None,
                  step_min: float | None, step_max: float | None, smoothing: float | None, x: str | None) -> str:
     """The JSON text of a LINE log's chart series, computed once per version of the log (``answers``).
 
@@ -209,13 +209,12 @@ def _kept_series(request: Request, conn: Connection, log: queries.NamedLog, name
     answers: Answers = request.app.state.answers
     return answers.get_or_compute(
         (log.id, buckets, step_min, step_max, smoothing, x), log.version,
-        lambda: json_text(_series_payload(conn, _store(request), log.id, name, buckets, step_min, step_max,
-                                          smoothing, x)["series"]))
+        lambda: json_text(_chart_series(conn, _store(request), log.id, buckets, step_min, step_max, smoothing, x)))
 
 
-def _series_payload(conn: Connection, store: Store, log_id: str, name: str, buckets: int | None,
-                    step_min: float | None, step_max: float | None, smoothing: float | None = None,
-                    x: str | None = None) -> dict:
+def _chart_series(conn: Connection, store: Store, log_id: str, buckets: int | None, step_min: float | None,
+                  step_max: float | None, smoothing: float | None, x: str | None) -> list[dict]:
+    """Each series of a LINE log as the chart shows it (``_series_fields`` says how it was asked for)."""
     size = clamp_buckets(buckets)
     weight = clamp_smoothing(smoothing)
     x = sweep.check_x(x)
@@ -234,12 +233,7 @@ def _series_payload(conn: Connection, store: Store, log_id: str, name: str, buck
             if keep is not None:
                 steps, values, smoothed = steps[keep], values[keep], smoothed[keep]
             out.append(series_json(series_name, steps, values, total, size, smoothed))
-    return {
-        "name": name,
-        "range": None if step_min is None and step_max is None else [step_min, step_max],
-        "smoothing": weight,
-        "series": out,
-    }
+    return out
 
 
 @router.get("/experiments/{experiment_id}/series.csv")
@@ -369,7 +363,7 @@ def compare_series(
     chosen = _ids(request, ids)
     with read_transaction(store.engine) as conn:  # the logs' versions and their charts from one snapshot
         logs = queries.line_logs_of(conn, chosen, name)
-        experiments = _json_object({}, {experiment_id: _kept_series(request, conn, logs[experiment_id], name, buckets,
+        experiments = _json_object({}, {experiment_id: _kept_series(request, conn, logs[experiment_id], buckets,
                                                                     step_min, step_max, smoothing, x)
                                         for experiment_id in chosen if experiment_id in logs})
     return json_text_response(_json_object(_series_fields(name, step_min, step_max, smoothing), {"experiments": experiments}))

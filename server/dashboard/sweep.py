@@ -138,15 +138,16 @@ def compare_groups(
     rows = queries.experiments_by_id(store.engine, chosen)
     weight = clamp_smoothing(smoothing)
     size = clamp_buckets(buckets)
-    grouped: dict[str, dict[str, Any]] = {}
     with read_transaction(store.engine) as conn:  # the runs' logs and their points from one snapshot
-        logs = queries.line_logs_of(conn, chosen, name)
-        for row in rows:
-            key = {k: row["params"].get(k) for k in keys}
-            entry = grouped.setdefault(json.dumps(key, sort_keys=True, default=str), {"key": key, "ids": [], "runs": []})
-            entry["ids"].append(row["id"])
-            if row["id"] in logs:
-                entry["runs"].append(queries.read_series(conn, logs[row["id"]].id, None, None))
+        runs = {experiment_id: queries.read_series(conn, log.id, None, None)
+                for experiment_id, log in queries.line_logs_of(conn, chosen, name).items()}
+    grouped: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        key = {k: row["params"].get(k) for k in keys}
+        entry = grouped.setdefault(json.dumps(key, sort_keys=True, default=str), {"key": key, "ids": [], "runs": []})
+        entry["ids"].append(row["id"])
+        if row["id"] in runs:
+            entry["runs"].append(runs[row["id"]])
     groups = []
     for entry in grouped.values():
         by_series: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
