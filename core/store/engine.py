@@ -66,8 +66,14 @@ def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
 
 @contextmanager
 def read_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A consistent snapshot for reads."""
+    """A consistent snapshot for reads: every statement sees the same committed data, whatever
+    commits meanwhile. SQLite's deferred transaction in WAL mode is one; on PostgreSQL it takes
+    REPEATABLE READ (READ ONLY, which never fails to serialize): its default, READ COMMITTED, gives
+    each statement its own snapshot, and a chart read of a series' chunks and bounds in two
+    statements would then see a tail joined in between."""
     with engine.connect() as connection:
+        if not is_sqlite(engine):
+            connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         with connection.begin():
             yield connection
 
