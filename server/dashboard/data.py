@@ -327,7 +327,8 @@ def _ids(request: Request, ids: str) -> list[str]:
     if len(chosen) > MAX_COMPARED:
         raise HTTPException(status_code=400, detail=f"at most {MAX_COMPARED} experiments can be compared")
     if principal(request).projects is not None:  # a scoped token: others are as if they did not exist
-        rows = queries.experiments_by_id(_store(request).engine, chosen)
+        with read_transaction(_store(request).engine) as conn:
+            rows = queries.experiments_by_id(conn, chosen)
         shown = {row["project_id"] for row in visible(request, (
             _store(request).get_project_by_id(pid) for pid in {row["project_id"] for row in rows}))}
         allowed = {row["id"] for row in rows if row["project_id"] in shown}
@@ -339,7 +340,9 @@ def _ids(request: Request, ids: str) -> list[str]:
 def compare(request: Request, ids: str = Query(...)) -> Response:
     """The chosen experiments with their values, parameters and LINE log names."""
     store = _store(request)
-    rows = queries.experiments_by_id(store.engine, _ids(request, ids))
+    chosen = _ids(request, ids)
+    with read_transaction(store.engine) as conn:
+        rows = queries.experiments_by_id(conn, chosen)
     projects = {row["project_id"] for row in rows}
     names = {p["id"]: p["name"] for p in (store.get_project_by_id(p) for p in projects)}
     for row in rows:
@@ -376,6 +379,6 @@ def compare_series_csv(request: Request, ids: str = Query(...), name: str = Quer
     chosen = _ids(request, ids)
     with read_transaction(store.engine) as conn:
         logs = queries.line_logs_of(conn, chosen, name)
-    names = {row["id"]: row["name"] for row in queries.experiments_by_id(store.engine, chosen)}
+        names = {row["id"]: row["name"] for row in queries.experiments_by_id(conn, chosen)}
     by_name = {names[i]: logs[i].id for i in chosen if i in logs and i in names}
     return csv_response(queries.series_csv_rows(store.engine, by_name), ["experiment", "series", "step", "value", "time", "epoch"], f"{name}.csv")

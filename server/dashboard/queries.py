@@ -128,16 +128,16 @@ def _count_query() -> sa.Select:
     return sa.select(sa.func.count()).where(t.experiments.c.project_id == sa.bindparam("project_id"))
 
 
-def experiments_by_id(engine: sa.Engine, experiment_ids: list[str]) -> list[dict]:
-    """The same rows as ``project_experiments`` for a handful of chosen experiments, in that order."""
+def experiments_by_id(conn: sa.Connection, experiment_ids: list[str]) -> list[dict]:
+    """The same rows as ``project_experiments`` for a handful of chosen experiments, in that order,
+    read in the caller's transaction (a view reading their logs too reads all of it in one snapshot)."""
     chosen = Chosen.of_ids(experiment_ids)
-    with read_transaction(engine) as conn:
-        found = {row["id"]: row for row in conn.execute(_experiments_query(chosen.kind), chosen.params).mappings()}
-        values = _values(conn, chosen)
-        lines = _last_values(conn, chosen)
-        params = _parameters(conn, chosen)
-        names = _line_log_names(conn, experiment_ids)
-        environments = _parameters(conn, chosen, ENVIRONMENT)
+    found = {row["id"]: row for row in conn.execute(_experiments_query(chosen.kind), chosen.params).mappings()}
+    values = _values(conn, chosen)
+    lines = _last_values(conn, chosen)
+    params = _parameters(conn, chosen)
+    names = _line_log_names(conn, experiment_ids)
+    environments = _parameters(conn, chosen, ENVIRONMENT)
     rows = [_row(found[i], values, lines, params) for i in experiment_ids if i in found]
     for row in rows:
         row["line_logs"] = names.get(row["id"], [])

@@ -135,10 +135,10 @@ def compare_groups(
     store = request.app.state.store
     chosen = _ids(request, ids)
     keys = [part for part in by.split(",") if part]
-    rows = queries.experiments_by_id(store.engine, chosen)
     weight = clamp_smoothing(smoothing)
     size = clamp_buckets(buckets)
-    with read_transaction(store.engine) as conn:  # the runs' logs and their points from one snapshot
+    with read_transaction(store.engine) as conn:  # the runs, their logs and their points from one snapshot
+        rows = queries.experiments_by_id(conn, chosen)
         runs = {experiment_id: queries.read_series(conn, log.id, None, None)
                 for experiment_id, log in queries.line_logs_of(conn, chosen, name).items()}
     grouped: dict[str, dict[str, Any]] = {}

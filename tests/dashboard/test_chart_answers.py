@@ -133,6 +133,14 @@ def test_a_poll_reads_the_version_and_the_chart_it_keeps_in_one_snapshot(run, tr
     assert len(transactions) == 1
 
 
+def test_the_sweep_reads_its_runs_their_logs_and_their_points_in_one_snapshot(run, transactions):
+    store, experiment, http = run
+    transactions.clear()
+    answer = http.get("/ui/data/compare/groups", params={"ids": experiment.id, "name": "train"}).json()
+    assert answer["groups"][0]["ids"] == [experiment.id] and answer["groups"][0]["runs"] == 1
+    assert len(transactions) == 1, "the runs' rows (their parameters) and their points come from one snapshot"
+
+
 def test_a_rewind_refilled_to_the_same_count_and_last_step_is_seen(run):
     store, experiment, http = run
     before = {line["name"]: line for line in series(http, experiment)["series"]}
