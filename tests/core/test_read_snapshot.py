@@ -40,3 +40,21 @@ def test_a_read_transaction_does_not_see_what_commits_after_its_first_read(store
         assert reader.execute(sa.select(t.experiments.c.name)).scalars().all() == ["e"]
     with read_transaction(store.engine) as reader:
         assert reader.execute(chunks).scalar() == 2
+
+
+def test_writes_after_a_read_keep_the_databases_default_isolation(store):
+    """The snapshot is the read's alone: a pooled connection goes back to the default (on
+    PostgreSQL, READ COMMITTED, where two appends to one experiment queue on its row instead of
+    failing to serialize) and may write again."""
+    from trackboard.store.engine import is_sqlite, write_transaction
+
+    if is_sqlite(store.engine):
+        pytest.skip("SQLite has one isolation level")
+    for _ in range(3):
+        with read_transaction(store.engine) as conn:
+            assert conn.exec_driver_sql("SHOW transaction_isolation").scalar() == "repeatable read"
+            assert conn.exec_driver_sql("SHOW transaction_read_only").scalar() == "on"
+        with write_transaction(store.engine) as conn:
+            assert conn.exec_driver_sql("SHOW transaction_isolation").scalar() == "read committed"
+            assert conn.exec_driver_sql("SHOW transaction_read_only").scalar() == "off"
+    store.create_project("written after reads")
