@@ -70,7 +70,7 @@ def read_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     commits meanwhile. SQLite's deferred transaction in WAL mode is one; on PostgreSQL it takes
     REPEATABLE READ (READ ONLY, which never fails to serialize): its default, READ COMMITTED, gives
     each statement its own snapshot, and a chart read of a series' chunks and bounds in two
-    statements would then see a tail joined in between."""
+    statements would then see its last chunk rewritten in between."""
     with engine.connect() as connection:
         if not is_sqlite(engine):
             connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)

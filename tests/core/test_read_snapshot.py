@@ -1,6 +1,6 @@
 """A read transaction is one snapshot on every database: its statements see the same committed
 data, whatever commits meanwhile (a chart reads a series' chunk bounds, then some chunks' points, in
-two statements; an append may join the series' tail in between)."""
+two statements; an append may rewrite the series' last chunk in between)."""
 
 from __future__ import annotations
 
