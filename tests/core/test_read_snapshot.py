@@ -12,7 +12,7 @@ from trackboard.logtype import LogType
 from trackboard.normalise import normalise
 from trackboard.records import Record
 from trackboard.store import schema as t
-from trackboard.store.engine import read_transaction
+from trackboard.store.engine import read_transaction, write_transaction
 from trackboard.store.points import CHUNK_POINTS
 from trackboard.store.sql import Store
 
@@ -42,14 +42,11 @@ def test_a_read_transaction_does_not_see_what_commits_after_its_first_read(store
         assert reader.execute(chunks).scalar() == 2
 
 
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)  # SQLite has one isolation level
 def test_writes_after_a_read_keep_the_databases_default_isolation(store):
-    """The snapshot is the read's alone: a pooled connection goes back to the default (on
-    PostgreSQL, READ COMMITTED, where two appends to one experiment queue on its row instead of
-    failing to serialize) and may write again."""
-    from trackboard.store.engine import is_sqlite, write_transaction
-
-    if is_sqlite(store.engine):
-        pytest.skip("SQLite has one isolation level")
+    """The snapshot is the read's alone: a pooled connection goes back to PostgreSQL's default,
+    READ COMMITTED (where two appends to one experiment queue on its row instead of failing to
+    serialize), and may write again."""
     for _ in range(3):
         with read_transaction(store.engine) as conn:
             assert conn.exec_driver_sql("SHOW transaction_isolation").scalar() == "repeatable read"
