@@ -21,9 +21,10 @@ The clock starts once every worker of the server has started (``wait_until_settl
 Then every experiment is read back: points stored must equal points logged (0 lost) and each
 series' steps must be 0..n-1 exactly once (0 duplicated). Points stored/s counts from the first
 log() to the last acknowledged flush. Target: read p99 <= 150 ms while ingesting >= 200,000
-points/s. Server CPU s: what the server's processes used from the clients' start to their last
-flush (reads and writes); PostgreSQL CPU s: what the database's processes used meanwhile. The two
-databases run in the same invocation, one after the other, and are each other's baseline; on a machine shared with other work the absolute numbers are low: say so with them.
+points/s. Server CPU s: what the server's processes used while the clients and readers ran (reads
+and writes); PostgreSQL CPU s: what the cluster's processes used meanwhile. The two databases run in
+the same invocation, one after the other, and are each other's baseline; on a machine shared with
+other work the absolute numbers are low: say so with them.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import psutil
 import requests
 from results_table import print_grid
 
@@ -136,7 +136,8 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def run_load(label: str, db: str, root: Path, args) -> tuple:
+def run_load(label: str, db: str, root: Path, args, database_pid: int | None = None) -> tuple:
+    """One load run; ``database_pid``: the process whose tree is the database's (None: in the server)."""
     from live_process import free_port
 
     from trackboard import Client
@@ -171,13 +172,13 @@ def run_load(label: str, db: str, root: Path, args) -> tuple:
                    for i in range(args.clients)]
         readers = [ctx.Process(target=reader_job, args=(url, token, project.id, args.duration, barrier, reads))
                    for _ in range(args.readers)]
-        cpu_before = _tree_cpu_seconds(server.pid), _postgres_cpu_seconds()
+        cpu_before = _tree_cpu_seconds(server.pid), _tree_cpu_seconds(database_pid)
         for process in clients + readers:
             process.start()
         finished = [results.get(timeout=args.duration + 600) for _ in clients]
         read_results = [reads.get(timeout=args.duration + 600) for _ in readers]
         server_cpu = _tree_cpu_seconds(server.pid) - cpu_before[0]
-        database_cpu = _postgres_cpu_seconds() - cpu_before[1]
+        database_cpu = None if database_pid is None else _tree_cpu_seconds(database_pid) - cpu_before[1]
         for process in clients + readers:
             process.join(60)
         first, last = min(f[2] for f in finished), max(f[3] for f in finished)
@@ -202,18 +203,12 @@ def run_load(label: str, db: str, root: Path, args) -> tuple:
         log.close()
 
 
-def _tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds used so far by a process and its children (the server and its workers)."""
-    return sum(_cpu_seconds(p) for p in [pid, *_children(pid)])
-
-
-def _postgres_cpu_seconds() -> float:
-    """CPU seconds used so far by every running ``postgres`` process (the throwaway cluster's)."""
-    total = 0.0
-    for process in psutil.process_iter(["name", "cpu_times"]):
-        if process.info["name"] == "postgres" and process.info["cpu_times"] is not None:
-            total += process.info["cpu_times"].user + process.info["cpu_times"].system
-    return total
+def _tree_cpu_seconds(pid: int | None) -> float:
+    """CPU seconds used so far by a process and its descendants now alive (the server and its
+    workers; the cluster's postmaster and its backends), 0 for None."""
+    if pid is None:
+        return 0.0
+    return _cpu_seconds(pid) + sum(_tree_cpu_seconds(child) for child in _children(pid))
 
 
 def _percentiles(latencies_ms: np.ndarray) -> tuple[float, float, float]:
@@ -250,7 +245,7 @@ def main() -> None:
                 continue
             cluster = PostgresCluster()
             try:
-                rows.append(run_load(label, cluster.new_database("load"), root, args))
+                rows.append(run_load(label, cluster.new_database("load"), root, args, cluster.process.pid))
             finally:
                 cluster.stop()
     pace = f"paced at {args.rate:,.0f} points/s" if args.rate else "as fast as they can"
@@ -260,7 +255,8 @@ def main() -> None:
     for label, logged, stored, per_s, lost, dup, reads, errors, p50, p99, worst, server_cpu, database_cpu, _ in rows:
         ok = p99 <= TARGET_P99_MS and per_s >= TARGET_RATE
         table.append((label, f"{logged:,}", f"{stored:,}", f"{per_s:,.0f}", str(lost), str(dup), f"{reads:,}",
-                      str(errors), f"{p50:.0f}", f"{p99:.0f}", f"{worst:.0f}", f"{server_cpu:.1f}", f"{database_cpu:.1f}",
+                      str(errors), f"{p50:.0f}", f"{p99:.0f}", f"{worst:.0f}", f"{server_cpu:.1f}",
+                      "-" if database_cpu is None else f"{database_cpu:.1f}",
                       "yes" if ok else "NO"))
     print_grid(("database", "points logged", "stored", "stored/s", "lost", "duplicated", "reads", "read errors",
                 "p50 ms", "p99 ms", "max ms", "server CPU s", "PostgreSQL CPU s", f"target (p99<={TARGET_P99_MS:.0f} ms, >={TARGET_RATE:,}/s)"), table)
