@@ -12,6 +12,7 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+import sysconfig
 import textwrap
 import tomllib
 import zipfile
@@ -104,7 +105,7 @@ def wheel(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
     src = work / "src"
     src.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE", "setup.cfg", "MANIFEST.in"):
+    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE", "setup.cfg", "MANIFEST.in"):
         if (ROOT / name).exists():
             shutil.copy2(ROOT / name, src / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
@@ -144,10 +145,19 @@ def test_wheel_contains_every_module(wheel):
 def test_wheel_contains_package_data(wheel):
     """py.typed, and the server's templates and static files, ship too."""
     names = wheel_names(wheel)
-    data = [p for p in source_files("*") if p.suffix not in (".py", ".pyc")]
+    data = [p for p in source_files("*") if p.suffix not in (".py", ".pyc", ".c", ".so")]  # .c: compiled, below
     missing = [f"{p} -> {shipped_path(p)}" for p in data if shipped_path(p) not in names]
     assert "trackboard/py.typed" in names
     assert not missing, f"data files missing from {wheel.name}: {missing}"
+
+
+@pytest.mark.slow
+@needs_build
+def test_wheel_holds_the_compiled_module_for_this_python(wheel):
+    """trackboard._plain (core/_plain.c) is built into the wheel, which is then tagged for a platform."""
+    extension = "trackboard/_plain" + sysconfig.get_config_var("EXT_SUFFIX")
+    assert extension in wheel_names(wheel)
+    assert not wheel.name.endswith("-none-any.whl"), wheel.name
 
 
 @pytest.mark.slow

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import Any, Mapping
 
 from ..errors import InvalidLogError, LogDataTypeError
-from .numbers import as_number, as_number_matrix, as_scalar, describe, plain_numbers, unwrap
+from .._plain import NOT_PLAIN, square_rows
+from .._plain import column as plain_column
+from .numbers import as_number, as_number_matrix, as_scalar, describe, unwrap
 from .text import ascii_names, ascii_strings, check_text
 
 
@@ -24,8 +25,6 @@ def _keys(data: Any, required: tuple[str, ...], kind: str) -> Mapping:
 
 
 # Types of plain data the fast paths pass through as they are (bool is not a number here).
-_LIST = {list}
-_NUMBERS = frozenset((int, float))
 _LABELS = frozenset((str, int, float))
 
 
@@ -33,7 +32,7 @@ def normalise_bar(data: Any) -> dict[str, list]:
     """``{'x': [labels], 'y': [numbers]}`` of equal, non-zero length."""
     data = _keys(data, ("x", "y"), "BAR")
     x, y = data["x"], data["y"]
-    if (type(x) is list and type(y) is list and x and len(x) == len(y) and set(map(type, y)) <= _NUMBERS
+    if (type(x) is list and type(y) is list and x and len(x) == len(y) and plain_column(y) != NOT_PLAIN
             and (ascii_names(x) or set(map(type, x)) <= _LABELS and ascii_strings(x))):
         return {"x": list(x), "y": list(y)}  # plain labels and numbers: nothing to convert
     x, y = unwrap(x), unwrap(y)
@@ -57,10 +56,10 @@ def normalise_heatmap(data: Any) -> dict[str, list]:
     """``{'categories': N names, 'values': N x N or (N+1) x (N+1) numbers}``."""
     data = _keys(data, ("categories", "values"), "HEATMAP")
     categories, rows = data["categories"], data["values"]
-    if (type(categories) is list and type(rows) is list and categories and len(rows) - len(categories) in (0, 1)
-            and ascii_names(categories) and set(map(type, rows)) == _LIST
-            and set(map(len, rows)) == {len(rows)} and plain_numbers(chain.from_iterable(rows))):
-        return {"categories": list(categories), "values": list(map(list, rows))}  # nothing to convert
+    if type(categories) is list and categories and ascii_names(categories):
+        copy = square_rows(rows)  # plain numbers, checked and copied in C
+        if copy is not None and len(copy) - len(categories) in (0, 1):
+            return {"categories": list(categories), "values": copy}  # nothing to convert
     categories = unwrap(categories)
     if not isinstance(categories, (list, tuple)) or not categories:
         raise InvalidLogError(f"'categories' must be a non-empty list of names, got {describe(categories)}")

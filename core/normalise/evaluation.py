@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from .._plain import plain_dict
 from ..errors import InvalidLogError, LogDataTypeError
 from .numbers import as_number, as_scalar, describe, unwrap
-from .text import ascii_names, check_text
+from .text import check_text
 
 KEYS = ("metrics", "per_class", "samples", "split")
-_NUMBERS = frozenset((int, float))  # bool is not a metric
 
 
 def normalise_evaluation(data: Any) -> dict[str, Any]:
@@ -43,8 +43,8 @@ def normalise_evaluation(data: Any) -> dict[str, Any]:
 
 
 def _metrics(metrics: Any, what: str) -> dict[str, int | float]:
-    if type(metrics) is dict and set(map(type, metrics.values())) <= _NUMBERS and ascii_names(metrics):
-        return dict(metrics)  # plain names and numbers: nothing to convert
+    if plain_dict(metrics, True):
+        return dict(metrics)  # ASCII names and plain numbers: nothing to convert
     if not isinstance(metrics, Mapping):
         raise LogDataTypeError(f"{what} must be a mapping name -> number, got {describe(metrics)}")
     out = {}

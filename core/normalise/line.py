@@ -8,6 +8,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from .._plain import INTS, NOT_PLAIN, nested_points, one_floats
+from .._plain import column as plain_column
 from ..errors import InvalidLogError, LogDataTypeError
 from ..records import Point, Series, StepValues
 from .numbers import (
@@ -17,7 +19,6 @@ from .numbers import (
     as_number,
     check_step,
     describe,
-    plain_kind,
     unwrap,
 )
 from .text import check_text
@@ -63,13 +64,12 @@ def _per_step_dict(data: dict) -> Point | StepValues | None:
     and v is a plain int/float or a list of one. None means "not that simple": the general path
     decides (and words any error).
     """
-    if "values" in data:
-        if "times" in data or len(data) - ("steps" in data) - ("epochs" in data) != 1:
+    if "values" in data:  # one series: the same check as one nested series
+        point = nested_points((data,))
+        if point is None:
             return None
-        value, step, epoch = _one_number(data["values"]), _one_step(data.get("steps")), _one_step(data.get("epochs"))
-        if value is None or step is False or epoch is False:
-            return None
-        return _new_tuple(Point, (step, value, epoch))
+        values, step, epoch = point
+        return _new_tuple(Point, (step, values[0], epoch))
     keys = tuple(data)
     shape = _SHAPES.get(keys)
     if shape is None:
@@ -85,24 +85,10 @@ def _per_step_dict(data: dict) -> Point | StepValues | None:
     if step is False or epoch is False:
         return None
     values = everything[series_at] if series_at.__class__ is slice else series_at(everything)
-    floats = _plain_floats(values)
+    floats = one_floats(values)  # plain numbers or lists of one, as floats, checked in C
     if floats is not None:
         return _new_tuple(StepValues, (names, floats, step, epoch))
-    return _nested_points(data, step, epoch)
-
-
-def _plain_floats(values: tuple) -> tuple[float, ...] | None:
-    """Per-step values (plain ints and floats, or lists of one) as floats, checked a column at a
-    time in C (this runs for every step of a training loop); None when any is something else."""
-    types = set(map(type, values))
-    if types == _LIST:  # {'loss': [v], ...}
-        if set(map(len, values)) != _ONE:
-            return None
-        values = tuple(map(_first, values))
-        types = set(map(type, values))
-    if not types <= _NUMBERS:
-        return None
-    return tuple(map(float, values)) if int in types else values  # an OverflowError: the general path's too
+    return _nested_points(names, values, step, epoch)
 
 
 # The per-step dicts of a loop have the same keys at every step: what the keys decide (which are
@@ -135,56 +121,19 @@ def _shape_of(keys: tuple) -> tuple | object:
     return names, series_at, step_at, epoch_at
 
 
-_first = itemgetter(0)
-_ONE = {1}
-_LIST = {list}
 _new_tuple = tuple.__new__  # a NamedTuple without its Python __new__
-_NUMBERS = frozenset((float, int))
 
 
-def _nested_points(data: dict, shared_step: int | None, shared_epoch: int | None) -> StepValues | None:
-    """``{'loss': {'steps'?: s, 'values': v, 'epochs'?: e}, ...}`` (possibly mixed with plain
-    values) when every series has one point at the same step and epoch."""
-    names, values = [], []
-    step = epoch = ...  # every series must have the same step and epoch: those of the first one
-    for name, value in data.items():  # (the names are checked: non-empty strings)
-        if name in SHARED_KEYS:
-            continue
-        # The common cases inline: this loop runs for every metric of every step.
-        number, kind, own_step, own_epoch = value, type(value), shared_step, shared_epoch
-        if kind is list and len(value) == 1:
-            number = value[0]
-            kind = type(number)
-        elif kind is dict:  # a nested series {'steps'?: s, 'values': v, 'epochs'?: e}
-            if "values" not in value or not value.keys() <= _NESTED_KEYS:
-                return None
-            if "steps" in value:
-                own_step = _one_step(value["steps"])
-            if "epochs" in value:
-                own_epoch = _one_step(value["epochs"])
-            if own_step is False or own_epoch is False:
-                return None
-            number = value["values"]
-            kind = type(number)
-            if kind is list and len(number) == 1:
-                number = number[0]
-                kind = type(number)
-        if kind is int:
-            number = float(number)  # an OverflowError here is the general path's error too
-        elif kind is not float:
-            return None
-        if step is ...:
-            step, epoch = own_step, own_epoch
-        elif own_step != step or own_epoch != epoch:
-            return None
-        names.append(name)
-        values.append(number)
-    if not names:
+def _nested_points(names: tuple, series: tuple, shared_step: int | None, shared_epoch: int | None) -> StepValues | None:
+    """``{'loss': {'steps'?: s, 'values': v, 'epochs'?: e}, ...}``: the series dicts, all with the same
+    keys and one point, at the same step and epoch (checked in C); None when not that simple."""
+    points = nested_points(series)
+    if points is None:
         return None
-    return _new_tuple(StepValues, (tuple(names), tuple(values), step, epoch))
-
-
-_NESTED_KEYS = frozenset(("steps", "values", "epochs"))
+    values, step, epoch = points
+    step = shared_step if step is None else step  # a series' own step wins over the shared one
+    epoch = shared_epoch if epoch is None else epoch
+    return _new_tuple(StepValues, (names, values, step, epoch))
 
 
 def _one_number(value: Any) -> float | None:
@@ -259,7 +208,7 @@ def _attribute(raw: Any, n: int, what: str, convert: Callable[[Any, str], Any]) 
     if array is not None and array.ndim == 1 and array.dtype.kind in "iuf":
         if len(array) != n:
             raise InvalidLogError(f"{len(array)} {what} for {n} values; expected {n}")
-        column = _checked(array, convert, array.dtype.kind != "f")
+        column = _array_column(array, convert)
         if column is not None:
             return column
     items = unwrap(raw)
@@ -267,43 +216,34 @@ def _attribute(raw: Any, n: int, what: str, convert: Callable[[Any, str], Any]) 
         items = [items]
     if len(items) != n:
         raise InvalidLogError(f"{len(items)} {what} for {n} values; expected {n}")
-    kind = plain_kind(items)
-    if kind is not None:
-        column = _checked(items, convert, kind is int)
-        if column is not None:
-            return column
+    column = np.empty(n)
+    kind = plain_column(items, column)  # checked and converted in one C pass
+    if kind != NOT_PLAIN and _within(column, convert, kind == INTS):
+        return column
     return np.array([convert(item, f"{what}[{i}]") for i, item in enumerate(items)], dtype=np.float64)
 
 
-def _checked(items: np.ndarray | list | tuple, convert: Callable[[Any, str], Any], whole: bool) -> np.ndarray | None:
-    """The float64 column of plain numbers (``whole``: all of them ints) when all of them pass
-    ``convert``'s check, else None."""
-    limit = MAX_TIME_S if convert is _time else MAX_EXACT_STEP
-    if whole:  # compared exactly, as int64: steps and epochs are whole numbers
-        ints = items if isinstance(items, np.ndarray) else _int64(items)
-        if ints is None or len(ints) and not (-limit <= ints.min() and ints.max() <= limit):
+def _array_column(array: np.ndarray, convert: Callable[[Any, str], Any]) -> np.ndarray | None:
+    """A numeric array's float64 copy (the caller may change theirs) when every item passes
+    ``convert``'s check, else None. Integer arrays are compared exactly, before the conversion."""
+    if array.dtype.kind in "iu":
+        limit = MAX_TIME_S if convert is _time else MAX_EXACT_STEP
+        if len(array) and not (-limit <= array.min() and array.max() <= limit):
             return None
-        return ints.astype(np.float64)  # a copy: the caller may change theirs
-    column = _float64(items)
-    within = np.abs(column) <= limit  # NaN fails it too
-    if convert is _epoch:
+        return array.astype(np.float64)
+    column = np.array(array, dtype=np.float64)
+    return column if _within(column, convert, False) else None
+
+
+def _within(column: np.ndarray, convert: Callable[[Any, str], Any], whole: bool) -> bool:
+    """Whether every item of a float64 column passes ``convert``'s check; ``whole``: all of them
+    came from ints within +-2**53 (so steps and epochs need no check)."""
+    if convert is not _time and whole:
+        return True
+    within = np.abs(column) <= (MAX_TIME_S if convert is _time else MAX_EXACT_STEP)  # NaN fails it too
+    if convert is _epoch and not whole:
         within &= column == np.floor(column)
-    return column if bool(np.all(within)) else None
-
-
-def _int64(items: list | tuple) -> np.ndarray | None:
-    """Plain ints as an int64 column (converted in C, about half the cost of float64), None when one
-    is too large for it."""
-    try:
-        return np.fromiter(items, np.int64, len(items))
-    except OverflowError:
-        return None
-
-
-def _float64(items: np.ndarray | list | tuple) -> np.ndarray:
-    if isinstance(items, np.ndarray):
-        return np.array(items, dtype=np.float64)  # a copy: the caller may change theirs
-    return np.fromiter(items, np.float64, len(items))
+    return bool(np.all(within))
 
 
 def _step(value: Any, what: str) -> int | float:

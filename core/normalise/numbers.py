@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
+from .._plain import NOT_PLAIN
+from .._plain import column as plain_column
 from ..errors import InvalidLogError, LogDataTypeError
 from .text import check_text
 
@@ -86,27 +88,6 @@ def as_array(value: Any) -> np.ndarray | None:
     return None
 
 
-def plain_kind(items: Iterable) -> type | None:
-    """``int`` when every item is a plain int, ``float`` when every item is a plain int or float and
-    some are floats, None when any is something else (a bool, str, numpy scalar...); checked in C."""
-    types = list(map(type, items))
-    if not types:
-        return int
-    # list.count is fast when the items are the very object counted: count the first item's type first.
-    first = types[0]
-    if first is not float and first is not int:
-        return None
-    same = types.count(first)
-    if same == len(types):
-        return first
-    return float if same + types.count(int if first is float else float) == len(types) else None
-
-
-def plain_numbers(items: Iterable) -> bool:
-    """Whether every item is a plain int or float (no bool, str or numpy scalar), checked in C."""
-    return plain_kind(items) is not None
-
-
 def as_float_array(values: Any, what: str) -> np.ndarray:
     """A new 1-d float64 array from a list/tuple/array/tensor of numbers.
 
@@ -122,8 +103,9 @@ def as_float_array(values: Any, what: str) -> np.ndarray:
         return np.array(array, dtype=np.float64).ravel()  # a copy: the caller may change theirs
     if not isinstance(values, (list, tuple)):
         raise LogDataTypeError(f"{what} must be a list of numbers, got {describe(values)}")
-    if plain_numbers(values):
-        return np.fromiter(values, np.float64, len(values))
+    column = np.empty(len(values))
+    if plain_column(values, column) != NOT_PLAIN:  # checked and converted in one C pass
+        return column
     return np.array([float(as_number(item, f"{what}[{index}]")) for index, item in enumerate(values)],
                     dtype=np.float64)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from .._plain import plain_dict
 from ..errors import InvalidLogError, LogDataTypeError
 from .numbers import as_array, as_scalar, describe, unwrap
-from .text import ascii_names, ascii_strings, check_text
+from .text import ascii_names, check_text
 
 MATRIX_KEYS = frozenset(("data", "rows", "columns"))
 MAX_TABLE_DEPTH = 32  # nested mappings and lists in a TABLE; deeper data is refused
@@ -21,10 +22,8 @@ def normalise_value(data: Any) -> int | float | bool | str:
 
 def normalise_table(data: Any) -> dict[str, Any]:
     """A mapping name -> scalar / list / nested mapping, or ``{'data', 'rows', 'columns'}``."""
-    if type(data) is dict and data and "data" not in data and ascii_names(data):
-        leaves = set(map(type, data.values()))
-        if leaves <= _LEAVES and (str not in leaves or ascii_strings(data.values())):
-            return dict(data)  # plain keys and leaves (a table of metrics or parameters): nothing to convert
+    if type(data) is dict and data and "data" not in data and plain_dict(data, False):
+        return dict(data)  # ASCII keys and plain leaves (a table of metrics or parameters): nothing to convert
     if not isinstance(data, Mapping):
         raise LogDataTypeError(f"a TABLE must be a mapping, got {describe(data)}")
     if not data:
@@ -35,7 +34,6 @@ def normalise_table(data: Any) -> dict[str, Any]:
 
 
 _IDS = [str(i) for i in range(1024)]  # a LABELMAP list's ids, made once
-_LEAVES = frozenset((str, int, float, bool, type(None)))
 
 
 def _is_matrix(data: Mapping) -> bool:

@@ -106,7 +106,7 @@ def test_line_per_step_dicts_fast_path_is_the_general_path(series, steps, epochs
     assert_fast_is_general(data)
 
 
-def assert_fast_is_general(data: dict) -> None:
+def assert_fast_is_general(data: dict, one_series: bool = False) -> None:
     """The per-step dicts' fast path refuses what the general path refuses (leaving it to word the
     error) and holds the same points for what it accepts."""
     from trackboard.normalise import line
@@ -117,7 +117,7 @@ def assert_fast_is_general(data: dict) -> None:
     except OverflowError:
         fast = "overflow"
     try:
-        general = line._several(data)
+        general = (line._series(None, data, {}),) if one_series else line._several(data)
     except (TrackboardError, OverflowError) as error:
         assert fast is None or fast == "overflow" and isinstance(error, OverflowError), (fast, error)
         return
@@ -191,6 +191,20 @@ def test_nested_per_step_series_fast_path_is_the_general_path(series, steps, epo
     if epochs is not None:
         data["epochs"] = epochs
     assert_fast_is_general(data)
+
+
+@given(_nested_step, _nested_step, st.one_of(_numbers, st.lists(_numbers, max_size=2), st.booleans(), st.none()),
+       st.booleans())
+@settings(max_examples=400, deadline=None)
+def test_one_series_per_step_dict_fast_path_is_the_general_path(step, epoch, value, with_times):
+    """{'steps': s, 'values': v, 'epochs': e}: the values and steps of one point, or anything else."""
+    data = {"values": value}
+    for key, given_value in (("steps", step), ("epochs", epoch)):
+        if given_value is not None:
+            data[key] = given_value
+    if with_times:
+        data["times"] = [1.0]
+    assert_fast_is_general(data, one_series=True)
 
 
 def test_a_key_only_equal_to_a_remembered_one_brings_no_unchecked_name_in():
