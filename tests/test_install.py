@@ -46,7 +46,7 @@ def core_only_venv(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("core-only")
     src = work / "src"
     src.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(ROOT / name, src / name)
     for top in ("core", "callbacks", "server"):
         shutil.copytree(ROOT / top, src / top, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
