@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, KeysView, Mapping
 
 from ..errors import InvalidLogError, LogDataTypeError
 from .._plain import NOT_PLAIN, square_rows
@@ -11,8 +11,8 @@ from .numbers import as_number, as_number_matrix, as_scalar, describe, unwrap
 from .text import ascii_names, ascii_strings, check_text
 
 
-def _keys(data: Any, required: tuple[str, ...], kind: str) -> Mapping:
-    if type(data) is dict and len(data) == len(required) and all(map(data.__contains__, required)):
+def _keys(data: Any, required: KeysView, kind: str) -> Mapping:
+    if type(data) is dict and data.keys() == required:  # one C-level comparison, as sets
         return data
     if not isinstance(data, Mapping):
         raise LogDataTypeError(f"a {kind} must be a mapping with keys {list(required)}, got {describe(data)}")
@@ -24,13 +24,17 @@ def _keys(data: Any, required: tuple[str, ...], kind: str) -> Mapping:
     return data
 
 
+# The keys each type takes: ordered (for the messages) and compared as a set.
+_BAR_KEYS = dict.fromkeys(("x", "y")).keys()
+_HEATMAP_KEYS = dict.fromkeys(("categories", "values")).keys()
+
 # Types of plain data the fast paths pass through as they are (bool is not a number here).
 _LABELS = frozenset((str, int, float))
 
 
 def normalise_bar(data: Any) -> dict[str, list]:
     """``{'x': [labels], 'y': [numbers]}`` of equal, non-zero length."""
-    data = _keys(data, ("x", "y"), "BAR")
+    data = _keys(data, _BAR_KEYS, "BAR")
     x, y = data["x"], data["y"]
     if (type(x) is list and type(y) is list and x and len(x) == len(y) and plain_column(y) != NOT_PLAIN
             and (ascii_names(x) or set(map(type, x)) <= _LABELS and ascii_strings(x))):
@@ -54,7 +58,7 @@ def normalise_bar(data: Any) -> dict[str, list]:
 
 def normalise_heatmap(data: Any) -> dict[str, list]:
     """``{'categories': N names, 'values': N x N or (N+1) x (N+1) numbers}``."""
-    data = _keys(data, ("categories", "values"), "HEATMAP")
+    data = _keys(data, _HEATMAP_KEYS, "HEATMAP")
     categories, rows = data["categories"], data["values"]
     if type(categories) is list and categories and ascii_names(categories):
         copy = square_rows(rows)  # plain numbers, checked and copied in C
