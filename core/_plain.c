@@ -60,6 +60,10 @@ column(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
         out = (double *)view.buf;
+        if (PySequence_Fast_GET_SIZE(items) != n) {  /* changed by code the buffer's owner ran */
+            PyBuffer_Release(&view);
+            return PyLong_FromLong(NOT_PLAIN);
+        }
     }
     /* No Python code runs in this loop (exact ints and floats only), so the list cannot change. */
     int kind = INTS;
@@ -100,6 +104,10 @@ one_floats(PyObject *module, PyObject *items)
     if (floats == NULL) {
         return NULL;
     }
+    if (PySequence_Fast_GET_SIZE(items) != n) {  /* changed by code the allocation's GC ran */
+        goto not_plain;
+    }
+    /* From here on nothing runs Python code (floats are not tracked by the GC). */
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *x = PySequence_Fast_GET_ITEM(items, i);
         if (PyList_CheckExact(x)) {
@@ -202,7 +210,7 @@ nested_points(PyObject *module, PyObject *series)
         Py_ssize_t size = PyDict_GET_SIZE(dict);
         Py_DECREF(dict);
         int plain = found[0] != NULL && size == 1 + (found[1] != NULL) + (found[2] != NULL)
-                    && (i == 0 || (found[1] != NULL) == has_steps && (found[2] != NULL) == has_epochs);
+                    && (i == 0 || ((found[1] != NULL) == has_steps && (found[2] != NULL) == has_epochs));
         PyObject *number = plain ? one_number(found[0]) : NULL;
         long long own_step = 0, own_epoch = 0;
         if (number != NULL && found[1] != NULL && !one_step(found[1], &own_step)) {
@@ -277,22 +285,15 @@ square_rows(PyObject *module, PyObject *rows)
         Py_RETURN_NONE;
     }
     Py_ssize_t n = PyList_GET_SIZE(rows);
+    /* Every list is made first: an allocation may run the GC, and so Python code, which could
+     * change the rows. The checks and the copy below allocate nothing: what is copied is what
+     * was checked. */
     PyObject *copy = PyList_New(n);
     if (copy == NULL) {
         return NULL;
     }
     for (Py_ssize_t r = 0; r < n; r++) {
-        PyObject *row = PyList_GET_ITEM(rows, r);
-        if (!PyList_CheckExact(row) || PyList_GET_SIZE(row) != n) {
-            goto not_plain;
-        }
-        for (Py_ssize_t c = 0; c < n; c++) {
-            PyObject *x = PyList_GET_ITEM(row, c);
-            if (!PyFloat_CheckExact(x) && !PyLong_CheckExact(x)) {
-                goto not_plain;
-            }
-        }
-        PyObject *row_copy = PyList_GetSlice(row, 0, n);  /* no Python code runs: the rows cannot change */
+        PyObject *row_copy = PyList_New(n);
         if (row_copy == NULL) {
             Py_DECREF(copy);
             return NULL;
@@ -302,10 +303,28 @@ square_rows(PyObject *module, PyObject *rows)
         PyObject_GC_UnTrack(row_copy);
         PyList_SET_ITEM(copy, r, row_copy);
     }
+    if (PyList_GET_SIZE(rows) != n) {
+        goto not_plain;
+    }
+    for (Py_ssize_t r = 0; r < n; r++) {
+        PyObject *row = PyList_GET_ITEM(rows, r);
+        if (!PyList_CheckExact(row) || PyList_GET_SIZE(row) != n) {
+            goto not_plain;
+        }
+        PyObject *row_copy = PyList_GET_ITEM(copy, r);
+        for (Py_ssize_t c = 0; c < n; c++) {
+            PyObject *x = PyList_GET_ITEM(row, c);
+            if (!PyFloat_CheckExact(x) && !PyLong_CheckExact(x)) {
+                goto not_plain;
+            }
+            Py_INCREF(x);
+            PyList_SET_ITEM(row_copy, c, x);
+        }
+    }
     return copy;
 
 not_plain:
-    Py_DECREF(copy);  /* the rows not yet set are NULL, which a list's deallocation skips */
+    Py_DECREF(copy);  /* the items not yet set are NULL, which a list's deallocation skips */
     Py_RETURN_NONE;
 }
 
@@ -354,7 +373,7 @@ plain_dict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             continue;
         }
         if (numbers || !(value == Py_None || PyBool_Check(value)
-                         || PyUnicode_CheckExact(value) && is_ascii(value))) {
+                         || (PyUnicode_CheckExact(value) && is_ascii(value)))) {
             Py_RETURN_FALSE;
         }
     }
@@ -371,8 +390,11 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "trackboard._plain",
-    "The per-point type checks of log(), in C (see _plain.c).", -1, methods,
+    PyModuleDef_HEAD_INIT,
+    .m_name = "trackboard._plain",
+    .m_doc = "The per-point type checks of log(), in C (see _plain.c).",
+    .m_size = -1,
+    .m_methods = methods,
 };
 
 PyMODINIT_FUNC
