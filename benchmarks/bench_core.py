@@ -396,14 +396,16 @@ def small_forms() -> list[tuple[str, str, object]]:
 
 
 def per_call_form(log_type, make) -> np.ndarray:
-    datas = [make(i) for i in range(FORM_CALLS)]  # built beforehand: only log() is timed
     samples = np.empty(FORM_CALLS, dtype=np.int64)
     with trackboard_experiment() as (experiment, _):
         log = experiment.log
-        log("x", datas[0], log_type)
+        log("x", make(0), log_type)
         experiment.flush()
         gc.collect()
-        for i, data in enumerate(datas):
+        for i in range(FORM_CALLS):
+            # Made just before the call and not timed: a loop logs what it has just computed (made
+            # all beforehand, 5,000 of them would be out of the CPU's caches and held by the GC).
+            data = make(i)
             start = ns()
             log("x", data, log_type)
             samples[i] = ns() - start
@@ -412,15 +414,25 @@ def per_call_form(log_type, make) -> np.ndarray:
 
 
 def bench_forms(repeats: int) -> None:
-    """Median and p99 of 5,000 calls, each the median over ``repeats`` runs; tensorboardX's
-    add_scalar measured in the same run as the reference."""
-    tbx = [per_call_tensorboardx() for _ in range(repeats)]
+    """Median and p99 of 5,000 calls, each the median over runs; tensorboardX's add_scalar measured
+    in the same rounds as the reference.
+
+    A run of 5,000 calls takes milliseconds, and this machine's speed drifts by up to 2x over
+    seconds: the runs of one form are spread over rounds (each round runs every form once), so
+    their median is of the machine's usual speed, not of whatever moment one form happened to get.
+    """
+    forms = small_forms()
+    rounds = max(5, repeats) if repeats > 1 else 1  # --quick: one round
+    tbx, runs = [], {label: [] for label, _, _ in forms}
+    for _ in range(rounds):
+        tbx.append(per_call_tensorboardx())
+        for label, log_type, make in forms:
+            runs[label].append(per_call_form(log_type, make))
     tbx_median = np.median([np.median(run) for run in tbx])
     tbx_p99 = np.median([percentile(run, 99) for run in tbx])
-    for label, log_type, make in small_forms():
-        runs = [per_call_form(log_type, make) for _ in range(repeats)]
-        median = float(np.median([np.median(run) for run in runs]))
-        p99 = float(np.median([percentile(run, 99) for run in runs]))
+    for label, log_type, make in forms:
+        median = float(np.median([np.median(run) for run in runs[label]]))
+        p99 = float(np.median([percentile(run, 99) for run in runs[label]]))
         row(f"caller cost {label}: median / p99", f"{us(median)} / {us(p99)}",
             f"{us(tbx_median)} / {us(tbx_p99)} add_scalar", "target <= 3 / 20 us", median <= 3_000 and p99 <= 20_000)
 
