@@ -13,17 +13,13 @@
 
 enum { NOT_PLAIN = 0, FLOATS = 1, INTS = 2 };
 
-/* 1 and the value when `item` (an exact int) lies within +-2**53, else 0 (no error set). */
+/* 1 and the number when `item` (an exact int) lies within +-2**53, else 0 (no error set). */
 static int
-exact_int(PyObject *item, double *value)
+exact_int(PyObject *item, long long *number)
 {
     int overflow;
-    long long number = PyLong_AsLongLongAndOverflow(item, &overflow);
-    if (overflow || number > MAX_EXACT_INT || number < -MAX_EXACT_INT) {
-        return 0;
-    }
-    *value = (double)number;
-    return 1;
+    *number = PyLong_AsLongLongAndOverflow(item, &overflow);
+    return !overflow && *number <= MAX_EXACT_INT && *number >= -MAX_EXACT_INT;
 }
 
 PyDoc_STRVAR(column_doc,
@@ -35,7 +31,7 @@ PyDoc_STRVAR(column_doc,
 "(what is written is meaningless when the answer is 0).");
 
 static PyObject *
-column(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+column(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs < 1 || nargs > 2) {
         PyErr_SetString(PyExc_TypeError, "column() takes items and an optional out buffer");
@@ -46,7 +42,6 @@ column(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return PyLong_FromLong(NOT_PLAIN);
     }
     Py_ssize_t n = PySequence_Fast_GET_SIZE(items);
-    PyObject **item = PySequence_Fast_ITEMS(items);
     Py_buffer view = {0};
     double *out = NULL;
     if (nargs == 2 && args[1] != Py_None) {
@@ -65,16 +60,21 @@ column(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             return PyLong_FromLong(NOT_PLAIN);
         }
     }
+    PyObject **item = PySequence_Fast_ITEMS(items);  /* only now: that code may have moved them */
     /* No Python code runs in this loop (exact ints and floats only), so the list cannot change. */
     int kind = INTS;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *x = item[i];
         double value;
+        long long number;
         if (PyFloat_CheckExact(x)) {
             value = PyFloat_AS_DOUBLE(x);
             kind = FLOATS;
         }
-        else if (!PyLong_CheckExact(x) || !exact_int(x, &value)) {
+        else if (PyLong_CheckExact(x) && exact_int(x, &number)) {
+            value = (double)number;
+        }
+        else {
             kind = NOT_PLAIN;
             break;
         }
@@ -94,7 +94,7 @@ PyDoc_STRVAR(one_floats_doc,
 "tuple of floats; None when any item is something else (or an int too large for a float).");
 
 static PyObject *
-one_floats(PyObject *module, PyObject *items)
+one_floats(PyObject *Py_UNUSED(module), PyObject *items)
 {
     if (!PyList_CheckExact(items) && !PyTuple_CheckExact(items)) {
         Py_RETURN_NONE;
@@ -160,13 +160,8 @@ one_number(PyObject *x)
 static int
 one_step(PyObject *x, long long *step)
 {
-    double value;
     x = one_number(x);
-    if (x == NULL || !PyLong_CheckExact(x) || !exact_int(x, &value)) {
-        return 0;
-    }
-    *step = (long long)value;
-    return 1;
+    return x != NULL && PyLong_CheckExact(x) && exact_int(x, step);
 }
 
 static PyObject *key_values, *key_steps, *key_epochs;
@@ -179,7 +174,7 @@ PyDoc_STRVAR(nested_points_doc,
 "+-2**53 or a list of one. None when the series are not all like that.");
 
 static PyObject *
-nested_points(PyObject *module, PyObject *series)
+nested_points(PyObject *Py_UNUSED(module), PyObject *series)
 {
     if (!PyTuple_CheckExact(series) || PyTuple_GET_SIZE(series) == 0) {
         Py_RETURN_NONE;
@@ -279,13 +274,21 @@ PyDoc_STRVAR(square_rows_doc,
 "anything else (a bool or a numpy scalar among them, a tuple...).");
 
 static PyObject *
-square_rows(PyObject *module, PyObject *rows)
+square_rows(PyObject *Py_UNUSED(module), PyObject *rows)
 {
     if (!PyList_CheckExact(rows)) {
         Py_RETURN_NONE;
     }
     Py_ssize_t n = PyList_GET_SIZE(rows);
-    /* Every list is made first: an allocation may run the GC, and so Python code, which could
+    /* The shape first, allocating nothing: a long flat list is refused at once, not after n
+     * lists of n items were made for it. */
+    for (Py_ssize_t r = 0; r < n; r++) {
+        PyObject *row = PyList_GET_ITEM(rows, r);
+        if (!PyList_CheckExact(row) || PyList_GET_SIZE(row) != n) {
+            Py_RETURN_NONE;
+        }
+    }
+    /* Then every list is made: an allocation may run the GC, and so Python code, which could
      * change the rows. The checks and the copy below allocate nothing: what is copied is what
      * was checked. */
     PyObject *copy = PyList_New(n);
@@ -348,7 +351,7 @@ PyDoc_STRVAR(plain_dict_doc,
 "metrics stored as they are, with nothing to convert or check.");
 
 static PyObject *
-plain_dict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+plain_dict(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 2) {
         PyErr_SetString(PyExc_TypeError, "plain_dict() takes a mapping and numbers");

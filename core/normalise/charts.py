@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, KeysView, Mapping
 
-from ..errors import InvalidLogError, LogDataTypeError
 from .._plain import NOT_PLAIN, square_rows
 from .._plain import column as plain_column
+from ..errors import InvalidLogError, LogDataTypeError
 from .numbers import as_number, as_number_matrix, as_scalar, describe, unwrap
 from .text import ascii_names, ascii_strings, check_text
 
@@ -16,8 +16,9 @@ def _keys(data: Any, required: KeysView, kind: str) -> Mapping:
         return data
     if not isinstance(data, Mapping):
         raise LogDataTypeError(f"a {kind} must be a mapping with keys {list(required)}, got {describe(data)}")
-    missing = [key for key in required if key not in data]
-    extra = sorted(str(key) for key in data if key not in required)
+    names = list(required)  # compared by equality: a Mapping's keys need not be hashable
+    missing = [key for key in names if key not in data]
+    extra = sorted(str(key) for key in data if key not in names)
     if missing or extra:
         problems = ([f"missing {missing}"] if missing else []) + ([f"unknown {extra}"] if extra else [])
         raise InvalidLogError(f"{' and '.join(problems)} keys; expected exactly {list(required)}")

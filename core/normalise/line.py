@@ -88,7 +88,7 @@ def _per_step_dict(data: dict) -> Point | StepValues | None:
     floats = one_floats(values)  # plain numbers or lists of one, as floats, checked in C
     if floats is not None:
         return _new_tuple(StepValues, (names, floats, step, epoch))
-    return _nested_points(names, values, step, epoch)
+    return _nested_step_values(names, values, step, epoch)
 
 
 # The per-step dicts of a loop have the same keys at every step: what the keys decide (which are
@@ -124,7 +124,7 @@ def _shape_of(keys: tuple) -> tuple | object:
 _new_tuple = tuple.__new__  # a NamedTuple without its Python __new__
 
 
-def _nested_points(names: tuple, series: tuple, shared_step: int | None, shared_epoch: int | None) -> StepValues | None:
+def _nested_step_values(names: tuple, series: tuple, shared_step: int | None, shared_epoch: int | None) -> StepValues | None:
     """``{'loss': {'steps'?: s, 'values': v, 'epochs'?: e}, ...}``: the series dicts, all with the same
     keys and one point, at the same step and epoch (checked in C); None when not that simple."""
     points = nested_points(series)

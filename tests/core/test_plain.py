@@ -239,3 +239,18 @@ def test_plain_dict_refuses_what_is_not_a_dict():
     for not_a_dict in (MappingProxyType({"a": 1}), [("a", 1)], None, "a"):
         assert _plain.plain_dict(not_a_dict, False) is False
     assert _plain.plain_dict({}, True) is True
+
+
+def test_square_rows_refuses_a_long_flat_list_without_allocating_for_it():
+    """The shape is checked before anything is made: a list of 3,000 numbers (a matrix would be
+    3,000 lists of 3,000) costs nothing to refuse."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        assert _plain.square_rows([0.5] * 3000) is None
+        assert _plain.square_rows([[0.5, 0.5]] * 3000) is None
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 100_000, peak
