@@ -88,6 +88,44 @@ column(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromLong(kind);
 }
 
+/* The plain number `x` is, or holds as a list of one (borrowed), else NULL. */
+static PyObject *
+one_number(PyObject *x)
+{
+    if (PyList_CheckExact(x)) {
+        if (PyList_GET_SIZE(x) != 1) {
+            return NULL;
+        }
+        x = PyList_GET_ITEM(x, 0);
+    }
+    return PyFloat_CheckExact(x) || PyLong_CheckExact(x) ? x : NULL;
+}
+
+/* That number as a float (a new reference), else NULL with no error set: not a plain number, or
+ * an int too large for a float. Runs no Python code (floats are not tracked by the GC). */
+static PyObject *
+one_float(PyObject *x)
+{
+    x = one_number(x);
+    if (x == NULL || PyFloat_CheckExact(x)) {
+        return Py_XNewRef(x);
+    }
+    double value = PyLong_AsDouble(x);
+    PyObject *number = value == -1.0 && PyErr_Occurred() ? NULL : PyFloat_FromDouble(value);
+    if (number == NULL) {
+        PyErr_Clear();  /* the general path words the error (OverflowError, MemoryError) */
+    }
+    return number;
+}
+
+/* 1 and the step when `x` is a plain int within +-2**53 or a list of one, else 0. */
+static int
+step_of(PyObject *x, long long *step)
+{
+    x = one_number(x);
+    return x != NULL && PyLong_CheckExact(x) && exact_int(x, step);
+}
+
 PyDoc_STRVAR(one_floats_doc,
 "one_floats(items) -> tuple | None\n\n"
 "The per-step values of a list or tuple, each a plain float, int or a list of one of them, as a\n"
@@ -107,34 +145,12 @@ one_floats(PyObject *Py_UNUSED(module), PyObject *items)
     if (PySequence_Fast_GET_SIZE(items) != n) {  /* changed by code the allocation's GC ran */
         goto not_plain;
     }
-    /* From here on nothing runs Python code (floats are not tracked by the GC). */
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *x = PySequence_Fast_GET_ITEM(items, i);
-        if (PyList_CheckExact(x)) {
-            if (PyList_GET_SIZE(x) != 1) {
-                goto not_plain;
-            }
-            x = PyList_GET_ITEM(x, 0);
-        }
-        if (PyFloat_CheckExact(x)) {
-            Py_INCREF(x);
-        }
-        else if (PyLong_CheckExact(x)) {
-            double value = PyLong_AsDouble(x);
-            if (value == -1.0 && PyErr_Occurred()) {  /* too large for a float */
-                PyErr_Clear();
-                goto not_plain;
-            }
-            x = PyFloat_FromDouble(value);
-            if (x == NULL) {
-                Py_DECREF(floats);
-                return NULL;
-            }
-        }
-        else {
+        PyObject *value = one_float(PySequence_Fast_GET_ITEM(items, i));
+        if (value == NULL) {
             goto not_plain;
         }
-        PyTuple_SET_ITEM(floats, i, x);
+        PyTuple_SET_ITEM(floats, i, value);
     }
     return floats;
 
@@ -143,25 +159,18 @@ not_plain:
     Py_RETURN_NONE;
 }
 
-/* The plain number `x` is, or holds as a list of one (borrowed), else NULL. */
-static PyObject *
-one_number(PyObject *x)
-{
-    if (PyList_CheckExact(x)) {
-        if (PyList_GET_SIZE(x) != 1) {
-            return NULL;
-        }
-        x = PyList_GET_ITEM(x, 0);
-    }
-    return PyFloat_CheckExact(x) || PyLong_CheckExact(x) ? x : NULL;
-}
+PyDoc_STRVAR(one_step_doc,
+"one_step(x) -> int | None\n\n"
+"The step `x` gives, a plain int within +-2**53 or a list of one; None when it is anything else.");
 
-/* 1 and the step when `x` is a plain int within +-2**53 or a list of one, else 0. */
-static int
-one_step(PyObject *x, long long *step)
+static PyObject *
+one_step(PyObject *Py_UNUSED(module), PyObject *x)
 {
-    x = one_number(x);
-    return x != NULL && PyLong_CheckExact(x) && exact_int(x, step);
+    long long step;
+    if (!step_of(x, &step)) {
+        Py_RETURN_NONE;
+    }
+    return PyLong_FromLongLong(step);
 }
 
 static PyObject *key_values, *key_steps, *key_epochs;
@@ -206,36 +215,11 @@ nested_points(PyObject *Py_UNUSED(module), PyObject *series)
         Py_DECREF(dict);
         int plain = found[0] != NULL && size == 1 + (found[1] != NULL) + (found[2] != NULL)
                     && (i == 0 || ((found[1] != NULL) == has_steps && (found[2] != NULL) == has_epochs));
-        PyObject *number = plain ? one_number(found[0]) : NULL;
         long long own_step = 0, own_epoch = 0;
-        if (number != NULL && found[1] != NULL && !one_step(found[1], &own_step)) {
-            number = NULL;
-        }
-        if (number != NULL && found[2] != NULL && !one_step(found[2], &own_epoch)) {
-            number = NULL;
-        }
-        if (number != NULL && i > 0 && (own_step != step || own_epoch != epoch)) {
-            number = NULL;
-        }
-        PyObject *value = NULL;
-        if (number != NULL) {
-            if (PyFloat_CheckExact(number)) {
-                Py_INCREF(number);
-                value = number;
-            }
-            else {
-                double converted = PyLong_AsDouble(number);
-                if (converted == -1.0 && PyErr_Occurred()) {  /* too large for a float */
-                    PyErr_Clear();
-                }
-                else {
-                    value = PyFloat_FromDouble(converted);
-                    if (value == NULL) {
-                        PyErr_Clear();
-                    }
-                }
-            }
-        }
+        plain = plain && (found[1] == NULL || step_of(found[1], &own_step))
+                && (found[2] == NULL || step_of(found[2], &own_epoch))
+                && (i == 0 || (own_step == step && own_epoch == epoch));
+        PyObject *value = plain ? one_float(found[0]) : NULL;
         for (int k = 0; k < 3; k++) {
             Py_XDECREF(found[k]);
         }
@@ -386,6 +370,7 @@ plain_dict(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef methods[] = {
     {"column", (PyCFunction)(void (*)(void))column, METH_FASTCALL, column_doc},
     {"one_floats", one_floats, METH_O, one_floats_doc},
+    {"one_step", one_step, METH_O, one_step_doc},
     {"nested_points", nested_points, METH_O, nested_points_doc},
     {"square_rows", square_rows, METH_O, square_rows_doc},
     {"plain_dict", (PyCFunction)(void (*)(void))plain_dict, METH_FASTCALL, plain_dict_doc},

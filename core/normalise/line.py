@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .._plain import INTS, NOT_PLAIN, nested_points, one_floats
+from .._plain import INTS, NOT_PLAIN, nested_points, one_floats, one_step
 from .._plain import column as plain_column
 from ..errors import InvalidLogError, LogDataTypeError
 from ..records import Point, Series, StepValues
@@ -43,9 +43,9 @@ def normalise_line(data: Any) -> tuple[Series, ...] | Point | StepValues:
     if kind is float or kind is int:  # the hot path: one number per step
         return _new_tuple(Point, (None, float(data), None))
     if kind is list and len(data) == 1:
-        value = _one_number(data)
+        value = one_floats(data)
         if value is not None:
-            return _new_tuple(Point, (None, value, None))
+            return _new_tuple(Point, (None, value[0], None))
     if kind is dict:
         fast = _per_step_dict(data)
         if fast is not None:
@@ -80,9 +80,9 @@ def _per_step_dict(data: dict) -> Point | StepValues | None:
         return None
     names, series_at, step_at, epoch_at = shape
     everything = tuple(data.values())
-    step = None if step_at is None else _one_step(everything[step_at])
-    epoch = None if epoch_at is None else _one_step(everything[epoch_at])
-    if step is False or epoch is False:
+    step = None if step_at is None else one_step(everything[step_at])
+    epoch = None if epoch_at is None else one_step(everything[epoch_at])
+    if step is None and step_at is not None or epoch is None and epoch_at is not None:
         return None
     values = everything[series_at] if series_at.__class__ is slice else series_at(everything)
     floats = one_floats(values)  # plain numbers or lists of one, as floats, checked in C
@@ -134,34 +134,6 @@ def _nested_step_values(names: tuple, series: tuple, shared_step: int | None, sh
     step = shared_step if step is None else step  # a series' own step wins over the shared one
     epoch = shared_epoch if epoch is None else epoch
     return _new_tuple(StepValues, (names, values, step, epoch))
-
-
-def _one_number(value: Any) -> float | None:
-    """A plain int or float, or the one item of a list of one, as a float; else None."""
-    kind = type(value)
-    if kind is list:
-        if len(value) != 1:
-            return None
-        value = value[0]
-        kind = type(value)
-    if kind is float:
-        return value
-    if kind is int:
-        return float(value)  # an OverflowError here is the general path's error too
-    return None
-
-
-def _one_step(value: Any) -> int | None | bool:
-    """A plain int within +-2**53 (or a list of one), None when absent; False: not that simple."""
-    if value is None:
-        return None
-    if type(value) is list:
-        if len(value) != 1:
-            return False
-        value = value[0]
-    if type(value) is not int or not -MAX_EXACT_STEP <= value <= MAX_EXACT_STEP:
-        return False
-    return value
 
 
 def _values(data: Any, what: str) -> np.ndarray:
@@ -227,7 +199,7 @@ def _array_column(array: np.ndarray, convert: Callable[[Any, str], Any]) -> np.n
     """A numeric array's float64 copy (the caller may change theirs) when every item passes
     ``convert``'s check, else None. Integer arrays are compared exactly, before the conversion."""
     if array.dtype.kind in "iu":
-        limit = MAX_TIME_S if convert is _time else MAX_EXACT_STEP
+        limit = _limit(convert)
         if len(array) and not (-limit <= array.min() and array.max() <= limit):
             return None
         return array.astype(np.float64)
@@ -240,10 +212,15 @@ def _within(column: np.ndarray, convert: Callable[[Any, str], Any], whole: bool)
     came from ints within +-2**53 (so steps and epochs need no check)."""
     if convert is not _time and whole:
         return True
-    within = np.abs(column) <= (MAX_TIME_S if convert is _time else MAX_EXACT_STEP)  # NaN fails it too
+    within = np.abs(column) <= _limit(convert)  # NaN fails it too
     if convert is _epoch and not whole:
         within &= column == np.floor(column)
     return bool(np.all(within))
+
+
+def _limit(convert: Callable[[Any, str], Any]) -> float:
+    """The largest magnitude ``convert`` accepts: seconds for times, 2**53 for steps and epochs."""
+    return MAX_TIME_S if convert is _time else MAX_EXACT_STEP
 
 
 def _step(value: Any, what: str) -> int | float:

@@ -107,6 +107,21 @@ def test_one_floats_unwraps_lists_of_one_as_the_reference_does(items):
     assert (from_list is None) == (got is None) and (got is None or same_floats(from_list, got))
 
 
+def reference_one_step(x):
+    if type(x) is list:
+        if len(x) != 1:
+            return None
+        x = x[0]
+    return x if type(x) is int and abs(x) <= MAX_EXACT else None
+
+
+@given(st.one_of(_items, st.lists(_items, max_size=2)))
+@settings(max_examples=500, deadline=None)
+def test_one_step_takes_a_plain_int_within_2_53_or_a_list_of_one(x):
+    got = _plain.one_step(x)
+    assert got == reference_one_step(x) and type(got) in (int, type(None))
+
+
 def reference_nested(series):
     if type(series) is not tuple or not series or any(type(d) is not dict for d in series):
         return None
@@ -198,6 +213,8 @@ def test_no_call_leaks_or_frees_a_reference():
         _plain.column([value, big])
         _plain.one_floats([[value], step, value])
         _plain.one_floats([value, [value], big])
+        _plain.one_step([step])
+        _plain.one_step([big])
         _plain.nested_points(({"values": [value], "steps": [step]}, {"values": value, "steps": step}))
         _plain.nested_points(({"values": [value], "steps": [step]}, {"values": big, "steps": step}))
         _plain.nested_points(({"values": [value], "steps": [step]}, {"values": value, "steps": step + 1}))
