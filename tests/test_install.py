@@ -10,13 +10,13 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 import venv
 from pathlib import Path
 
 import pytest
+from wheel_build import build_wheel
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -44,16 +44,7 @@ def core_only_venv(tmp_path_factory) -> Path:
     if importlib.util.find_spec("build") is None:
         pytest.skip("the 'build' package is missing")
     work = tmp_path_factory.mktemp("core-only")
-    src = work / "src"
-    src.mkdir()
-    for name in ("pyproject.toml", "setup.py", "README.md"):
-        shutil.copy2(ROOT / name, src / name)
-    for top in ("core", "callbacks", "server"):
-        shutil.copytree(ROOT / top, src / top, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    built = subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(work / "dist"), str(src)],
-                           capture_output=True, text=True, timeout=300)
-    assert built.returncode == 0, (built.stdout + built.stderr)[-3000:]
-    wheel = next((work / "dist").glob("trackboard-*.whl"))
+    wheel = build_wheel(work)
 
     env_dir = work / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)

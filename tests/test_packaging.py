@@ -9,7 +9,6 @@ the built wheel: these tests check the list, then build the wheel and look insid
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -19,9 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SOURCE_DIRS = ("core", "callbacks", "server")
+from wheel_build import ROOT, SOURCE_DIRS, build_wheel
 
 
 def setuptools_config() -> dict:
@@ -102,24 +99,7 @@ def wheel(tmp_path_factory) -> Path:
     """Build the wheel from a copy of the sources (the checkout gets no build/ or egg-info)."""
     if importlib.util.find_spec("build") is None:
         pytest.skip("the 'build' package is missing")
-    work = tmp_path_factory.mktemp("wheel")
-    src = work / "src"
-    src.mkdir()
-    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE", "setup.cfg", "MANIFEST.in"):
-        if (ROOT / name).exists():
-            shutil.copy2(ROOT / name, src / name)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-    for top in SOURCE_DIRS:
-        shutil.copytree(ROOT / top, src / top, ignore=ignore)
-    out = work / "dist"
-    result = subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(src)],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    wheels = list(out.glob("trackboard-*.whl"))
-    assert len(wheels) == 1, wheels
-    return wheels[0]
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 def wheel_names(wheel: Path) -> set[str]:

@@ -26,6 +26,8 @@ SCRIPT = textwrap.dedent("""
     import signal, sys, time
     from trackboard import Client
     directory, mode = sys.argv[1], sys.argv[2]
+    # Ctrl-C as in a terminal: a shell's background job starts with SIGINT ignored, which Python keeps.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if mode == "own-handler":
         def handler(signum, frame):
             print("HANDLED", flush=True)
